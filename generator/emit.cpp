@@ -1,0 +1,3 @@
+#include "generator/emit.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,91 @@
+// Plan: the decisions of stage 2, a pure function of Facts + Policy.
+// The JSON form is schema "corral.plan/1" (docs/plan-schema.md). Emitters
+// (stage 3) read only this struct; they never look at Facts or the host.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace corral {
+
+inline constexpr const char* kPlanSchema = "corral.plan/1";
+
+// A decision value together with why it is what it is.
+struct Reasoned {
+    std::string reason;
+};
+
+// One CTest resource type: every id with its slot count.
+// Type names match ^[a-z_][a-z0-9_]*$, ids ^[a-z0-9_]+$, ids unique per type.
+struct ResourceId {
+    std::string id;
+    int slots = 1;
+    std::string detail;  // e.g. the filesystem or GPU it stands for
+};
+struct ResourceType {
+    std::string name;  // "mem_mib", "heavy_io", "gpus", or a policy-named one
+    std::vector<ResourceId> ids;
+    std::string reason;
+};
+
+// A Ninja job pool.
+struct Pool {
+    std::string name;
+    int depth = 1;
+    std::string reason;
+};
+
+struct Warning {
+    std::string code;     // stable, machine-readable: "oversubscribed", "memory_tight", ...
+    std::string message;  // human, with the numbers
+};
+
+struct EnvVar {
+    std::string name;
+    std::string value;
+};
+
+struct Plan {
+    std::string schema = kPlanSchema;
+
+    // What the plan was sized from (after overrides).
+    int cpus = 1;
+    std::string cpus_source;  // "probe" | "--cpus" | "CORRAL_CPUS" ...
+    uint64_t memory_bytes = 0;  // effective memory the plan started from
+    std::string memory_source;
+    uint64_t memory_budget_bytes = 0;  // after the reserve
+    std::string memory_budget_reason;
+
+    int test_parallel_level = 1;
+    std::string test_parallel_reason;
+    int build_parallel_level = 1;
+    std::string build_parallel_reason;
+
+    std::vector<ResourceType> resources;  // the CTest resource spec's "local" element
+
+    std::vector<Pool> pools;        // all Ninja pools (compile, link, extras)
+    std::string compile_pool = "compile";
+    std::string link_pool = "link";
+
+    std::string scratch_dir;  // chosen scratch root (TMPDIR)
+    std::string scratch_filesystem_id;
+    std::string scratch_reason;
+
+    double timeout_multiplier = 1.0;
+    std::string timeout_reason;
+    int test_timeout_seconds = 1500;  // base timeout x multiplier, for ctest --timeout
+    int job_timeout_minutes = 60;     // CI job timeout-minutes
+
+    // CI behaviour asked for by policy.
+    bool stop_on_failure = false;
+    int repeat_after_timeout = 0;  // 0 = no --repeat
+    bool tests_run_under_sudo = false;
+
+    std::vector<EnvVar> env;  // every variable env.sh / github.env export, in order
+    std::vector<Warning> warnings;
+};
+
+}  // namespace corral

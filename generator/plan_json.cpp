@@ -1,0 +1,3 @@
+#include "generator/plan_json.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,3 @@
+#include "generator/planner.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,3 @@
+#include "generator/policy.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,20 @@
+// Subcommand registration. Each command lives in its own file and stores its
+// process exit status in `status` when it runs. Exit codes are documented in
+// docs/exit-codes.md; 2 is always "bad usage or bad input".
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace corral::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+void add_probe_command(CLI::App& app, int& status);
+// plan, generate, spec, pools, env, ci
+void add_generator_commands(CLI::App& app, int& status);
+void add_run_command(CLI::App& app, int& status);
+void add_reap_command(CLI::App& app, int& status);
+
+}  // namespace corral::cli

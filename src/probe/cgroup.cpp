@@ -1,0 +1,3 @@
+#include "probe/cgroup.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,3 @@
+#include "probe/io_bench.hpp"
+
+namespace corral {}  // namespace corral

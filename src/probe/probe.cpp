@@ -1,0 +1,50 @@
+#include "probe/probe.hpp"
+
+#include <ostream>
+
+#include "corral_version.hpp"
+
+extern char** environ;
+
+namespace corral {
+
+Environment current_environment() {
+    Environment env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string kv = *e;
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) continue;
+        env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return env;
+}
+
+Facts probe(const ProbeOptions& options) {
+    HostRoot host(options.root);
+    Facts f;
+    f.corral_version = kCorralVersion;
+    f.root = options.root;
+    f.cpu = probe_cpu(host);
+    f.memory = probe_memory(host);
+    f.scratch = probe_scratch(host, options);
+    f.gpus = probe_gpus(host, options.env);
+    f.context = probe_context(host, options.env);
+    return f;
+}
+
+void describe_facts(std::ostream& out, const Facts& f) {
+    out << "corral " << f.corral_version << " probe";
+    if (f.root != "/") out << " (recorded root " << f.root << ")";
+    out << "\n\n";
+    describe_cpu(out, f.cpu);
+    out << "\n";
+    describe_memory(out, f.memory);
+    out << "\n";
+    describe_scratch(out, f.scratch);
+    out << "\n";
+    describe_gpus(out, f.gpus);
+    out << "\n";
+    describe_context(out, f.context);
+}
+
+}  // namespace corral

@@ -1,0 +1,3 @@
+#include "probe/reflink.hpp"
+
+namespace corral {}  // namespace corral

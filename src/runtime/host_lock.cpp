@@ -1,0 +1,3 @@
+#include "runtime/host_lock.hpp"
+
+namespace corral {}  // namespace corral

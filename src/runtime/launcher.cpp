@@ -1,0 +1,3 @@
+#include "runtime/launcher.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,3 @@
+#include "runtime/reaper.hpp"
+
+namespace corral {}  // namespace corral

@@ -1,0 +1,3 @@
+#include "runtime/records.hpp"
+
+namespace corral {}  // namespace corral

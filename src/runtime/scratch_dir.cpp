@@ -1,0 +1,3 @@
+#include "runtime/scratch_dir.hpp"
+
+namespace corral {}  // namespace corral
