@@ -53,7 +53,7 @@ struct Plan {
 
     // What the plan was sized from (after overrides).
     int cpus = 1;
-    std::string cpus_source;  // "probe" | "--cpus" | "CORRAL_CPUS" ...
+    std::string cpus_source;    // "probe" | "--cpus" | "CORRAL_CPUS" ...
     uint64_t memory_bytes = 0;  // effective memory the plan started from
     std::string memory_source;
     uint64_t memory_budget_bytes = 0;  // after the reserve
@@ -66,7 +66,7 @@ struct Plan {
 
     std::vector<ResourceType> resources;  // the CTest resource spec's "local" element
 
-    std::vector<Pool> pools;        // all Ninja pools (compile, link, extras)
+    std::vector<Pool> pools;  // all Ninja pools (compile, link, extras)
     std::string compile_pool = "compile";
     std::string link_pool = "link";
 

@@ -12,7 +12,8 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 void add_probe_command(CLI::App& app, int& status);
-// plan, generate, spec, pools, env, ci
+// plan (plan_command.cpp); generate, spec, pools, env, ci (generator_commands.cpp)
+void add_plan_command(CLI::App& app, int& status);
 void add_generator_commands(CLI::App& app, int& status);
 void add_run_command(CLI::App& app, int& status);
 void add_reap_command(CLI::App& app, int& status);

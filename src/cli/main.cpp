@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
     int status = corral::cli::kExitOk;
     corral::cli::add_probe_command(app, status);
+    corral::cli::add_plan_command(app, status);
     corral::cli::add_generator_commands(app, status);
     corral::cli::add_run_command(app, status);
     corral::cli::add_reap_command(app, status);

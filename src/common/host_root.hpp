@@ -22,7 +22,7 @@ struct Read {
 };
 
 class HostRoot {
-public:
+  public:
     explicit HostRoot(std::filesystem::path root = "/");
 
     // True when the root is the real "/", so live-only interfaces
@@ -39,7 +39,7 @@ public:
     Read<std::string> read_line(const std::filesystem::path& host_path) const;
     bool exists(const std::filesystem::path& host_path) const;
 
-private:
+  private:
     std::filesystem::path root_;
     bool live_;
 };

@@ -40,7 +40,8 @@ std::vector<std::string_view> split_lines(std::string_view s) {
 }
 
 bool starts_with_path(std::string_view path, std::string_view prefix) {
-    while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+    while (prefix.size() > 1 && prefix.back() == '/')
+        prefix.remove_suffix(1);
     if (prefix == "/") return !path.empty() && path.front() == '/';
     if (path.substr(0, prefix.size()) != prefix) return false;
     return path.size() == prefix.size() || path[prefix.size()] == '/';

@@ -4,7 +4,9 @@
 
 namespace corral {
 
-ContextFacts probe_context(const HostRoot&, const Environment&) { return {}; }
+ContextFacts probe_context(const HostRoot&, const Environment&) {
+    return {};
+}
 
 void describe_context(std::ostream& out, const ContextFacts& c) {
     out << "Context: CI " << c.ci.value_or("none") << "\n";

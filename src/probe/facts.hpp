@@ -46,20 +46,21 @@ struct MemoryFacts {
 };
 
 struct ScratchFacts {
-    std::string path;    // candidate directory as given
-    std::string origin;  // "TMPDIR", "/tmp", "/var/tmp", "/dev/shm", "XDG_RUNTIME_DIR", "--scratch", "policy"
+    std::string path;     // candidate directory as given
+    std::string origin;   // "TMPDIR", "/tmp", "/var/tmp", "/dev/shm", "XDG_RUNTIME_DIR",
+                          // "--scratch", "policy"
     bool usable = false;  // exists, is a directory, and was statfs'd
     std::string error;    // why not usable
     std::string mount_point;
     std::string fstype;
-    std::string device;         // mount source, e.g. /dev/vda
-    std::string filesystem_id;  // same id <=> same filesystem (rename/reflink possible)
+    std::string device;                  // mount source, e.g. /dev/vda
+    std::string filesystem_id;           // same id <=> same filesystem (rename/reflink possible)
     std::optional<uint64_t> free_bytes;  // available to unprivileged users
     bool read_only = false;
-    bool memory_backed = false;    // tmpfs/ramfs: counts against the memory budget
-    std::optional<bool> reflink;   // null = not tried (e.g. read-only, recorded tree)
+    bool memory_backed = false;   // tmpfs/ramfs: counts against the memory budget
+    std::optional<bool> reflink;  // null = not tried (e.g. read-only, recorded tree)
     std::string reflink_detail;
-    int socket_headroom = 0;  // bytes left under sun_path (108) for "<path>/" + name
+    int socket_headroom = 0;               // bytes left under sun_path (108) for "<path>/" + name
     std::optional<double> write_mb_per_s;  // measured with --io-bench
     std::string write_detail;
 };

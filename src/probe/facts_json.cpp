@@ -87,18 +87,15 @@ json to_json(const Facts& f) {
                         {"source", g.source}});
     }
     json context = {
-        {"ci", opt(f.context.ci)},
-        {"ci_source", f.context.ci_source},
-        {"container", f.context.container},
-        {"container_source", f.context.container_source},
-        {"slowdowns", f.context.slowdowns},
-        {"slowdown_source", f.context.slowdown_source},
+        {"ci", opt(f.context.ci)},          {"ci_source", f.context.ci_source},
+        {"container", f.context.container}, {"container_source", f.context.container_source},
+        {"slowdowns", f.context.slowdowns}, {"slowdown_source", f.context.slowdown_source},
         {"sudo", f.context.sudo},
     };
-    return json{{"schema", f.schema},   {"corral_version", f.corral_version},
-                {"root", f.root},       {"cpu", cpu},
-                {"memory", memory},     {"scratch", scratch},
-                {"gpus", gpus},         {"context", context}};
+    return json{{"schema", f.schema}, {"corral_version", f.corral_version},
+                {"root", f.root},     {"cpu", cpu},
+                {"memory", memory},   {"scratch", scratch},
+                {"gpus", gpus},       {"context", context}};
 }
 
 Facts facts_from_json(const json& j) {

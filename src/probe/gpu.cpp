@@ -4,7 +4,9 @@
 
 namespace corral {
 
-std::vector<GpuFacts> probe_gpus(const HostRoot&, const Environment&) { return {}; }
+std::vector<GpuFacts> probe_gpus(const HostRoot&, const Environment&) {
+    return {};
+}
 
 void describe_gpus(std::ostream& out, const std::vector<GpuFacts>& gpus) {
     out << "GPUs: " << gpus.size() << "\n";

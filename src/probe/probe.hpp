@@ -12,10 +12,10 @@
 namespace corral {
 
 struct ProbeOptions {
-    std::string root = "/";                  // --root: a recorded tree in tests
-    std::vector<std::string> extra_scratch;  // --scratch PATH (repeatable), policy candidates
-    bool io_bench = false;                   // --io-bench
-    Environment env = current_environment(); // injectable for tests
+    std::string root = "/";                   // --root: a recorded tree in tests
+    std::vector<std::string> extra_scratch;   // --scratch PATH (repeatable), policy candidates
+    bool io_bench = false;                    // --io-bench
+    Environment env = current_environment();  // injectable for tests
 };
 
 Facts probe(const ProbeOptions& options);

@@ -4,7 +4,9 @@
 
 namespace corral {
 
-std::vector<ScratchFacts> probe_scratch(const HostRoot&, const ProbeOptions&) { return {}; }
+std::vector<ScratchFacts> probe_scratch(const HostRoot&, const ProbeOptions&) {
+    return {};
+}
 
 void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratch) {
     out << "Scratch: " << scratch.size() << " candidates\n";

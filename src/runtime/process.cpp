@@ -57,9 +57,13 @@ std::optional<std::string> link_target(const std::string& path) {
     return buf;
 }
 
-std::string base(pid_t pid) { return "/proc/" + std::to_string(pid); }
+std::string base(pid_t pid) {
+    return "/proc/" + std::to_string(pid);
+}
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 }  // namespace
 
@@ -131,8 +135,12 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
     return p;
 }
 
-std::optional<std::string> read_cwd(pid_t pid) { return link_target(base(pid) + "/cwd"); }
-std::optional<std::string> read_exe(pid_t pid) { return link_target(base(pid) + "/exe"); }
+std::optional<std::string> read_cwd(pid_t pid) {
+    return link_target(base(pid) + "/cwd");
+}
+std::optional<std::string> read_exe(pid_t pid) {
+    return link_target(base(pid) + "/exe");
+}
 
 std::optional<std::vector<std::string>> read_environ(pid_t pid) {
     auto env = slurp(base(pid) + "/environ");
@@ -187,7 +195,9 @@ std::optional<ProcessRef> ProcessRef::open(pid_t pid, unsigned long long expecte
     return ProcessRef(fd, pid);
 }
 
-ProcessRef::ProcessRef(ProcessRef&& o) noexcept : fd_(o.fd_), pid_(o.pid_) { o.fd_ = -1; }
+ProcessRef::ProcessRef(ProcessRef&& o) noexcept : fd_(o.fd_), pid_(o.pid_) {
+    o.fd_ = -1;
+}
 
 ProcessRef& ProcessRef::operator=(ProcessRef&& o) noexcept {
     if (this != &o) {
@@ -207,7 +217,9 @@ bool ProcessRef::signal(int sig) const {
     return ::syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0) == 0;
 }
 
-bool ProcessRef::alive() const { return !wait_exit(0); }
+bool ProcessRef::alive() const {
+    return !wait_exit(0);
+}
 
 bool ProcessRef::wait_exit(int timeout_ms) const {
     // A pidfd becomes readable when the process exits (zombie or reaped).
@@ -222,6 +234,43 @@ bool ProcessRef::wait_exit(int timeout_ms) const {
         if (r == 0) return false;
         if (errno != EINTR) return false;
     }
+}
+
+TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms, int kill_wait_ms) {
+    using Clock = std::chrono::steady_clock;
+    auto wait_all = [&](std::vector<const ProcessRef*> live, int budget_ms) {
+        auto deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
+        std::vector<const ProcessRef*> still;
+        for (const auto* p : live) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (!p->wait_exit(static_cast<int>(std::max<long long>(0, left.count()))))
+                still.push_back(p);
+        }
+        return still;
+    };
+    TerminateResult r;
+    std::vector<const ProcessRef*> live;
+    for (const auto& t : targets) {
+        if (t.signal(SIGTERM)) {
+            t.signal(SIGCONT);
+            live.push_back(&t);
+        }
+    }
+    auto after_term = wait_all(live, grace_ms);
+    for (const auto* p : live)
+        if (std::find(after_term.begin(), after_term.end(), p) == after_term.end())
+            r.exited_on_term.push_back(p->pid());
+    for (const auto* p : after_term)
+        p->signal(SIGKILL);
+    auto after_kill = wait_all(after_term, kill_wait_ms);
+    for (const auto* p : after_term) {
+        if (std::find(after_kill.begin(), after_kill.end(), p) == after_kill.end())
+            r.killed.push_back(p->pid());
+        else
+            r.survived.push_back(p->pid());
+    }
+    return r;
 }
 
 }  // namespace corral::proc

@@ -19,11 +19,11 @@ struct ProcessInfo {
     pid_t ppid = 0;
     pid_t pgid = 0;
     pid_t sid = 0;
-    char state = '?';              // R, S, D, Z, T, ...
+    char state = '?';                   // R, S, D, Z, T, ...
     unsigned long long start_time = 0;  // clock ticks after boot: with pid, the identity
-    uid_t uid = 0;                 // real uid
-    std::string comm;              // kernel name (<= 15 chars)
-    std::vector<std::string> argv; // empty for kernel threads and zombies
+    uid_t uid = 0;                      // real uid
+    std::string comm;                   // kernel name (<= 15 chars)
+    std::vector<std::string> argv;      // empty for kernel threads and zombies
     bool kernel_thread = false;
 
     // argv joined by spaces, or "[comm]" when argv is empty.
@@ -48,7 +48,7 @@ std::vector<pid_t> children_of(pid_t pid);
 // reused and open() returns nullopt. Signals sent through it can never reach
 // a different process.
 class ProcessRef {
-public:
+  public:
     static std::optional<ProcessRef> open(pid_t pid, unsigned long long expected_start_time);
     ProcessRef(ProcessRef&& other) noexcept;
     ProcessRef& operator=(ProcessRef&& other) noexcept;
@@ -64,10 +64,22 @@ public:
     // Waits up to timeout_ms for exit; true if it exited.
     bool wait_exit(int timeout_ms) const;
 
-private:
+  private:
     ProcessRef(int fd, pid_t pid) : fd_(fd), pid_(pid) {}
     int fd_ = -1;
     pid_t pid_ = 0;
 };
+
+struct TerminateResult {
+    std::vector<pid_t> exited_on_term;  // gone within the grace period
+    std::vector<pid_t> killed;          // needed SIGKILL
+    std::vector<pid_t> survived;        // still alive after SIGKILL + wait (D state, ...)
+};
+
+// SIGTERM (+SIGCONT, so stopped processes can act on it) to every process,
+// wait up to grace_ms for all of them, SIGKILL the rest, wait kill_wait_ms.
+// Signals go only through the pidfds, so a reused pid is never hit.
+TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms,
+                          int kill_wait_ms = 2000);
 
 }  // namespace corral::proc
