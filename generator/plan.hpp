@@ -24,6 +24,8 @@ struct ResourceId {
     std::string id;
     int slots = 1;
     std::string detail;  // e.g. the filesystem or GPU it stands for
+    std::string path;    // heavy_io: the scratch directory on that filesystem (corral run
+                         // maps a granted heavy_io id to it); empty otherwise
 };
 struct ResourceType {
     std::string name;  // "mem_mib", "heavy_io", "gpus", or a policy-named one
