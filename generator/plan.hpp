@@ -48,16 +48,21 @@ struct Warning {
 struct EnvVar {
     std::string name;
     std::string value;
+    std::string reason;  // why this value (human output only)
 };
 
 struct Plan {
     std::string schema = kPlanSchema;
+    std::string policy_file;  // the corral.yaml the plan read; "" = built-in defaults
 
     // What the plan was sized from (after overrides).
     int cpus = 1;
     std::string cpus_source;    // "probe" | "--cpus" | "CORRAL_CPUS" ...
+    std::string cpus_reason;    // human: where the number came from
     uint64_t memory_bytes = 0;  // effective memory the plan started from
     std::string memory_source;
+    std::string memory_reason;
+    uint64_t memory_per_test_bytes = 0;  // policy's default memory per test (mem_mib demand)
     uint64_t memory_budget_bytes = 0;  // after the reserve
     std::string memory_budget_reason;
 

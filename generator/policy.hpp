@@ -1,5 +1,180 @@
 // Policy: corral.yaml + CORRAL_* environment + command line, over built-in
-// defaults. Owned by the planner; see docs/policy.md.
+// defaults (that order; later wins). Every knob remembers where its value came
+// from ("default", "corral.yaml:12:5", "CORRAL_CPUS", "--cpus"), so the plan
+// can say why. The file format and every knob are documented in docs/policy.md.
 #pragma once
 
-namespace corral {}  // namespace corral
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probe/facts.hpp"
+
+namespace corral {
+
+// Bad planning input: a policy file, a CORRAL_* variable, a command-line value
+// or a saved facts file. what() is the whole human message, e.g.
+//   corral.yaml:12:5: scratch.min_write_mb_per_s: expected a number, got "fast"
+// Nothing may be written when one is thrown (callers exit 2).
+class PolicyError : public std::runtime_error {
+  public:
+    // `where` is "corral.yaml" (with line/column), "CORRAL_CPUS" or "--cpus" (no line).
+    PolicyError(std::string where, int line, int column, std::string key, std::string expected,
+                std::string got = {});
+    // A message that fits none of the fields (e.g. a YAML syntax error's own
+    // text); what() is "where[:line:column]: [key: ]message".
+    static PolicyError other(std::string where, int line, int column, std::string key,
+                             std::string message);
+
+    const std::string& file() const { return file_; }  // or variable / option name
+    int line() const { return line_; }                  // 1-based; 0 = none
+    int column() const { return column_; }              // 1-based; 0 = none
+    const std::string& key() const { return key_; }     // "scratch.min_write_mb_per_s"
+    const std::string& expected() const { return expected_; }
+
+  private:
+    struct Formatted {};
+    PolicyError(Formatted, std::string what, std::string where, int line, int column,
+                std::string key);
+    std::string file_;
+    int line_ = 0;
+    int column_ = 0;
+    std::string key_;
+    std::string expected_;
+};
+
+// A knob's value and where it came from.
+template <typename T>
+struct Setting {
+    T value{};
+    std::string source = "default";
+};
+
+// An extra Ninja pool: a fixed depth, or a depth derived from memory per job.
+struct ExtraPool {
+    std::string name;  // ^[A-Za-z_][A-Za-z0-9_]*$, not "compile"/"link"/"console"
+    std::optional<int> depth;
+    std::optional<uint64_t> memory_per_job_bytes;
+    std::string source;
+};
+
+// A named CTest resource (e.g. a licence server with 2 seats): one id "0".
+struct NamedResource {
+    std::string name;  // ^[a-z_][a-z0-9_]*$, not mem_mib/heavy_io/gpus
+    int slots = 1;
+    std::string source;
+};
+
+// An extra environment variable; `value` may hold {placeholders} (see
+// kEnvPlaceholders), checked when the policy is read and filled by the planner.
+struct EnvExtra {
+    std::string name;  // ^[A-Za-z_][A-Za-z0-9_]*$
+    std::string value;
+    std::string source;
+};
+
+// The placeholders an env extra may use; "{{" and "}}" are literal braces.
+inline constexpr const char* kEnvPlaceholders[] = {
+    "parallel_level",  // = test_parallel_level
+    "test_parallel_level", "build_parallel_level", "cpus", "memory_budget_mib",
+    "memory_per_test_mib", "compile_pool_depth", "link_pool_depth", "scratch_dir",
+    "timeout_multiplier", "test_timeout_seconds",
+};
+
+struct Policy {
+    std::string file;  // the policy file read, or "" (built-in defaults only)
+
+    // --- cpu
+    Setting<double> cpu_oversubscription{1.0};        // cpu.oversubscription
+    Setting<int> cpus_keep_free{0};                   // cpu.keep_free
+    Setting<std::optional<int>> cpus_override;        // cpu.cpus / CORRAL_CPUS / --cpus
+    Setting<std::optional<int>> test_parallel_level;  // tests.parallel_level (null = auto)
+
+    // --- memory
+    Setting<double> memory_reserve_fraction{0.10};              // memory.reserve_fraction
+    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};   // memory.reserve_min
+    Setting<uint64_t> memory_per_test_bytes{512ull << 20};      // memory.per_test
+    Setting<std::optional<uint64_t>> memory_override;           // memory.total / CORRAL_MEMORY
+
+    // --- build
+    // LLVM's proposed LLVM_RAM_PER_COMPILE_JOB default (2000 MB) and Chromium's
+    // get_concurrent_links.py --mem_per_link_gb default (8); docs/policy.md says why.
+    Setting<uint64_t> compile_job_memory_bytes{2ull << 30};  // build.compile_job_memory
+    Setting<uint64_t> link_job_memory_bytes{8ull << 30};     // build.link_job_memory
+    std::vector<ExtraPool> extra_pools;                      // build.pools
+
+    // --- scratch
+    std::vector<std::string> scratch_candidates;          // scratch.candidates
+    Setting<bool> reflink_required{false};                // scratch.reflink_required
+    Setting<std::optional<double>> min_write_mb_per_s;    // scratch.min_write_mb_per_s
+    Setting<int> socket_headroom_needed{40};              // scratch.socket_headroom
+    Setting<std::string> cache_dir;                       // scratch.cache_dir
+
+    // --- resources
+    Setting<int> heavy_io_slots{4};  // resources.heavy_io_slots (per scratch filesystem)
+    Setting<int> gpu_slots{1};       // resources.gpu_slots (per device)
+    std::vector<NamedResource> named_resources;  // resources.named
+
+    // --- timeouts
+    Setting<int> test_timeout_seconds{1500};              // tests.timeout (CTest's default)
+    Setting<std::optional<double>> timeout_multiplier;    // tests.timeout_multiplier (null=auto)
+    Setting<std::vector<std::string>> sanitizers;         // tests.sanitizers / --sanitizer
+
+    // --- ci
+    Setting<bool> stop_on_failure{false};      // ci.stop_on_failure
+    Setting<int> repeat_after_timeout{0};      // ci.repeat_after_timeout
+    Setting<int> job_timeout_minutes{60};      // ci.job_timeout_minutes
+    Setting<bool> tests_run_under_sudo{false}; // ci.tests_run_under_sudo
+
+    // --- env extras, in file order
+    std::vector<EnvExtra> env;  // env: {NAME: "value with {placeholders}"}
+};
+
+Policy default_policy();
+
+// Reads a corral.yaml over `policy`. Throws PolicyError naming the file, line,
+// column, key path and what was expected; unknown keys get a did-you-mean.
+// On throw, `policy` may be partly updated: callers discard it.
+void load_policy_file(Policy& policy, const std::filesystem::path& file);
+// Same, from text (tests; `file_name` is used in messages).
+void load_policy_text(Policy& policy, std::string_view text, const std::string& file_name);
+
+// CORRAL_* variables (docs/policy.md lists them). Errors name the variable.
+// Variables corral does not read here (e.g. CORRAL_TEST_ID) are ignored.
+void apply_environment(Policy& policy, const Environment& env);
+
+// Command-line overrides share the value parsers; `option` names the flag.
+void apply_cpus_option(Policy& policy, const std::string& value, const std::string& option);
+void apply_memory_option(Policy& policy, const std::string& value, const std::string& option);
+void apply_sanitizer_option(Policy& policy, const std::vector<std::string>& names,
+                            const std::string& option);
+
+// Value parsers (nullopt = not of that form; callers build the PolicyError).
+// Sizes: "512MiB", "2G", "1.5GiB", "100B". K/M/G/T and KiB/MiB/GiB/TiB are
+// powers of 1024; KB/MB/GB/TB are powers of 1000. A unit is required: a bare
+// "512" is rejected (too easy to mean MiB and get bytes).
+std::optional<uint64_t> parse_size(std::string_view text);
+// Durations, in seconds: "90s", "5m", "1h", "1h30m", or a plain number of seconds.
+std::optional<double> parse_duration(std::string_view text);
+std::optional<bool> parse_bool(std::string_view text);  // true/false/yes/no/on/off/1/0
+
+// Known sanitizer / slow-tool names and their timeout factors (docs/policy.md).
+std::optional<double> slowdown_factor(std::string_view name);
+std::vector<std::string> known_slowdowns();
+
+// Fills {placeholders} in an env extra's value with `lookup`; "{{" and "}}"
+// are literal braces. Throws std::invalid_argument (message says what is
+// wrong, e.g. "unknown placeholder {cpu}; known: ...") on a bad template.
+std::string expand_placeholders(std::string_view text,
+                                const std::function<std::optional<std::string>(
+                                    std::string_view name)>& lookup);
+
+// Edit distance for did-you-mean suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace corral

@@ -1,7 +1,125 @@
+// corral run: the test launcher (src/runtime/launcher.hpp does the work).
+#include <iostream>
+
 #include "cli/commands.hpp"
+#include "runtime/launcher.hpp"
 
 namespace corral::cli {
 
-void add_run_command(CLI::App&, int&) {}
+void add_run_command(CLI::App& app, int& status) {
+    auto* cmd = app.add_subcommand(
+        "run",
+        "Run one test bounded and isolated, and leave nothing behind:\n"
+        "  * a short unique scratch directory (TMPDIR/TMP/TEMP, CORRAL_SCRATCH_DIR), a unique\n"
+        "    CORRAL_TEST_ID ([a-z0-9]), CORRAL_SCOPE, CORRAL_TIMEOUT_MULTIPLIER;\n"
+        "  * CTest's granted resources translated: heavy_io -> scratch on that filesystem,\n"
+        "    gpus -> CUDA_VISIBLE_DEVICES/HIP_VISIBLE_DEVICES, mem_mib -> CORRAL_MEMORY_BYTES;\n"
+        "  * own process group, own cgroup when the host allows (true peak memory,\n"
+        "    --memory-limit), child subreaper so daemons cannot escape;\n"
+        "  * --timeout: TERM to the whole tree, KILL after --grace, exit 124;\n"
+        "  * processes left after the test's main process exits are reported (LEAK) and killed;\n"
+        "  * scratch removed without following symlinks or entering other mounts;\n"
+        "  * one JSON line per test appended to --records.\n"
+        "Exit status: the test's own; 128+N if signal N ended it; 124 timeout; 122 leaked with\n"
+        "--leak fail; 125 corral run itself failed; 126 command not executable; 127 not found.\n"
+        "Example: corral run --name net_test --timeout 60 --lock pkgcache -- ./net_test --fast");
+    auto opts = std::make_shared<launcher::Options>();
+    struct Raw {
+        std::string leak = "warn";
+        std::string cgroup = "auto";
+        std::string memory_limit;
+        std::vector<std::string> slots;
+    };
+    auto raw = std::make_shared<Raw>();
+
+    cmd->add_option("--name", opts->name, "Test name for reports and records (default: command)")
+        ->type_name("NAME");
+    cmd->add_option("--timeout", opts->timeout_seconds,
+                    "Kill the test's whole tree after SECONDS x the timeout multiplier; exit 124")
+        ->type_name("SECONDS");
+    cmd->add_option("--grace", opts->grace_seconds,
+                    "Seconds between TERM and KILL, on timeout and for leaked processes")
+        ->type_name("SECONDS")
+        ->capture_default_str();
+    cmd->add_option("--timeout-multiplier", opts->timeout_multiplier,
+                    "Scale --timeout (default: the plan's, else $CORRAL_TIMEOUT_MULTIPLIER, else 1)")
+        ->type_name("X");
+    cmd->add_option("--scratch-root", opts->scratch_root,
+                    "Create the scratch directory under DIR (default: granted heavy_io dir, the "
+                    "plan's scratch_dir, $TMPDIR, /tmp)")
+        ->type_name("DIR");
+    cmd->add_option("--plan", opts->plan_file,
+                    "plan.json from corral plan/generate: scratch_dir, timeout_multiplier, "
+                    "heavy_io directories")
+        ->type_name("FILE");
+    cmd->add_option("--records", opts->records_file,
+                    "Append one JSON line (corral.record/1) per test to FILE, atomically")
+        ->type_name("FILE");
+    cmd->add_option("--lock", opts->locks,
+                    "Hold the host-wide lock NAME while the test runs (repeatable)")
+        ->type_name("NAME");
+    cmd->add_option("--slots", raw->slots,
+                    "Hold one of N host-wide slots of TYPE while the test runs (repeatable)")
+        ->type_name("TYPE:N");
+    cmd->add_option("--leak", raw->leak,
+                    "Processes left behind: fail (exit 122 if the test passed), warn, ignore; "
+                    "they are killed in every case")
+        ->check(CLI::IsMember({"fail", "warn", "ignore"}))
+        ->capture_default_str();
+    cmd->add_option("--leak-window", opts->leak_window_ms,
+                    "Milliseconds exiting processes get after the main process exits")
+        ->type_name("MS")
+        ->check(CLI::Range(0, 600000))
+        ->capture_default_str();
+    cmd->add_option("--cgroup", raw->cgroup,
+                    "Per-test cgroup: auto (when the host allows), off, require (fail without)")
+        ->check(CLI::IsMember({"auto", "off", "require"}))
+        ->capture_default_str();
+    cmd->add_option("--memory-limit", raw->memory_limit,
+                    "Enforce a memory limit on the whole test via its cgroup (e.g. 512M, 2G)")
+        ->type_name("SIZE");
+    cmd->add_flag("--keep-scratch", opts->keep_scratch,
+                  "Keep the scratch directory when the test fails (for debugging)");
+    cmd->add_flag("--json", opts->json, "Print the record as one JSON line on stdout at the end");
+    // The test command is not a CLI11 option: CLI11 would reinterpret its
+    // arguments ("[a,b]" as a list, "--x" as an option). Everything from the
+    // first positional (or after "--") is passed through untouched.
+    cmd->prefix_command();
+    cmd->footer("Usage: corral run [OPTIONS] [--] COMMAND [ARGS...]");
+
+    cmd->callback([cmd, opts, raw, &status] {
+        opts->command = cmd->remaining();
+        auto bad = [&status](const std::string& why) {
+            std::cerr << "corral run: " << why << "\n";
+            status = launcher::kExitLauncherFailure;
+        };
+        opts->leak = raw->leak == "fail"   ? launcher::LeakPolicy::Fail
+                     : raw->leak == "warn" ? launcher::LeakPolicy::Warn
+                                           : launcher::LeakPolicy::Ignore;
+        opts->cgroup = raw->cgroup == "off"       ? launcher::CgroupMode::Off
+                       : raw->cgroup == "require" ? launcher::CgroupMode::Require
+                                                  : launcher::CgroupMode::Auto;
+        if (!raw->memory_limit.empty()) {
+            auto bytes = launcher::parse_size(raw->memory_limit);
+            if (!bytes || *bytes < 4096)
+                return bad("--memory-limit '" + raw->memory_limit +
+                           "': expected a size such as 512M, 2G or 1.5GiB");
+            opts->memory_limit_bytes = bytes;
+        }
+        opts->slots.clear();
+        for (const auto& s : raw->slots) {
+            try {
+                opts->slots.push_back(locks::parse_slot_request(s));
+            } catch (const std::exception& e) {
+                return bad(e.what());
+            }
+        }
+        for (const auto& l : opts->locks)
+            if (!locks::valid_name(l))
+                return bad("--lock '" + l +
+                           "': a name is 1-100 of [A-Za-z0-9._-], not starting with '.'");
+        status = launcher::run(*opts, std::cerr);
+    });
+}
 
 }  // namespace corral::cli

@@ -1,15 +1,280 @@
+// Scratch filesystems: where tests can put temporary files and sockets, what
+// each candidate directory sits on, and what that filesystem can do.
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
 #include <ostream>
 
+#include "common/text.hpp"
+#include "probe/io_bench.hpp"
+#include "probe/mountinfo.hpp"
 #include "probe/probe.hpp"
+#include "probe/reflink.hpp"
 
 namespace corral {
+namespace {
 
-std::vector<ScratchFacts> probe_scratch(const HostRoot&, const ProbeOptions&) {
-    return {};
+namespace fs = std::filesystem;
+
+// AF_UNIX sun_path is 108 bytes including the terminating NUL; a socket named
+// <name> directly inside <dir> needs strlen(dir) + 1 ('/') + strlen(name) + 1.
+constexpr int kSunPathBytes = 108;
+
+struct Candidate {
+    std::string path;  // absolute, lexically normal, as reported
+    std::string key;   // canonical path (live) or the path itself (recorded)
+    std::string origin;
+};
+
+std::string normal_absolute(const std::string& given, bool live) {
+    fs::path p(given);
+    if (p.is_relative()) {
+        std::error_code ec;
+        p = (live ? fs::current_path(ec) : fs::path("/")) / p;
+    }
+    std::string s = p.lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/')
+        s.pop_back();
+    return s;
+}
+
+std::vector<Candidate> collect_candidates(const HostRoot& host, const ProbeOptions& options) {
+    std::vector<std::pair<std::string, std::string>> given;  // (path, origin)
+    auto from_env = [&](const char* name) {
+        auto it = options.env.find(name);
+        if (it != options.env.end() && !it->second.empty()) given.emplace_back(it->second, name);
+    };
+    from_env("TMPDIR");
+    given.emplace_back("/tmp", "/tmp");
+    given.emplace_back("/var/tmp", "/var/tmp");
+    given.emplace_back("/dev/shm", "/dev/shm");
+    from_env("XDG_RUNTIME_DIR");
+    for (const auto& extra : options.extra_scratch)
+        if (!extra.empty()) given.emplace_back(extra, "--scratch");
+
+    std::vector<Candidate> out;
+    for (const auto& [raw, origin] : given) {
+        Candidate c{normal_absolute(raw, host.live()), {}, origin};
+        c.key = c.path;
+        if (host.live()) {
+            std::error_code ec;
+            auto canon = fs::canonical(c.path, ec);
+            if (!ec) c.key = canon.string();
+        }
+        bool merged = false;
+        for (auto& seen : out) {
+            if (seen.key != c.key) continue;
+            if (!has_option(seen.origin, origin)) seen.origin += "," + origin;
+            merged = true;
+            break;
+        }
+        if (!merged) out.push_back(std::move(c));
+    }
+    return out;
+}
+
+bool is_memory_fstype(std::string_view fstype) {
+    return fstype == "tmpfs" || fstype == "ramfs";
+}
+
+// The mount that holds `path`: among the mounts whose mount point contains it,
+// prefer the one of the same device (stat), then the longest and latest.
+std::optional<MountEntry> find_mount(const std::vector<MountEntry>& mounts, const std::string& path,
+                                     const std::string& device) {
+    const MountEntry* best = nullptr;
+    for (const auto& m : mounts) {
+        if (m.device != device || !starts_with_path(path, m.mount_point)) continue;
+        if (!best || m.mount_point.size() >= best->mount_point.size()) best = &m;
+    }
+    if (best) return *best;
+    return mount_containing(mounts, path);
+}
+
+// A recorded root: the mount table says everything; the real filesystem is
+// never touched (its statfs or FICLONE would describe this host, not that one).
+void fill_recorded(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry>& mounts,
+                   const std::string& mountinfo_error, bool io_bench) {
+    s.reflink_detail = "not tried: recorded root";
+    if (io_bench) s.write_detail = "not measured: recorded root";
+    if (!mountinfo_error.empty()) {
+        s.error = "mount unknown: " + mountinfo_error;
+        return;
+    }
+    auto m = mount_containing(mounts, c.path);
+    if (!m) {
+        s.error = "no mount in the recorded /proc/self/mountinfo contains " + c.path;
+        return;
+    }
+    s.usable = true;
+    s.mount_point = m->mount_point;
+    s.fstype = m->fstype;
+    s.device = m->source;
+    s.filesystem_id = "dev:" + m->device;
+    s.read_only = has_option(m->mount_options, "ro") || has_option(m->super_options, "ro");
+    s.memory_backed = is_memory_fstype(m->fstype);
+}
+
+// Fills everything but reflink and write speed (done once per filesystem).
+void fill_live(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry>& mounts,
+               const std::string& mountinfo_error) {
+    struct stat st;
+    if (::stat(c.key.c_str(), &st) != 0) {
+        s.error = c.path + ": " + std::strerror(errno);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        s.error = c.path + ": not a directory";
+        return;
+    }
+    struct statfs sfs;
+    if (::statfs(c.key.c_str(), &sfs) != 0) {
+        s.error = "statfs " + c.path + ": " + std::strerror(errno);
+        return;
+    }
+    s.usable = true;
+    const std::string device =
+        std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    s.filesystem_id = "dev:" + device;
+    // f_bavail: blocks available to unprivileged users (root's reserve excluded).
+    const uint64_t unit = sfs.f_frsize ? static_cast<uint64_t>(sfs.f_frsize)
+                                       : static_cast<uint64_t>(sfs.f_bsize);
+    s.free_bytes = static_cast<uint64_t>(sfs.f_bavail) * unit;
+    s.read_only = (sfs.f_flags & ST_RDONLY) != 0;
+    s.memory_backed = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+    if (auto m = find_mount(mounts, c.key, device)) {
+        s.mount_point = m->mount_point;
+        s.fstype = m->fstype;
+        s.device = m->source;
+        s.memory_backed = s.memory_backed || is_memory_fstype(m->fstype);
+    } else {
+        s.error = mountinfo_error.empty() ? "no mount in /proc/self/mountinfo contains " + c.key
+                                          : "mount unknown: " + mountinfo_error;
+    }
+}
+
+// Reflink and --io-bench write into the filesystem, so each runs once per
+// filesystem; later candidates on the same filesystem share the answer.
+struct FilesystemTries {
+    std::optional<ReflinkTry> reflink;
+    std::string reflink_tried_in;
+    std::optional<IoBenchResult> bench;
+    std::string bench_tried_in;
+};
+
+void try_live(ScratchFacts& s, FilesystemTries& tries, bool io_bench) {
+    if (s.read_only) {
+        s.reflink_detail = "not tried: read-only filesystem";
+        if (io_bench) s.write_detail = "not measured: read-only filesystem";
+        return;
+    }
+    if (tries.reflink) {
+        s.reflink = tries.reflink->supported;
+        s.reflink_detail = tries.reflink->detail + " [tried in " + tries.reflink_tried_in + "]";
+    } else {
+        auto r = try_reflink(s.path);
+        s.reflink = r.supported;
+        s.reflink_detail = r.detail;
+        // A permission problem belongs to this directory, not to the filesystem.
+        if (r.supported || r.detail.find("permission") == std::string::npos) {
+            tries.reflink = r;
+            tries.reflink_tried_in = s.path;
+        }
+    }
+    if (!io_bench) return;
+    if (tries.bench) {
+        s.write_mb_per_s = tries.bench->mb_per_s;
+        s.write_detail = tries.bench->detail + " [measured in " + tries.bench_tried_in + "]";
+    } else {
+        auto b = measure_write_throughput(s.path, s.free_bytes);
+        s.write_mb_per_s = b.mb_per_s;
+        s.write_detail = b.detail;
+        if (b.mb_per_s) {
+            tries.bench = b;
+            tries.bench_tried_in = s.path;
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions& options) {
+    const auto candidates = collect_candidates(host, options);
+    const auto mountinfo = host.read_text("/proc/self/mountinfo");
+    std::vector<MountEntry> mounts;
+    if (mountinfo) mounts = parse_mountinfo(*mountinfo);
+
+    std::vector<ScratchFacts> out;
+    std::map<std::string, FilesystemTries> tries;  // by filesystem_id
+    for (const auto& c : candidates) {
+        ScratchFacts s;
+        s.path = c.path;
+        s.origin = c.origin;
+        s.socket_headroom = kSunPathBytes - static_cast<int>(c.path.size()) - 2;
+        if (!host.live()) {
+            fill_recorded(s, c, mounts, mountinfo ? "" : mountinfo.error, options.io_bench);
+        } else {
+            fill_live(s, c, mounts, mountinfo ? "" : mountinfo.error);
+            if (s.usable) try_live(s, tries[s.filesystem_id], options.io_bench);
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratch) {
-    out << "Scratch: " << scratch.size() << " candidates\n";
+    out << "Scratch filesystems (candidates: $TMPDIR, /tmp, /var/tmp, /dev/shm, $XDG_RUNTIME_DIR, "
+           "--scratch):\n";
+    if (scratch.empty()) out << "  none\n";
+    for (size_t i = 0; i < scratch.size(); ++i) {
+        const auto& s = scratch[i];
+        out << "  " << s.path << "  (from " << s.origin << ")\n";
+        if (!s.usable) {
+            out << "    not usable: " << s.error << "\n";
+            continue;
+        }
+        out << "    " << (s.fstype.empty() ? "unknown filesystem" : s.fstype);
+        if (!s.device.empty()) out << " on " << s.device;
+        if (!s.mount_point.empty()) out << " (mounted at " << s.mount_point << ")";
+        out << ", id " << s.filesystem_id;
+        if (s.read_only) out << ", READ-ONLY";
+        out << "\n";
+        if (!s.error.empty()) out << "    note: " << s.error << "\n";
+        out << "    free: "
+            << (s.free_bytes ? human_bytes(*s.free_bytes) + " (statfs f_bavail)"
+                             : std::string("unknown (not measured on a recorded root)"));
+        if (s.memory_backed) out << "; memory-backed: files here count against the memory budget";
+        out << "\n";
+        out << "    reflink: "
+            << (!s.reflink ? "unknown" : *s.reflink ? "yes" : "no") << " (" << s.reflink_detail
+            << ")\n";
+        out << "    socket headroom: " << s.socket_headroom
+            << " bytes for a socket name directly inside (108-byte sun_path - " << s.path.size()
+            << "-byte path - '/' - NUL)";
+        if (s.socket_headroom < 20) out << ": TOO SHORT for most socket names";
+        out << "\n";
+        std::string same;
+        for (size_t j = 0; j < scratch.size(); ++j) {
+            if (j == i || !scratch[j].usable || scratch[j].filesystem_id != s.filesystem_id)
+                continue;
+            same += (same.empty() ? "" : ", ") + scratch[j].path;
+        }
+        if (!same.empty()) out << "    same filesystem as " << same << "\n";
+        if (s.write_mb_per_s) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.0f MB/s", *s.write_mb_per_s);
+            out << "    write speed: " << buf << " (" << s.write_detail << ")\n";
+        } else if (!s.write_detail.empty()) {
+            out << "    write speed: " << s.write_detail << "\n";
+        }
+    }
 }
 
 }  // namespace corral

@@ -1,3 +1,177 @@
 #include "runtime/host_lock.hpp"
 
-namespace corral {}  // namespace corral
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "common/text.hpp"
+
+namespace corral::locks {
+namespace {
+
+// mkdir 0700, or accept an existing real directory owned by us.
+bool ensure_private_dir(const std::string& path, std::string& why) {
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+        why = path + ": mkdir: " + std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        why = path + ": " + std::strerror(errno);
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+        why = path + ": not a directory owned by uid " + std::to_string(::geteuid());
+        return false;
+    }
+    return true;
+}
+
+int open_lock_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "cannot open lock file " + path);
+    return fd;
+}
+
+bool flock_retry(int fd, int op) {
+    for (;;) {
+        if (::flock(fd, op) == 0) return true;
+        if (errno == EINTR) continue;
+        if (errno == EWOULDBLOCK) return false;
+        throw std::system_error(errno, std::generic_category(), "flock");
+    }
+}
+
+}  // namespace
+
+std::string runtime_dir() {
+    std::string why;
+    if (const char* d = std::getenv("CORRAL_RUNTIME_DIR"); d && *d) {
+        if (!ensure_private_dir(d, why)) throw std::runtime_error("CORRAL_RUNTIME_DIR: " + why);
+        return d;
+    }
+    if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) {
+        std::string dir = std::string(x) + "/corral";
+        if (ensure_private_dir(dir, why)) return dir;
+    }
+    std::string uid = std::to_string(::geteuid());
+    if (::access("/run", W_OK) == 0) {
+        std::string dir = "/run/corral-" + uid;
+        if (ensure_private_dir(dir, why)) return dir;
+    }
+    std::string dir = "/tmp/corral-" + uid;
+    if (ensure_private_dir(dir, why)) return dir;
+    throw std::runtime_error("no usable runtime directory for host locks (" + why +
+                             "); set CORRAL_RUNTIME_DIR");
+}
+
+bool valid_name(std::string_view name) {
+    if (name.empty() || name.size() > 100 || name[0] == '.') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+}
+
+SlotRequest parse_slot_request(std::string_view text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+        throw std::invalid_argument("--slots '" + std::string(text) +
+                                    "': expected TYPE:N, e.g. heavy_vm:4");
+    SlotRequest r;
+    r.type = std::string(text.substr(0, colon));
+    auto n = parse_u64(text.substr(colon + 1));
+    if (!valid_name(r.type))
+        throw std::invalid_argument("--slots '" + std::string(text) + "': type '" + r.type +
+                                    "' must be 1-100 of [A-Za-z0-9._-], not starting with '.'");
+    if (!n || *n < 1 || *n > 4096)
+        throw std::invalid_argument("--slots '" + std::string(text) +
+                                    "': N must be a whole number from 1 to 4096");
+    r.count = static_cast<int>(*n);
+    return r;
+}
+
+HeldLocks::HeldLocks(HeldLocks&& o) noexcept : fds_(std::move(o.fds_)), held_(std::move(o.held_)) {
+    o.fds_.clear();
+}
+
+HeldLocks& HeldLocks::operator=(HeldLocks&& o) noexcept {
+    if (this != &o) {
+        for (int fd : fds_) ::close(fd);
+        fds_ = std::move(o.fds_);
+        held_ = std::move(o.held_);
+        o.fds_.clear();
+    }
+    return *this;
+}
+
+HeldLocks::~HeldLocks() {
+    for (int fd : fds_) ::close(fd);
+}
+
+void HeldLocks::add(int fd, std::string what) {
+    fds_.push_back(fd);
+    held_.push_back(std::move(what));
+}
+
+HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
+                  std::vector<SlotRequest> slots,
+                  const std::function<void(const std::string&)>& on_wait) {
+    for (const auto& n : names)
+        if (!valid_name(n))
+            throw std::invalid_argument("--lock '" + n +
+                                        "': a name is 1-100 of [A-Za-z0-9._-], not starting "
+                                        "with '.'");
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::sort(slots.begin(), slots.end(),
+              [](const SlotRequest& a, const SlotRequest& b) { return a.type < b.type; });
+
+    HeldLocks held;
+    for (const auto& name : names) {
+        int fd = open_lock_file(dir + "/lock." + name);
+        if (!flock_retry(fd, LOCK_EX | LOCK_NB)) {
+            if (on_wait) on_wait("lock " + name);
+            flock_retry(fd, LOCK_EX);
+        }
+        held.add(fd, "lock:" + name);
+    }
+    for (const auto& s : slots) {
+        std::vector<int> fds;
+        for (int i = 0; i < s.count; ++i)
+            fds.push_back(open_lock_file(dir + "/slot." + s.type + "." + std::to_string(i)));
+        // Start at a pid-dependent slot so concurrent launchers spread out, then
+        // poll: a blocking flock on one slot would miss another one freeing up.
+        int start = static_cast<int>(::getpid() % s.count);
+        int taken = -1;
+        auto backoff = std::chrono::milliseconds(5);
+        for (bool announced = false; taken < 0;) {
+            for (int k = 0; k < s.count && taken < 0; ++k) {
+                int i = (start + k) % s.count;
+                if (flock_retry(fds[static_cast<size_t>(i)], LOCK_EX | LOCK_NB)) taken = i;
+            }
+            if (taken >= 0) break;
+            if (!announced && on_wait) on_wait("a slot of " + s.type);
+            announced = true;
+            std::this_thread::sleep_for(backoff);
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
+        }
+        for (int i = 0; i < s.count; ++i)
+            if (i != taken) ::close(fds[static_cast<size_t>(i)]);
+        held.add(fds[static_cast<size_t>(taken)], "slot:" + s.type + "." + std::to_string(taken));
+    }
+    return held;
+}
+
+}  // namespace corral::locks

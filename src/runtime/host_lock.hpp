@@ -1,3 +1,56 @@
+// Host-wide named locks and counted slots shared by every `corral run` on the
+// machine (two ctest processes of two CI jobs on one runner included): flock()
+// on files in one runtime directory. The descriptors are O_CLOEXEC and held by
+// the launcher only, so a test never inherits them, and the kernel releases
+// them when the launcher ends in any way, SIGKILL included.
 #pragma once
 
-namespace corral {}  // namespace corral
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corral::locks {
+
+// $CORRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/corral, else /run/corral-<uid>
+// when /run is writable, else /tmp/corral-<uid>. Created 0700; an existing one
+// must be a real directory owned by this user. Throws std::runtime_error.
+std::string runtime_dir();
+
+// Lock and slot-type names: [A-Za-z0-9._-], 1..100 chars, not starting with '.'.
+bool valid_name(std::string_view name);
+
+struct SlotRequest {
+    std::string type;
+    int count = 1;  // the type has `count` slots host-wide: files <type>.0 .. <type>.<count-1>
+};
+// "TYPE:N" -> SlotRequest; throws std::invalid_argument with the reason.
+SlotRequest parse_slot_request(std::string_view text);
+
+class HeldLocks {
+  public:
+    HeldLocks() = default;
+    HeldLocks(HeldLocks&&) noexcept;
+    HeldLocks& operator=(HeldLocks&&) noexcept;
+    HeldLocks(const HeldLocks&) = delete;
+    HeldLocks& operator=(const HeldLocks&) = delete;
+    ~HeldLocks();
+
+    // "lock:NAME" and "slot:TYPE.I", in acquisition order.
+    const std::vector<std::string>& held() const { return held_; }
+    void add(int fd, std::string what);
+
+  private:
+    std::vector<int> fds_;
+    std::vector<std::string> held_;
+};
+
+// Takes every named lock (sorted by name), then one slot of each type (sorted
+// by type): one global order, so launchers never deadlock one another. Blocks
+// until all are held; `on_wait` is called once per lock/slot it has to wait for.
+// Throws std::system_error / std::invalid_argument.
+HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
+                  std::vector<SlotRequest> slots,
+                  const std::function<void(const std::string&)>& on_wait = {});
+
+}  // namespace corral::locks

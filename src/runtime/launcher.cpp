@@ -1,3 +1,719 @@
 #include "runtime/launcher.hpp"
 
-namespace corral {}  // namespace corral
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/text.hpp"
+#include "runtime/cgroup_sandbox.hpp"
+#include "runtime/process.hpp"
+#include "runtime/scratch_dir.hpp"
+
+extern char** environ;
+
+namespace corral::launcher {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using records::GrantedResource;
+using records::ProcessEntry;
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    return out;
+}
+
+std::string format_number(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+std::optional<double> parse_positive_double(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(text.c_str(), &end);
+    if (errno != 0 || end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0)
+        return std::nullopt;
+    return v;
+}
+
+int ms_of(double seconds) {
+    return static_cast<int>(std::min(seconds * 1000.0, 1e9));
+}
+
+// Everything one launch owns, released in reverse order by the destructor.
+class Launch {
+  public:
+    Launch(const Options& o, std::ostream& err) : o_(o), err_(err) {}
+    ~Launch() {
+        if (sigfd_ >= 0) ::close(sigfd_);
+        if (pidfd_ >= 0) ::close(pidfd_);
+    }
+
+    int run();
+
+  private:
+    void say(const std::string& line) { err_ << "corral run: " << line << "\n" << std::flush; }
+    int fail(const std::string& line) {
+        say(line);
+        return kExitLauncherFailure;
+    }
+
+    int prepare();
+    std::vector<std::string> child_environment() const;
+    // 0 when the test started; otherwise the exit code to return.
+    int spawn();
+    void wait_for_main();
+    void handle_signals();
+    void reap_zombies();
+    std::vector<proc::ProcessInfo> find_leftovers() const;
+    std::vector<ProcessEntry> kill_tree();
+    void sweep_leaks();
+    int finish(int code);
+
+    const Options& o_;
+    std::ostream& err_;
+    records::RunRecord rec_;
+
+    double multiplier_ = 1.0;
+    std::optional<double> timeout_;  // effective seconds
+    std::string scratch_root_;
+    Translation translation_;
+    locks::HeldLocks held_;
+    scratch::ScratchDir scratch_;
+    std::unique_ptr<cgroup::Sandbox> cgroup_;
+
+    Clock::time_point started_{};
+    sigset_t old_mask_{};
+    int sigfd_ = -1;
+    int pidfd_ = -1;
+    pid_t main_pid_ = -1;
+    bool main_done_ = false;
+    int main_status_ = 0;
+};
+
+int Launch::prepare() {
+    rec_.command = o_.command;
+    if (!o_.name.empty()) {
+        rec_.name = o_.name;
+    } else {
+        auto slash = o_.command[0].rfind('/');
+        rec_.name = slash == std::string::npos ? o_.command[0] : o_.command[0].substr(slash + 1);
+    }
+
+    PlanHints plan;
+    if (o_.plan_file) {
+        try {
+            plan = load_plan_hints(*o_.plan_file);
+        } catch (const std::exception& e) {
+            return fail(std::string("--plan: ") + e.what());
+        }
+    }
+    try {
+        rec_.resources = parse_ctest_resources([](const std::string& name) {
+            const char* v = std::getenv(name.c_str());
+            return v ? std::optional<std::string>(v) : std::nullopt;
+        });
+    } catch (const std::exception& e) {
+        return fail(std::string("cannot read the resources CTest granted: ") + e.what());
+    }
+    translation_ = translate_grants(rec_.resources, plan.heavy_io_paths);
+    for (const auto& note : translation_.notes) say(note);
+
+    if (o_.timeout_multiplier) {
+        multiplier_ = *o_.timeout_multiplier;
+    } else if (plan.timeout_multiplier) {
+        multiplier_ = *plan.timeout_multiplier;
+    } else if (const char* m = std::getenv("CORRAL_TIMEOUT_MULTIPLIER"); m && *m) {
+        auto v = parse_positive_double(m);
+        if (!v)
+            return fail(std::string("CORRAL_TIMEOUT_MULTIPLIER='") + m +
+                        "': expected a positive number such as 1 or 2.5");
+        multiplier_ = *v;
+    }
+    if (!(multiplier_ > 0) || !std::isfinite(multiplier_))
+        return fail("the timeout multiplier must be a positive number, got " +
+                    format_number(multiplier_));
+    if (o_.timeout_seconds) {
+        if (!(*o_.timeout_seconds > 0))
+            return fail("--timeout must be positive seconds, got " +
+                        format_number(*o_.timeout_seconds));
+        timeout_ = *o_.timeout_seconds * multiplier_;
+        rec_.timeout_seconds = *timeout_;
+    }
+    if (o_.grace_seconds < 0) return fail("--grace must be >= 0 seconds");
+
+    if (translation_.scratch_root)
+        scratch_root_ = *translation_.scratch_root;
+    else if (o_.scratch_root)
+        scratch_root_ = *o_.scratch_root;
+    else if (plan.scratch_dir)
+        scratch_root_ = *plan.scratch_dir;
+    else if (const char* t = std::getenv("TMPDIR"); t && *t)
+        scratch_root_ = t;
+    else
+        scratch_root_ = "/tmp";
+    return 0;
+}
+
+std::vector<std::string> Launch::child_environment() const {
+    std::vector<std::pair<std::string, std::string>> set = {
+        {"TMPDIR", scratch_.path},
+        {"TMP", scratch_.path},
+        {"TEMP", scratch_.path},
+        {"CORRAL_TEST_ID", scratch_.id},
+        {"CORRAL_TEST_NAME", rec_.name},
+        {"CORRAL_SCOPE", scratch_.path},
+        {"CORRAL_SCRATCH_DIR", scratch_.path},
+        {"CORRAL_TIMEOUT_MULTIPLIER", format_number(multiplier_)},
+    };
+    for (const auto& kv : translation_.env) set.push_back(kv);
+    std::set<std::string> names;
+    for (const auto& kv : set) names.insert(kv.first);
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        auto eq = entry.find('=');
+        if (eq != std::string_view::npos && names.count(std::string(entry.substr(0, eq)))) continue;
+        env.emplace_back(entry);
+    }
+    for (const auto& [k, v] : set) env.push_back(k + "=" + v);
+    return env;
+}
+
+int Launch::spawn() {
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        return fail(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
+
+    // Signals arrive through a signalfd so the wait loop sees them in order with
+    // the child's exit; the child gets the original mask back before exec.
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled, s);
+    if (::sigprocmask(SIG_BLOCK, &handled, &old_mask_) != 0)
+        return fail(std::string("sigprocmask: ") + std::strerror(errno));
+    sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd_ < 0) return fail(std::string("signalfd: ") + std::strerror(errno));
+
+    auto env = child_environment();
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = o_.command;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe2: ") + std::strerror(errno));
+    struct ChildFailure {
+        int stage;  // 1 = join cgroup, 2 = exec
+        int err;
+    };
+    pid_t parent = ::getpid();
+    int procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
+
+    started_ = Clock::now();
+    rec_.start = std::chrono::system_clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(report[0]);
+        ::close(report[1]);
+        return fail(std::string("fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        ::close(report[0]);
+        ::setpgid(0, 0);
+        if (procs_fd >= 0 && ::write(procs_fd, "0", 1) != 1) {
+            ChildFailure f{1, errno};
+            (void)!::write(report[1], &f, sizeof f);
+            ::_exit(kExitLauncherFailure);
+        }
+        // If the launcher is killed outright, do not leave the test running.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(kExitLauncherFailure);
+        ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+        ::execvpe(argv[0], argv.data(), envp.data());
+        ChildFailure f{2, errno};
+        (void)!::write(report[1], &f, sizeof f);
+        ::_exit(f.err == ENOENT ? kExitNotFound : kExitCannotInvoke);
+    }
+    main_pid_ = pid;
+    ::setpgid(pid, pid);  // both sides, so no signal can race the child's own call
+    ::close(report[1]);
+    ChildFailure f{};
+    ssize_t n;
+    do {
+        n = ::read(report[0], &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n == static_cast<ssize_t>(sizeof f)) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        main_done_ = true;
+        main_status_ = status;
+        if (f.stage == 1) {
+            return fail("cannot move the test into its cgroup " + cgroup_->dir() + ": " +
+                        std::strerror(f.err));
+        }
+        int code = f.err == ENOENT ? kExitNotFound : kExitCannotInvoke;
+        say("cannot run '" + o_.command[0] + "': " + std::strerror(f.err) +
+            (code == kExitNotFound ? " (not found in PATH)" : ""));
+        return code;
+    }
+    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd_ < 0) {
+        ::kill(-pid, SIGKILL);
+        return fail(std::string("pidfd_open: ") + std::strerror(errno));
+    }
+    return 0;
+}
+
+void Launch::reap_zombies() {
+    for (;;) {
+        int status = 0;
+        pid_t p = ::waitpid(-1, &status, WNOHANG);
+        if (p <= 0) return;
+        if (p == main_pid_ && !main_done_) {
+            main_done_ = true;
+            main_status_ = status;
+        }
+    }
+}
+
+void Launch::handle_signals() {
+    for (;;) {
+        struct signalfd_siginfo si {};
+        ssize_t n = ::read(sigfd_, &si, sizeof si);
+        if (n != static_cast<ssize_t>(sizeof si)) return;
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) continue;  // exits are collected by reap_zombies()
+        if (!main_done_) {
+            say(std::string("received ") + ::sigabbrev_np(sig) + "; forwarding it to the test");
+            ::kill(-main_pid_, sig);
+        }
+    }
+}
+
+void Launch::wait_for_main() {
+    std::optional<Clock::time_point> deadline;
+    if (timeout_)
+        deadline = started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
+    while (!main_done_) {
+        int wait_ms = -1;
+        if (deadline) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now())
+                    .count();
+            wait_ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
+        }
+        struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
+        int r = ::poll(fds, 2, wait_ms);
+        if (r < 0 && errno != EINTR) {
+            say(std::string("poll: ") + std::strerror(errno));
+            break;
+        }
+        if (r > 0 && (fds[1].revents & POLLIN)) handle_signals();
+        if (r > 0 && (fds[0].revents & POLLIN)) {
+            reap_zombies();
+            if (!main_done_) {
+                int status = 0;
+                if (::waitpid(main_pid_, &status, 0) == main_pid_) {
+                    main_done_ = true;
+                    main_status_ = status;
+                }
+            }
+        }
+        if (!main_done_ && deadline && Clock::now() >= *deadline) {
+            rec_.timed_out = true;
+            say("TIMEOUT: test '" + rec_.name + "' still running after " +
+                format_number(*timeout_) + " s; terminating its whole process tree (TERM, KILL after " +
+                format_number(o_.grace_seconds) + " s)");
+            rec_.killed_on_timeout = kill_tree();
+            for (const auto& p : rec_.killed_on_timeout)
+                say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
+            reap_zombies();
+            if (!main_done_) {
+                // Survived SIGKILL (uninterruptible sleep): wait for it, the kernel will finish it.
+                int status = 0;
+                if (::waitpid(main_pid_, &status, 0) == main_pid_) {
+                    main_done_ = true;
+                    main_status_ = status;
+                }
+            }
+        }
+    }
+}
+
+std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
+    std::set<pid_t> pids;
+    if (cgroup_)
+        for (pid_t p : cgroup_->pids()) pids.insert(p);
+    // Descendants: as a subreaper, everything the test daemonized is re-parented here.
+    std::vector<pid_t> frontier = proc::children_of(::getpid());
+    while (!frontier.empty()) {
+        pid_t p = frontier.back();
+        frontier.pop_back();
+        if (!pids.insert(p).second) continue;
+        for (pid_t c : proc::children_of(p)) frontier.push_back(c);
+    }
+    // The test's process group (a full scan only when the group still exists).
+    if (main_pid_ > 0 && ::kill(-main_pid_, 0) == 0)
+        for (pid_t p : proc::list_pids())
+            if (auto info = proc::read_process(p); info && info->pgid == main_pid_) pids.insert(p);
+
+    std::vector<proc::ProcessInfo> out;
+    pid_t self = ::getpid();
+    for (pid_t p : pids) {
+        if (p == self) continue;
+        auto info = proc::read_process(p);
+        if (!info || info->state == 'Z' || info->state == 'X' || info->kernel_thread) continue;
+        out.push_back(std::move(*info));
+    }
+    return out;
+}
+
+std::vector<ProcessEntry> Launch::kill_tree() {
+    std::vector<ProcessEntry> killed;
+    std::set<std::pair<pid_t, unsigned long long>> seen;
+    // Rescan after each round: a TERM handler may start new children.
+    for (int round = 0; round < 10; ++round) {
+        reap_zombies();
+        auto left = find_leftovers();
+        if (left.empty()) break;
+        std::vector<proc::ProcessRef> refs;
+        for (const auto& p : left) {
+            auto ref = proc::ProcessRef::open(p.pid, p.start_time);
+            if (!ref) continue;  // gone meanwhile
+            refs.push_back(std::move(*ref));
+            if (seen.insert({p.pid, p.start_time}).second)
+                killed.push_back({p.pid, p.command_line()});
+        }
+        auto result = proc::terminate(refs, ms_of(o_.grace_seconds));
+        for (pid_t p : result.survived)
+            say("WARNING: pid " + std::to_string(p) +
+                " survived SIGKILL (uninterruptible sleep?); it will die when the kernel lets it");
+        handle_signals();
+    }
+    reap_zombies();
+    return killed;
+}
+
+void Launch::sweep_leaks() {
+    // Processes that are exiting anyway get a short window to do so.
+    auto window_end = Clock::now() + std::chrono::milliseconds(o_.leak_window_ms);
+    std::vector<proc::ProcessInfo> left;
+    for (;;) {
+        reap_zombies();
+        left = find_leftovers();
+        if (left.empty() || Clock::now() >= window_end) break;
+        struct pollfd p = {sigfd_, POLLIN, 0};
+        if (::poll(&p, 1, 10) > 0) handle_signals();
+    }
+    if (left.empty()) return;
+    rec_.leaked = kill_tree();
+    if (o_.leak == LeakPolicy::Ignore || rec_.leaked.empty()) return;
+    say("LEAK: test '" + rec_.name + "' left " + std::to_string(rec_.leaked.size()) +
+        " process(es) running after its main process exited:");
+    for (const auto& p : rec_.leaked) say("  pid " + std::to_string(p.pid) + ": " + p.command);
+    say(o_.leak == LeakPolicy::Fail
+            ? "killed them; --leak fail: the test FAILS for leaking"
+            : "killed them; --leak warn: the test's own result stands (use --leak fail to fail "
+              "it)");
+}
+
+int Launch::finish(int code) {
+    rusage ru{};
+    ::getrusage(RUSAGE_CHILDREN, &ru);
+    rec_.cpu_user_seconds =
+        static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+    rec_.cpu_system_seconds =
+        static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+    rec_.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+    rec_.peak_memory_source = "ru_maxrss";
+    rec_.memory_limit_bytes = o_.memory_limit_bytes;
+    if (cgroup_) {
+        rec_.cgroup = cgroup_->dir();
+        if (auto peak = cgroup_->peak_memory()) {
+            rec_.peak_memory_bytes = *peak;
+            rec_.peak_memory_source = cgroup_->kind();
+        }
+        rec_.oom_killed = cgroup_->oom_killed();
+        if (rec_.oom_killed)
+            say("the test hit its memory limit (" + human_bytes(*o_.memory_limit_bytes) +
+                ") and was OOM-killed");
+        std::string why;
+        if (!cgroup_->remove(why)) say("WARNING: cannot remove the test's cgroup: " + why);
+    }
+
+    if (!scratch_.path.empty()) {
+        bool failed = code != 0;
+        bool keep = failed && o_.keep_scratch;
+        auto tree = scratch::walk(scratch_.path, !keep);
+        rec_.scratch_bytes = tree.bytes;
+        rec_.scratch_kept = keep;
+        if (keep) say("kept the scratch directory of the failed test: " + scratch_.path);
+        for (const auto& m : tree.skipped_mounts)
+            say("WARNING: left a mount inside the scratch directory alone: " + m +
+                " (unmount it in the test)");
+        for (const auto& e : tree.errors) say("WARNING: scratch cleanup: " + e);
+    }
+
+    rec_.launcher_exit_code = code;
+    if (o_.records_file) {
+        try {
+            records::append_line(*o_.records_file, records::to_json(rec_).dump());
+        } catch (const std::exception& e) {
+            say(std::string("cannot append the record: ") + e.what());
+            if (code == 0) code = kExitLauncherFailure;
+        }
+    }
+    if (o_.json) std::cout << records::to_json(rec_).dump() << std::endl;
+    return code;
+}
+
+int Launch::run() {
+    if (int code = prepare(); code != 0) return code;
+
+    if (!o_.locks.empty() || !o_.slots.empty()) {
+        try {
+            auto dir = locks::runtime_dir();
+            auto t0 = Clock::now();
+            held_ = locks::acquire(dir, o_.locks, o_.slots, [&](const std::string& what) {
+                say("waiting for host-wide " + what + " (" + dir + ")");
+            });
+            rec_.lock_wait_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            rec_.locks = held_.held();
+        } catch (const std::exception& e) {
+            return fail(e.what());
+        }
+    }
+
+    try {
+        scratch_ = scratch::create(scratch_root_);
+    } catch (const std::exception& e) {
+        return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
+    }
+    rec_.test_id = scratch_.id;
+    rec_.scratch_dir = scratch_.path;
+
+    if (o_.cgroup != CgroupMode::Off) {
+        std::string why;
+        cgroup_ = cgroup::Sandbox::create(scratch_.id, o_.memory_limit_bytes, why);
+        if (!cgroup_) {
+            if (o_.cgroup == CgroupMode::Require)
+                return finish(fail("--cgroup require: cannot create the test's cgroup: " + why));
+            if (o_.memory_limit_bytes)
+                say("WARNING: --memory-limit is NOT enforced: no usable cgroup (" + why + ")");
+        }
+    } else if (o_.memory_limit_bytes) {
+        say("WARNING: --memory-limit is NOT enforced with --cgroup off");
+    }
+
+    if (int code = spawn(); code != 0) {
+        if (!main_done_ && main_pid_ > 0) kill_tree();
+        rec_.end = std::chrono::system_clock::now();
+        rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+        if (main_done_ && WIFEXITED(main_status_)) rec_.exit_code = WEXITSTATUS(main_status_);
+        return finish(code);
+    }
+    wait_for_main();
+    sweep_leaks();
+    rec_.end = std::chrono::system_clock::now();
+    rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+
+    int code = 0;
+    if (WIFEXITED(main_status_)) {
+        rec_.exit_code = WEXITSTATUS(main_status_);
+        code = *rec_.exit_code;
+    } else if (WIFSIGNALED(main_status_)) {
+        rec_.signal = WTERMSIG(main_status_);
+        code = 128 + *rec_.signal;
+    }
+    if (rec_.timed_out) code = kExitTimeout;
+    if (code == 0 && !rec_.leaked.empty() && o_.leak == LeakPolicy::Fail) code = kExitLeaked;
+    return finish(code);
+}
+
+}  // namespace
+
+std::vector<GrantedResource> parse_ctest_resources(const EnvLookup& getenv) {
+    std::vector<GrantedResource> out;
+    auto count_text = getenv("CTEST_RESOURCE_GROUP_COUNT");
+    if (!count_text) return out;
+    auto count = parse_u64(trim(*count_text));
+    if (!count || *count > 100000)
+        throw std::invalid_argument("CTEST_RESOURCE_GROUP_COUNT='" + *count_text +
+                                    "': expected a whole number");
+    for (uint64_t g = 0; g < *count; ++g) {
+        std::string var = "CTEST_RESOURCE_GROUP_" + std::to_string(g);
+        auto types = getenv(var);
+        if (!types)
+            throw std::invalid_argument(var + " is not set although CTEST_RESOURCE_GROUP_COUNT=" +
+                                        *count_text);
+        for (auto type_view : split(*types, ',')) {
+            auto type = std::string(trim(type_view));
+            if (type.empty()) continue;
+            std::string tvar = var + "_" + upper(type);
+            auto value = getenv(tvar);
+            if (!value)
+                throw std::invalid_argument(tvar + " is not set although " + var + "='" + *types +
+                                            "' lists '" + type + "'");
+            for (auto entry : split(*value, ';')) {
+                entry = trim(entry);
+                if (entry.empty()) continue;
+                auto fields = split(entry, ',');
+                auto bad = [&] {
+                    return std::invalid_argument(tvar + "='" + *value + "': expected id:ID,slots:N[;...], got '" +
+                                                 std::string(entry) + "'");
+                };
+                if (fields.size() != 2 || fields[0].substr(0, 3) != "id:" ||
+                    fields[1].substr(0, 6) != "slots:")
+                    throw bad();
+                auto slots = parse_u64(fields[1].substr(6));
+                auto id = std::string(fields[0].substr(3));
+                if (!slots || id.empty()) throw bad();
+                out.push_back({static_cast<int>(g), type, id, static_cast<int>(*slots)});
+            }
+        }
+    }
+    return out;
+}
+
+Translation translate_grants(const std::vector<GrantedResource>& grants,
+                             const std::map<std::string, std::string>& heavy_io_paths) {
+    Translation t;
+    std::vector<std::string> cuda, hip;
+    uint64_t mem_mib = 0;
+    bool any_mem = false;
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+        return s;
+    };
+    for (const auto& g : grants) {
+        if (g.type == "heavy_io") {
+            auto it = heavy_io_paths.find(g.id);
+            if (it != heavy_io_paths.end() && !it->second.empty()) {
+                if (!t.scratch_root) t.scratch_root = it->second;
+            } else {
+                t.notes.push_back("heavy_io id '" + g.id +
+                                  "' was granted but no plan (--plan) names its directory; the "
+                                  "scratch directory stays on the default root");
+            }
+        } else if (g.type == "gpus") {
+            size_t digits = g.id.find_first_of("0123456789");
+            std::string prefix = g.id.substr(0, digits);
+            std::string index = digits == std::string::npos ? "" : g.id.substr(digits);
+            if (index.empty() || !parse_u64(index)) {
+                t.notes.push_back("gpus id '" + g.id + "' has no device index; not exported");
+                continue;
+            }
+            if (prefix == "nvidia" || prefix.empty() || prefix == "gpu") cuda.push_back(index);
+            if (prefix == "amd" || prefix.empty() || prefix == "gpu") hip.push_back(index);
+            if (prefix != "nvidia" && prefix != "amd" && !prefix.empty() && prefix != "gpu")
+                t.notes.push_back("gpus id '" + g.id + "': unknown vendor prefix; not exported");
+        } else if (g.type == "mem_mib") {
+            any_mem = true;
+            mem_mib += static_cast<uint64_t>(g.slots);
+        }
+    }
+    if (!cuda.empty()) t.env.emplace_back("CUDA_VISIBLE_DEVICES", join(cuda));
+    if (!hip.empty()) t.env.emplace_back("HIP_VISIBLE_DEVICES", join(hip));
+    if (any_mem) t.env.emplace_back("CORRAL_MEMORY_BYTES", std::to_string(mem_mib * 1024 * 1024));
+    return t;
+}
+
+PlanHints load_plan_hints(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path + ": " + std::strerror(errno));
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw std::runtime_error(path + ": not valid JSON: " + e.what());
+    }
+    PlanHints h;
+    if (!j.is_object()) throw std::runtime_error(path + ": expected a JSON object (corral.plan/1)");
+    if (auto it = j.find("scratch_dir"); it != j.end() && it->is_string() && !it->empty())
+        h.scratch_dir = it->get<std::string>();
+    if (auto it = j.find("timeout_multiplier"); it != j.end()) {
+        if (!it->is_number() || !(it->get<double>() > 0))
+            throw std::runtime_error(path + ": \"timeout_multiplier\" must be a positive number");
+        h.timeout_multiplier = it->get<double>();
+    }
+    if (auto it = j.find("resources"); it != j.end() && it->is_array()) {
+        for (const auto& r : *it) {
+            if (!r.is_object() || r.value("name", "") != "heavy_io") continue;
+            for (const auto& id : r.value("ids", nlohmann::json::array())) {
+                if (!id.is_object()) continue;
+                auto name = id.value("id", "");
+                auto dir = id.value("path", "");
+                if (!name.empty() && !dir.empty()) h.heavy_io_paths[name] = dir;
+            }
+        }
+    }
+    return h;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+    text = trim(text);
+    size_t i = 0;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    if (i == 0) return std::nullopt;
+    auto number = std::string(text.substr(0, i));
+    char* end = nullptr;
+    double v = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size() || !std::isfinite(v) || v < 0) return std::nullopt;
+    auto unit = upper(trim(text.substr(i)));
+    double scale = 0;
+    if (unit.empty() || unit == "B")
+        scale = 1;
+    else if (unit == "K" || unit == "KB" || unit == "KIB")
+        scale = 1024.0;
+    else if (unit == "M" || unit == "MB" || unit == "MIB")
+        scale = 1024.0 * 1024;
+    else if (unit == "G" || unit == "GB" || unit == "GIB")
+        scale = 1024.0 * 1024 * 1024;
+    else if (unit == "T" || unit == "TB" || unit == "TIB")
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    else
+        return std::nullopt;
+    double bytes = v * scale;
+    if (bytes >= 1.8e19) return std::nullopt;
+    return static_cast<uint64_t>(bytes);
+}
+
+int run(const Options& options, std::ostream& err) {
+    if (options.command.empty()) {
+        err << "corral run: no command given (corral run [options] -- COMMAND [ARGS...])\n";
+        return kExitLauncherFailure;
+    }
+    Launch launch(options, err);
+    return launch.run();
+}
+
+}  // namespace corral::launcher

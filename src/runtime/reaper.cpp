@@ -1,3 +1,362 @@
 #include "runtime/reaper.hpp"
 
-namespace corral {}  // namespace corral
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <utility>
+
+namespace corral::reap {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kTokenVariable = "CORRAL_SCOPE=";
+
+struct Match {
+    std::string by;
+    std::string detail;
+};
+
+std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOptions& options) {
+    const auto& scope = options.scope;
+    const bool have_paths = !scope.paths.empty();
+    if (have_paths && options.match.argv) {
+        for (const auto& a : info.argv)
+            if (argv_element_in_scope(a, scope)) return Match{"argv", a};
+    }
+    if (info.kernel_thread) return std::nullopt;  // no cwd/exe/env of its own
+    if (have_paths && options.match.cwd) {
+        if (auto cwd = proc::read_cwd(info.pid); cwd && path_in_scope(*cwd, scope))
+            return Match{"cwd", *cwd};
+    }
+    if (have_paths && options.match.exe) {
+        if (auto exe = proc::read_exe(info.pid); exe && path_in_scope(*exe, scope))
+            return Match{"exe", *exe};
+    }
+    if (scope.token && options.match.env) {
+        const std::string wanted = std::string(kTokenVariable) + *scope.token;
+        if (auto env = proc::read_environ(info.pid)) {
+            for (const auto& e : *env)
+                if (e == wanted) return Match{"env", e};
+        }
+    }
+    if (have_paths && options.match.files) {
+        if (auto files = proc::read_open_files(info.pid)) {
+            for (const auto& f : *files)
+                if (path_in_scope(f, scope)) return Match{"files", f};
+        }
+    }
+    return std::nullopt;
+}
+
+// The chain of parents from ours up to (not including) pid 0.
+std::set<pid_t> ancestors_of_self() {
+    std::set<pid_t> out;
+    pid_t p = ::getppid();
+    while (p > 0 && out.insert(p).second) {
+        auto info = proc::read_process(p);
+        if (!info) break;
+        p = info->ppid;
+    }
+    return out;
+}
+
+// Index of the kill class: order globs 0..n-1, default n, then globs n+1.. .
+size_t class_index(const proc::ProcessInfo& info, const ReapOptions& options) {
+    for (size_t i = 0; i < options.order.size(); ++i)
+        if (name_matches_glob(options.order[i], info)) return i;
+    for (size_t j = 0; j < options.then.size(); ++j)
+        if (name_matches_glob(options.then[j], info)) return options.order.size() + 1 + j;
+    return options.order.size();
+}
+
+std::string class_name(size_t index, const ReapOptions& options) {
+    if (index < options.order.size()) return "order:" + options.order[index];
+    if (index == options.order.size()) return "default";
+    return "then:" + options.then[index - options.order.size() - 1];
+}
+
+int ms_left(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return static_cast<int>(std::max<long long>(0, left.count()));
+}
+
+// Waits (until the deadline) for every live ref to exit; marks the exited ones dead.
+void wait_for_exits(const std::vector<proc::ProcessRef*>& refs, std::vector<bool>& exited,
+                    Clock::time_point deadline) {
+    for (size_t i = 0; i < refs.size(); ++i) {
+        if (exited[i] || !refs[i]) continue;
+        exited[i] = refs[i]->wait_exit(ms_left(deadline));
+    }
+}
+
+// SIGTERM (+SIGCONT) -> grace -> SIGKILL -> wait, for one class. Signals go only
+// through pidfds opened with the scanned start time, so a pid that was reused
+// after the scan is reported Vanished and never signalled.
+void kill_class(std::vector<Found*>& batch, const ReapOptions& options) {
+    std::vector<std::optional<proc::ProcessRef>> owned(batch.size());
+    std::vector<proc::ProcessRef*> live(batch.size(), nullptr);
+    std::vector<bool> exited(batch.size(), false);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& info = batch[i]->candidate.info;
+        owned[i] = proc::ProcessRef::open(info.pid, info.start_time);
+        if (!owned[i]) {
+            batch[i]->outcome = Outcome::Vanished;
+            continue;
+        }
+        if (!owned[i]->signal(SIGTERM)) {
+            batch[i]->outcome = errno == ESRCH ? Outcome::Vanished : Outcome::Survived;
+            continue;
+        }
+        owned[i]->signal(SIGCONT);  // a stopped process must run to act on SIGTERM
+        live[i] = &*owned[i];
+    }
+    wait_for_exits(live, exited, Clock::now() + std::chrono::milliseconds(options.grace_ms));
+    bool any_kill = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (!live[i]) continue;
+        if (exited[i]) {
+            batch[i]->outcome = Outcome::Terminated;
+            continue;
+        }
+        if (!live[i]->signal(SIGKILL) && errno == ESRCH) {
+            batch[i]->outcome = Outcome::Terminated;  // exited just at the deadline
+            live[i] = nullptr;
+            continue;
+        }
+        any_kill = true;
+    }
+    if (any_kill)
+        wait_for_exits(live, exited,
+                       Clock::now() + std::chrono::milliseconds(options.kill_wait_ms));
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (!live[i] || batch[i]->outcome == Outcome::Terminated) continue;
+        batch[i]->outcome = exited[i] ? Outcome::Killed : Outcome::Survived;
+    }
+}
+
+void add_spared(std::vector<Spared>& all, std::set<std::pair<pid_t, unsigned long long>>& seen,
+                const std::vector<Spared>& more) {
+    for (const auto& s : more)
+        if (seen.emplace(s.info.pid, s.info.start_time).second) all.push_back(s);
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome outcome) {
+    switch (outcome) {
+        case Outcome::NotSignalled:
+            return "not-signalled";
+        case Outcome::Vanished:
+            return "vanished";
+        case Outcome::Terminated:
+            return "terminated";
+        case Outcome::Killed:
+            return "killed";
+        case Outcome::Survived:
+            return "survived";
+    }
+    return "?";
+}
+
+ScanResult scan(const ScanOptions& options) {
+    ScanResult result;
+    const pid_t self = ::getpid();
+    const uid_t me = ::getuid();
+    const auto ancestors = ancestors_of_self();
+    for (pid_t pid : proc::list_pids()) {
+        auto info = proc::read_process(pid);
+        if (!info) continue;                                 // vanished mid-scan
+        if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
+        auto match = match_process(*info, options);
+        if (!match) continue;
+        const char* reason = nullptr;
+        if (pid == self)
+            reason = "self";
+        else if (ancestors.count(pid))
+            reason = "ancestor";
+        else if (pid == 1)
+            reason = "pid-1";
+        else if (info->kernel_thread)
+            reason = "kernel-thread";
+        else if (!options.all_users && info->uid != me)
+            reason = "other-user";
+        if (reason)
+            result.spared.push_back(
+                Spared{std::move(*info), std::move(match->by), std::move(match->detail), reason});
+        else
+            result.targets.push_back(
+                Candidate{std::move(*info), std::move(match->by), std::move(match->detail)});
+    }
+    return result;
+}
+
+bool ReapReport::any_survived() const {
+    return std::any_of(found.begin(), found.end(),
+                       [](const Found& f) { return f.outcome == Outcome::Survived; });
+}
+
+ReapReport reap(const ReapOptions& options) {
+    for (const auto& g : options.order)
+        if (g.empty()) throw UsageError("--order: empty name pattern");
+    for (const auto& g : options.then)
+        if (g.empty()) throw UsageError("--then: empty name pattern");
+    if (options.max_rounds < 1) throw UsageError("--max-rounds: must be at least 1");
+    if (options.grace_ms < 0) throw UsageError("--grace: must not be negative");
+
+    ReapReport report;
+    report.scope_paths = options.scan.scope.paths;
+    report.token = options.scan.scope.token;
+    report.dry_run = options.dry_run;
+    std::set<std::pair<pid_t, unsigned long long>> spared_seen;
+
+    auto scanned = scan(options.scan);
+    add_spared(report.spared, spared_seen, scanned.spared);
+    if (options.dry_run) {
+        for (auto& c : scanned.targets) {
+            Found f{c, class_name(class_index(c.info, options), options), 0,
+                    Outcome::NotSignalled};
+            report.found.push_back(std::move(f));
+        }
+        report.remaining = std::move(scanned.targets);
+        return report;
+    }
+    // A process that survived SIGKILL (D state) or refused the signal is not
+    // retried: it stays in `remaining` and the report says NOT CLEAN.
+    std::set<std::pair<pid_t, unsigned long long>> given_up;
+    auto signallable = [&](const Candidate& c) {
+        return given_up.count({c.info.pid, c.info.start_time}) == 0;
+    };
+    while (report.rounds < options.max_rounds &&
+           std::any_of(scanned.targets.begin(), scanned.targets.end(), signallable)) {
+        ++report.rounds;
+        // Only the first non-empty class is signalled this round.
+        size_t first = SIZE_MAX;
+        for (const auto& c : scanned.targets)
+            if (signallable(c)) first = std::min(first, class_index(c.info, options));
+        std::vector<Found> step;
+        for (auto& c : scanned.targets)
+            if (signallable(c) && class_index(c.info, options) == first)
+                step.push_back(Found{c, class_name(first, options), report.rounds,
+                                     Outcome::NotSignalled});
+        if (options.after_scan) options.after_scan(step);
+        std::vector<Found*> batch;
+        for (auto& f : step)
+            batch.push_back(&f);
+        kill_class(batch, options);
+        for (auto& f : step) {
+            if (f.outcome == Outcome::Survived)
+                given_up.emplace(f.candidate.info.pid, f.candidate.info.start_time);
+            report.found.push_back(std::move(f));
+        }
+        scanned = scan(options.scan);
+        add_spared(report.spared, spared_seen, scanned.spared);
+    }
+    report.remaining = std::move(scanned.targets);
+    return report;
+}
+
+namespace {
+
+nlohmann::json process_json(const proc::ProcessInfo& info, const std::string& by,
+                            const std::string& detail) {
+    return {{"pid", info.pid},
+            {"ppid", info.ppid},
+            {"uid", info.uid},
+            {"start_time", info.start_time},
+            {"comm", info.comm},
+            {"command_line", info.command_line()},
+            {"matched_by", by},
+            {"match_detail", detail}};
+}
+
+}  // namespace
+
+nlohmann::json to_json(const ReapReport& report) {
+    nlohmann::json j;
+    j["schema"] = "corral.reap/1";
+    j["scope"] = report.scope_paths;
+    j["token"] = report.token ? nlohmann::json(*report.token) : nlohmann::json(nullptr);
+    j["dry_run"] = report.dry_run;
+    j["rounds"] = report.rounds;
+    j["clean"] = report.clean();
+    auto& found = j["found"] = nlohmann::json::array();
+    auto& killed = j["killed"] = nlohmann::json::array();
+    nlohmann::json summary = {{"found", report.found.size()}, {"terminated", 0}, {"killed", 0},
+                              {"vanished", 0},                {"survived", 0},   {"spared", 0},
+                              {"remaining", report.remaining.size()}};
+    for (const auto& f : report.found) {
+        auto p = process_json(f.candidate.info, f.candidate.matched_by, f.candidate.match_detail);
+        p["class"] = f.kill_class;
+        p["round"] = f.round;
+        p["outcome"] = outcome_name(f.outcome);
+        found.push_back(std::move(p));
+        if (f.outcome == Outcome::Terminated || f.outcome == Outcome::Killed)
+            killed.push_back(f.candidate.info.pid);
+        if (f.outcome != Outcome::NotSignalled)
+            summary[outcome_name(f.outcome)] = summary[outcome_name(f.outcome)].get<int>() + 1;
+    }
+    auto& spared = j["spared"] = nlohmann::json::array();
+    for (const auto& s : report.spared) {
+        auto p = process_json(s.info, s.matched_by, s.match_detail);
+        p["reason"] = s.reason;
+        spared.push_back(std::move(p));
+    }
+    summary["spared"] = report.spared.size();
+    auto& remaining = j["remaining"] = nlohmann::json::array();
+    for (const auto& c : report.remaining)
+        remaining.push_back(process_json(c.info, c.matched_by, c.match_detail));
+    j["summary"] = std::move(summary);
+    return j;
+}
+
+void describe(std::ostream& out, const ReapReport& report) {
+    out << "corral reap: scope";
+    if (report.scope_paths.empty()) out << " (none)";
+    for (size_t i = 0; i < report.scope_paths.size(); ++i)
+        out << (i == 0 ? " " : " (real path ") << report.scope_paths[i] << (i == 0 ? "" : ")");
+    if (report.token) out << ", token " << *report.token;
+    out << (report.dry_run ? "  [dry run: nothing is signalled]\n" : "\n");
+    for (const auto& f : report.found) {
+        out << "  " << outcome_name(f.outcome) << "  pid " << f.candidate.info.pid;
+        if (!report.dry_run) out << "  round " << f.round;
+        out << "  [" << f.kill_class << "]  " << f.candidate.info.command_line() << "\n"
+            << "      tied by " << f.candidate.matched_by << ": " << f.candidate.match_detail
+            << "\n";
+    }
+    for (const auto& s : report.spared)
+        out << "  spared (" << s.reason << ")  pid " << s.info.pid << "  uid " << s.info.uid
+            << "  " << s.info.command_line() << "\n      tied by " << s.matched_by << ": "
+            << s.match_detail << "\n";
+    size_t terminated = 0, killed = 0, vanished = 0, survived = 0;
+    for (const auto& f : report.found) {
+        terminated += f.outcome == Outcome::Terminated;
+        killed += f.outcome == Outcome::Killed;
+        vanished += f.outcome == Outcome::Vanished;
+        survived += f.outcome == Outcome::Survived;
+    }
+    if (report.dry_run) {
+        out << "would signal " << report.found.size() << " process(es); spared "
+            << report.spared.size() << "\n";
+        return;
+    }
+    if (report.found.empty() && report.remaining.empty()) {
+        out << "clean: nothing in scope (spared " << report.spared.size() << ")\n";
+        return;
+    }
+    out << (report.clean() && survived == 0 ? "clean" : "NOT CLEAN") << " after "
+        << report.rounds << " round(s): " << report.found.size() << " found, " << terminated
+        << " ended on SIGTERM, " << killed << " needed SIGKILL, " << vanished
+        << " already gone, " << survived << " survived; spared " << report.spared.size()
+        << "\n";
+    for (const auto& c : report.remaining)
+        out << "  STILL RUNNING  pid " << c.info.pid << "  " << c.info.command_line()
+            << "  (tied by " << c.matched_by << ": " << c.match_detail << ")\n";
+}
+
+}  // namespace corral::reap

@@ -1,3 +1,153 @@
+// The reaper behind `corral reap`: finds the processes tied to a scope (a
+// directory, and optionally a token in the environment) and kills them in a
+// configured order, through pidfds, rescanning until nothing is left.
+//
+// Data flows one way: make_scope() -> scan() -> kill steps -> ReapReport ->
+// to_json()/describe(). Matching rules live in scope_match.cpp and are
+// documented in docs/runtime.md ("corral reap").
 #pragma once
 
-namespace corral {}  // namespace corral
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/process.hpp"
+
+namespace corral::reap {
+
+// Bad input (a scope that is "/", an empty glob, ...). The CLI maps it to exit 2.
+class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// What ties a process to the scope. Each one can be switched on or off.
+struct MatchSet {
+    bool argv = true;    // an argv element names a path under the scope
+    bool cwd = true;     // the working directory is under the scope
+    bool exe = true;     // the executable lies under the scope
+    bool files = false;  // an open file descriptor points under the scope (slower)
+    bool env = true;     // CORRAL_SCOPE=<token> in the environment
+};
+
+// Parses "argv,cwd,exe,files,env" (any subset, at least one). Throws UsageError.
+MatchSet parse_match_set(std::string_view list);
+
+struct Scope {
+    // The directory as given, made absolute and normalized (no trailing slash),
+    // followed by its real path when that differs (symlinks resolved). Every
+    // path test compares against each of them.
+    std::vector<std::string> paths;
+    std::optional<std::string> token;  // matches CORRAL_SCOPE=<token>
+};
+
+// Builds a Scope. `dir` may be empty when a token is given; relative paths are
+// taken from the current directory; the directory need not exist any more.
+// Throws UsageError for "/" (it would match every process) or no dir and no token.
+Scope make_scope(const std::string& dir, std::optional<std::string> token);
+
+// --- pure matching rules (unit-tested without processes) ---
+
+// True if `path` (absolute) is the scope or lies under it, on path boundaries.
+// A kernel " (deleted)" suffix (cwd/exe/fd of a removed file) is ignored.
+bool path_in_scope(std::string_view path, const Scope& scope);
+
+// True if one argv element ties the process to the scope:
+//  - the element is an absolute path under the scope (lexically normalized), or
+//  - the scope appears inside the element, preceded by one of  = , : ; ' " ( or
+//    whitespace, and followed by the element's end, '/', or one of , : ; ' " ) or
+//    whitespace (--data-dir=/s/001, file=/s/001/disk,if=virtio, sh -c 'cd /s/001 && ...').
+bool argv_element_in_scope(std::string_view element, const Scope& scope);
+
+// True if `name` (comm or argv[0] basename) matches the fnmatch glob.
+bool name_matches_glob(std::string_view glob, const proc::ProcessInfo& info);
+
+// --- the scan and the kill loop ---
+
+struct Candidate {
+    proc::ProcessInfo info;
+    std::string matched_by;    // "argv", "cwd", "exe", "files", "env"
+    std::string match_detail;  // the argv element, path, or "CORRAL_SCOPE=..."
+};
+
+struct Spared {
+    proc::ProcessInfo info;
+    std::string matched_by;
+    std::string match_detail;
+    std::string reason;  // "self", "ancestor", "pid-1", "kernel-thread", "other-user"
+};
+
+struct ScanResult {
+    std::vector<Candidate> targets;
+    std::vector<Spared> spared;
+};
+
+struct ScanOptions {
+    Scope scope;
+    MatchSet match;
+    bool all_users = false;
+};
+
+// One pass over /proc. Zombies are skipped (nothing to kill); processes that
+// vanish mid-scan are skipped silently.
+ScanResult scan(const ScanOptions& options);
+
+// How a found process ended (or did not).
+enum class Outcome {
+    NotSignalled,  // --dry-run
+    Vanished,      // gone (or its pid reused) between the scan and the signal: nothing sent
+    Terminated,    // exited within the grace period after SIGTERM
+    Killed,        // needed SIGKILL
+    Survived,      // still alive after SIGKILL (D state...) or the signal was refused
+};
+const char* outcome_name(Outcome outcome);
+
+struct Found {
+    Candidate candidate;
+    std::string kill_class;  // "order:<glob>", "default", "then:<glob>"
+    int round = 0;           // the round that signalled it (1-based)
+    Outcome outcome = Outcome::NotSignalled;
+};
+
+struct ReapOptions {
+    ScanOptions scan;
+    std::vector<std::string> order;  // globs, killed first, in this order
+    std::vector<std::string> then;   // globs, killed last, in this order
+    int grace_ms = 5000;
+    int kill_wait_ms = 2000;
+    int max_rounds = 20;
+    bool dry_run = false;
+    // Test hook: runs after each scan, before any pidfd is opened or signal sent.
+    std::function<void(const std::vector<Found>& about_to_signal)> after_scan;
+};
+
+struct ReapReport {
+    std::vector<std::string> scope_paths;
+    std::optional<std::string> token;
+    bool dry_run = false;
+    int rounds = 0;  // scans that found something to signal
+    std::vector<Found> found;
+    std::vector<Spared> spared;     // each process once
+    std::vector<Candidate> remaining;  // still in scope after the last round
+    bool clean() const { return remaining.empty(); }
+    bool any_survived() const;
+};
+
+// Scan, kill the first non-empty class (TERM+CONT, grace, KILL), rescan; until
+// a scan finds nothing to signal or max_rounds kill steps were done. Killing
+// one class per round means a pager is only signalled when a fresh scan shows
+// no guest (and no unordered process) alive.
+ReapReport reap(const ReapOptions& options);
+
+nlohmann::json to_json(const ReapReport& report);
+void describe(std::ostream& out, const ReapReport& report);
+
+}  // namespace corral::reap

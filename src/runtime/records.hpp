@@ -1,3 +1,71 @@
+// One record per test run: the launcher's outcome as one JSON line
+// (schema "corral.record/1") appended to a records file that many launchers
+// share. `corral profile` and people read these lines.
 #pragma once
 
-namespace corral {}  // namespace corral
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace corral::records {
+
+inline constexpr const char* kRecordSchema = "corral.record/1";
+
+struct ProcessEntry {
+    pid_t pid = 0;
+    std::string command;
+};
+
+struct GrantedResource {  // one id CTest granted to one resource group
+    int group = 0;
+    std::string type;
+    std::string id;
+    int slots = 0;
+};
+
+struct RunRecord {
+    std::string name;
+    std::vector<std::string> command;
+    std::string test_id;
+    std::string scratch_dir;
+    std::chrono::system_clock::time_point start{};
+    std::chrono::system_clock::time_point end{};
+    double wall_seconds = 0;
+    std::optional<int> exit_code;  // the test's own exit status, when it exited
+    std::optional<int> signal;     // the signal that ended it, when one did
+    bool timed_out = false;
+    double timeout_seconds = 0;  // effective (after the multiplier); 0 = none
+    int launcher_exit_code = 0;  // what `corral run` returned
+    double cpu_user_seconds = 0;
+    double cpu_system_seconds = 0;
+    uint64_t peak_memory_bytes = 0;
+    std::string peak_memory_source;  // "cgroup-v1", "cgroup-v2" or "ru_maxrss"
+    std::optional<uint64_t> memory_limit_bytes;
+    bool oom_killed = false;
+    std::string cgroup;  // the per-test cgroup directory, empty when none
+    std::vector<ProcessEntry> leaked;             // alive after the test's main process exited
+    std::vector<ProcessEntry> killed_on_timeout;  // the tree killed when the timeout fired
+    uint64_t scratch_bytes = 0;
+    bool scratch_kept = false;
+    std::vector<GrantedResource> resources;
+    std::vector<std::string> locks;  // "lock:NAME", "slot:TYPE.I"
+    double lock_wait_seconds = 0;
+};
+
+// "2026-11-22T04:50:01.123Z"
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
+
+nlohmann::json to_json(const RunRecord& r);
+
+// Appends `line` + '\n' to `path` (created 0644) with ONE write() on an
+// O_APPEND descriptor under flock(LOCK_EX), so concurrent launchers never
+// interleave or tear lines. Throws std::system_error naming the path.
+void append_line(const std::string& path, const std::string& line);
+
+}  // namespace corral::records

@@ -1,3 +1,179 @@
 #include "runtime/scratch_dir.hpp"
 
-namespace corral {}  // namespace corral
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace corral::scratch {
+namespace {
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+// Device and mount id of an entry (mount id 0 when the kernel cannot say).
+struct Where {
+    dev_t dev = 0;
+    uint64_t mnt_id = 0;
+    mode_t mode = 0;
+    uint64_t bytes = 0;
+};
+
+bool where_at(int dirfd, const char* name, Where& w, int& err) {
+    struct statx sx {};
+    int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] == '\0' ? AT_EMPTY_PATH : 0);
+    if (::statx(dirfd, name, flags, STATX_TYPE | STATX_MODE | STATX_BLOCKS | STATX_MNT_ID, &sx) !=
+        0) {
+        err = errno;
+        return false;
+    }
+    w.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    w.mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+    w.mode = sx.stx_mode;
+    w.bytes = (sx.stx_mask & STATX_BLOCKS) ? sx.stx_blocks * 512 : 0;
+    return true;
+}
+
+class Walker {
+  public:
+    Walker(bool remove, TreeResult& out) : remove_(remove), out_(out) {}
+
+    // Walks the directory open at `fd` (takes ownership), whose path is `path`.
+    void walk_dir(int fd, const std::string& path, const Where& top) {
+        DIR* d = ::fdopendir(fd);
+        if (!d) {
+            error(path, "fdopendir", errno);
+            ::close(fd);
+            return;
+        }
+        // Collect names first: unlinking while reading a directory stream may skip entries.
+        std::vector<std::string> names;
+        errno = 0;
+        while (auto* e = ::readdir(d)) {
+            if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+            names.emplace_back(e->d_name);
+        }
+        int dfd = ::dirfd(d);
+        for (const auto& name : names) visit(dfd, name, path + "/" + name, top);
+        ::closedir(d);
+    }
+
+    void visit(int dfd, const std::string& name, const std::string& path, const Where& top) {
+        Where w;
+        int err = 0;
+        if (!where_at(dfd, name.c_str(), w, err)) {
+            if (err != ENOENT) error(path, "statx", err);
+            return;
+        }
+        ++out_.entries;
+        if (S_ISDIR(w.mode)) {
+            if (w.dev != top.dev || (top.mnt_id != 0 && w.mnt_id != 0 && w.mnt_id != top.mnt_id)) {
+                out_.skipped_mounts.push_back(path);
+                return;
+            }
+            out_.bytes += w.bytes;
+            int fd = open_dir(dfd, name, path, w);
+            if (fd < 0) return;
+            walk_dir(fd, path, top);
+            if (remove_ && ::unlinkat(dfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+                error(path, "rmdir", errno);
+            return;
+        }
+        out_.bytes += w.bytes;
+        if (remove_ && ::unlinkat(dfd, name.c_str(), 0) != 0 && errno != ENOENT)
+            error(path, "unlink", errno);
+    }
+
+    int open_dir(int dfd, const std::string& name, const std::string& path, const Where& w) {
+        int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int fd = ::openat(dfd, name.c_str(), flags);
+        if (fd < 0 && errno == EACCES && remove_) {
+            // A directory the test made unreadable (chmod 000): make it ours to empty.
+            // It was a directory an instant ago (statx); O_NOFOLLOW below still refuses
+            // a symlink swapped in meanwhile.
+            if (::fchmodat(dfd, name.c_str(), (w.mode & 07777) | S_IRWXU, 0) == 0)
+                fd = ::openat(dfd, name.c_str(), flags);
+        }
+        if (fd < 0) {
+            error(path, "open", errno);
+            return -1;
+        }
+        if (remove_ && (w.mode & S_IRWXU) != S_IRWXU) ::fchmod(fd, (w.mode & 07777) | S_IRWXU);
+        return fd;
+    }
+
+    void error(const std::string& path, const char* what, int err) {
+        out_.errors.push_back(path + ": " + what + ": " + errno_text(err));
+    }
+
+  private:
+    bool remove_;
+    TreeResult& out_;
+};
+
+}  // namespace
+
+std::string random_id(size_t n) {
+    static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string out;
+    while (out.size() < n) {
+        unsigned char buf[32];
+        ssize_t got = ::getrandom(buf, sizeof buf, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        for (ssize_t i = 0; i < got && out.size() < n; ++i)
+            if (buf[i] < 252) out += kAlphabet[buf[i] % 36];  // 252 = 7*36: no bias
+    }
+    return out;
+}
+
+ScratchDir create(const std::string& root, size_t id_length) {
+    std::string base = root;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    for (int attempt = 0;; ++attempt) {
+        ScratchDir d;
+        d.id = random_id(id_length);
+        d.path = (base == "/" ? "" : base) + "/c-" + d.id;
+        if (::mkdir(d.path.c_str(), 0700) == 0) return d;
+        if (errno != EEXIST || attempt > 20)
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot create scratch directory " + d.path);
+    }
+}
+
+TreeResult walk(const std::string& path, bool remove) {
+    TreeResult out;
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        out.errors.push_back(path + ": open: " + errno_text(errno));
+        return out;
+    }
+    Where top;
+    int err = 0;
+    if (!where_at(fd, "", top, err)) {
+        out.errors.push_back(path + ": statx: " + errno_text(err));
+        ::close(fd);
+        return out;
+    }
+    out.bytes += top.bytes;
+    Walker walker(remove, out);
+    walker.walk_dir(fd, path, top);
+    if (remove) {
+        if (::rmdir(path.c_str()) == 0)
+            out.removed = true;
+        else
+            out.errors.push_back(path + ": rmdir: " + errno_text(errno));
+    }
+    return out;
+}
+
+}  // namespace corral::scratch

@@ -1,0 +1,97 @@
+// github-workflow.yml and forgejo-workflow.yml: templates/ filled with values
+// that are integers or checked names only, then parsed back with yaml-cpp and
+// checked, so a template edit cannot silently drop the timeout or the spec.
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+
+#include "generator/emit.hpp"
+#include "generator/templates.hpp"
+
+namespace corral {
+namespace {
+
+std::string format_double(double v) {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
+}
+
+// The one line that runs the tests (inside `run: |`, working directory build/).
+std::string test_command(const Plan& plan) {
+    std::string cmd;
+    if (plan.tests_run_under_sudo) {
+        // sudo resets the environment; keep every planned variable (TMPDIR included).
+        std::string names;
+        for (const auto& var : plan.env) {
+            emit_detail::check_env_name(var.name);
+            names += (names.empty() ? "" : ",") + var.name;
+        }
+        cmd += names.empty() ? "sudo " : "sudo --preserve-env=" + names + " ";
+    }
+    cmd += "ctest --resource-spec-file ../corral/resources.json --timeout " +
+           std::to_string(plan.test_timeout_seconds) + " --output-on-failure";
+    if (plan.stop_on_failure) cmd += " --stop-on-failure";
+    if (plan.repeat_after_timeout > 0)
+        cmd += " --repeat after-timeout:" + std::to_string(plan.repeat_after_timeout);
+    return cmd;
+}
+
+void check_workflow(const std::string& text, const std::string& template_name, const Plan& plan,
+                    const std::string& command) {
+    auto fail = [&](const std::string& what) {
+        throw EmitError("workflow from template " + template_name + ": " + what);
+    };
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        fail(std::string("is not valid YAML: ") + e.what());
+    }
+    auto jobs = root["jobs"];
+    if (!jobs.IsMap() || jobs.size() != 1) fail("expected exactly one job under jobs:");
+    auto job = jobs.begin()->second;
+    if (!job["timeout-minutes"] || job["timeout-minutes"].as<std::string>() !=
+                                       std::to_string(plan.job_timeout_minutes))
+        fail("timeout-minutes is not the plan's " + std::to_string(plan.job_timeout_minutes));
+    bool generates = false, loads_env = false, runs_tests = false;
+    for (const auto& step : job["steps"]) {
+        if (!step["run"]) continue;
+        auto run = step["run"].as<std::string>();
+        generates |= run.find(" generate --out corral") != std::string::npos;
+        loads_env |= run.find("corral/github.env >> \"$GITHUB_ENV\"") != std::string::npos;
+        runs_tests |= run == command + "\n";
+    }
+    if (!generates) fail("no step runs `corral generate --out corral`");
+    if (!loads_env) fail("no step loads corral/github.env into $GITHUB_ENV");
+    if (!runs_tests) fail("no step runs exactly: " + command);
+}
+
+std::string emit_workflow(const Plan& plan, const std::string& template_name) {
+    if (plan.test_timeout_seconds < 1 || plan.job_timeout_minutes < 1)
+        throw EmitError("the plan's timeouts must be positive (test " +
+                        std::to_string(plan.test_timeout_seconds) + " s, job " +
+                        std::to_string(plan.job_timeout_minutes) + " min)");
+    std::string command = test_command(plan);
+    std::string note = "each test may take " + std::to_string(plan.test_timeout_seconds) +
+                       " s (timeout multiplier " + format_double(plan.timeout_multiplier) + ")";
+    std::string text = emit_detail::fill_template(
+        embedded_template(template_name), template_name,
+        {{"JOB_TIMEOUT_MINUTES", std::to_string(plan.job_timeout_minutes)},
+         {"JOB_TIMEOUT_NOTE", note},
+         {"TEST_COMMAND", command}});
+    check_workflow(text, template_name, plan, command);
+    return text;
+}
+
+}  // namespace
+
+std::string emit_github_workflow(const Plan& plan) {
+    return emit_workflow(plan, "github-workflow.yml");
+}
+
+std::string emit_forgejo_workflow(const Plan& plan) {
+    return emit_workflow(plan, "forgejo-workflow.yml");
+}
+
+}  // namespace corral

@@ -1,0 +1,166 @@
+# Configures, builds and tests one example project with real cmake, ninja and
+# ctest, then checks that the version-dependent paths really happened.
+#
+#   cmake -DEXAMPLE=<source> -DWORK=<fresh dir> -DCMAKE_BIN=<cmake> -DCTEST_BIN=<ctest>
+#         -DCORRAL_BUILD=<corral build dir> -DMODE=build_tree|installed|cpack
+#         [-DKIND=quickstart|heavy|plain] [-DCHECKER=<schedule_check>] [-DJOBS=6]
+#         [-DCONFIGURE_ARGS=a;b] -P run_example.cmake
+#
+# MODE build_tree: Corral_DIR=<corral build dir>. installed: cmake --install into
+# WORK/prefix first. cpack: cpack makes the .deb and .tar.gz, the .tar.gz is
+# unpacked into an empty WORK/prefix and used from there.
+cmake_minimum_required(VERSION 3.16)
+
+foreach(var EXAMPLE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD MODE)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_example.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT DEFINED KIND)
+  set(KIND plain)
+endif()
+if(NOT DEFINED JOBS)
+  set(JOBS 6)
+endif()
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(step_output "${out}${err}" PARENT_SCOPE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (exit ${rc}):\n  ${ARGN}\n${out}${err}")
+  endif()
+  message(STATUS "${what}: ok")
+endfunction()
+
+function(expect condition_text message_text)
+  if(NOT ${condition_text})
+    message(FATAL_ERROR "${message_text}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+execute_process(COMMAND "${CMAKE_BIN}" --version OUTPUT_VARIABLE version_text)
+string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${version_text}")
+message(STATUS "example ${EXAMPLE} with CMake ${version}, mode ${MODE}")
+
+# Where the consumer finds Corral.
+if(MODE STREQUAL "build_tree")
+  set(find_args "-DCorral_DIR=${CORRAL_BUILD}")
+elseif(MODE STREQUAL "installed")
+  run_step("cmake --install" "${CMAKE_COMMAND}" --install "${CORRAL_BUILD}" --prefix
+           "${WORK}/prefix")
+  set(find_args "-DCMAKE_PREFIX_PATH=${WORK}/prefix")
+elseif(MODE STREQUAL "cpack")
+  get_filename_component(cpack_bin "${CMAKE_COMMAND}" DIRECTORY)
+  run_step("cpack" "${cpack_bin}/cpack" --config "${CORRAL_BUILD}/CPackConfig.cmake" -B
+           "${WORK}/packages")
+  file(GLOB debs "${WORK}/packages/*.deb")
+  file(GLOB tgzs "${WORK}/packages/*.tar.gz")
+  list(LENGTH debs deb_count)
+  list(LENGTH tgzs tgz_count)
+  expect("deb_count EQUAL 1" "cpack made ${deb_count} .deb files in ${WORK}/packages")
+  expect("tgz_count EQUAL 1" "cpack made ${tgz_count} .tar.gz files in ${WORK}/packages")
+  find_program(dpkg_deb dpkg-deb)
+  if(dpkg_deb)
+    run_step("dpkg-deb --contents" "${dpkg_deb}" --contents "${debs}")
+    foreach(path "usr/bin/corral" "/cmake/Corral/CorralConfig.cmake"
+                 "/cmake/Corral/CorralFunctions.cmake" "usr/share/corral/templates")
+      string(FIND "${step_output}" "${path}" at)
+      expect("at GREATER -1" "the .deb lacks ${path}:\n${step_output}")
+    endforeach()
+  endif()
+  file(MAKE_DIRECTORY "${WORK}/unpacked")
+  run_step("unpack .tar.gz" "${CMAKE_COMMAND}" -E chdir "${WORK}/unpacked" "${CMAKE_COMMAND}"
+           -E tar xzf "${tgzs}")
+  file(GLOB prefix LIST_DIRECTORIES true "${WORK}/unpacked/*")
+  expect("EXISTS \"${prefix}/bin/corral\"" "the .tar.gz has no bin/corral under ${prefix}")
+  set(find_args "-DCMAKE_PREFIX_PATH=${prefix}")
+else()
+  message(FATAL_ERROR "run_example.cmake: MODE must be build_tree, installed or cpack")
+endif()
+
+set(build "${WORK}/build")
+run_step("configure" "${CMAKE_BIN}" -S "${EXAMPLE}" -B "${build}" -G Ninja ${find_args}
+         ${CONFIGURE_ARGS})
+set(configure_output "${step_output}")
+message("${configure_output}")
+run_step("build" "${CMAKE_BIN}" --build "${build}" --parallel 2)
+
+string(FIND "${configure_output}" "launcher ON" at)
+set(launcher OFF)
+if(at GREATER -1)
+  set(launcher ON)
+endif()
+
+# What the build tree tells ctest, by CMake version.
+file(READ "${build}/CTestTestfile.cmake" testfile)
+string(FIND "${testfile}" "CTEST_RESOURCE_SPEC_FILE" at_spec_var)
+string(FIND "${testfile}" "GENERATED_RESOURCE_SPEC_FILE" at_generated)
+string(FIND "${testfile}" "TIMEOUT_SIGNAL_NAME \"SIGTERM\"" at_signal)
+if(version VERSION_GREATER_EQUAL 3.28)
+  expect("at_generated GREATER -1" "CMake ${version}: no GENERATED_RESOURCE_SPEC_FILE fixture")
+  expect("at_spec_var EQUAL -1"
+         "CMake ${version}: CTEST_RESOURCE_SPEC_FILE is set beside the generated-spec fixture")
+  set(spec "${build}/corral/test-time/resources.json")
+  file(REMOVE "${spec}")
+else()
+  expect("at_spec_var GREATER -1" "CMake ${version}: CTEST_RESOURCE_SPEC_FILE not set")
+  expect("at_generated EQUAL -1" "CMake ${version}: GENERATED_RESOURCE_SPEC_FILE used")
+  set(spec "${build}/corral/resources.json")
+endif()
+if(launcher AND version VERSION_GREATER_EQUAL 3.27)
+  expect("at_signal GREATER -1" "CMake ${version}: launched tests lack TIMEOUT_SIGNAL_NAME")
+elseif(version VERSION_LESS 3.27)
+  expect("at_signal EQUAL -1" "CMake ${version}: TIMEOUT_SIGNAL_NAME set but unsupported")
+endif()
+
+run_step("ctest" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS} --output-on-failure)
+message("${step_output}")
+expect("EXISTS \"${spec}\"" "no resource spec at ${spec} after ctest")
+if(version VERSION_GREATER_EQUAL 3.28)
+  string(REGEX MATCH "corral\\.spec[ .]*Passed" spec_ran "${step_output}")
+  expect("spec_ran" "CMake ${version}: the corral.spec fixture did not run")
+endif()
+
+if(KIND STREQUAL "heavy")
+  set(expect_plain no)
+  if(launcher AND version VERSION_GREATER_EQUAL 3.29)
+    set(expect_plain yes)
+  endif()
+  set(expect_launched no)
+  if(launcher)
+    set(expect_launched yes)
+  endif()
+  execute_process(
+    COMMAND "${CHECKER}" --log "${build}/schedule.log" --spec "${spec}" --expect-launched
+            ${expect_launched} --expect-plain-launched ${expect_plain}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}${err}")
+  # The daemon left by daemon.leaves: the launcher must have killed it.
+  set(leaked "")
+  if(EXISTS "${build}/daemon.pid")
+    file(STRINGS "${build}/daemon.pid" pids)
+    foreach(pid IN LISTS pids)
+      if(EXISTS "/proc/${pid}/cmdline")
+        file(READ "/proc/${pid}/cmdline" cmdline)
+        string(FIND "${cmdline}" "${build}/heavy_worker" ours)
+        if(ours GREATER -1)
+          list(APPEND leaked ${pid})
+          execute_process(COMMAND kill -KILL ${pid})  # ours, by pid
+        endif()
+      endif()
+    endforeach()
+  else()
+    message(FATAL_ERROR "daemon.leaves wrote no ${build}/daemon.pid")
+  endif()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "schedule_check failed (exit ${rc})")
+  endif()
+  if(leaked AND launcher)
+    message(FATAL_ERROR "the daemon left by daemon.leaves (pid ${leaked}) outlived ctest")
+  elseif(leaked)
+    message(STATUS "no launcher: killed the leaked daemon ${leaked} ourselves")
+  endif()
+endif()
+message(STATUS "example passed")

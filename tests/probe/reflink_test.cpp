@@ -1,0 +1,146 @@
+// Reflink: a real FICLONE on real filesystems. XFS made with reflink=1 must
+// say yes, ext4 and tmpfs must say no, and nothing may be left behind.
+#include <gtest/gtest.h>
+#include <sys/statfs.h>
+
+#include <cerrno>
+
+#include "probe/probe.hpp"
+#include "probe/reflink.hpp"
+#include "scratch_test_support.hpp"
+
+namespace corral {
+namespace {
+
+using test::TempDir;
+using test::TestMount;
+
+TEST(ReflinkVerdict, UnsupportedErrorsMeanNoAndOthersMeanUnknown) {
+    for (int err : {EOPNOTSUPP, ENOTTY, EINVAL, EXDEV}) {
+        auto v = reflink_verdict_for_errno(err);
+        ASSERT_TRUE(v.supported.has_value()) << err;
+        EXPECT_FALSE(*v.supported);
+        EXPECT_NE(v.detail.find("filesystem does not support reflink"), std::string::npos);
+    }
+    EXPECT_NE(reflink_verdict_for_errno(EOPNOTSUPP).detail.find("EOPNOTSUPP"), std::string::npos);
+    auto rofs = reflink_verdict_for_errno(EROFS);
+    EXPECT_FALSE(rofs.supported.has_value());
+    EXPECT_NE(rofs.detail.find("read-only"), std::string::npos);
+    auto full = reflink_verdict_for_errno(ENOSPC);
+    EXPECT_FALSE(full.supported.has_value());
+    EXPECT_NE(full.detail.find("no space"), std::string::npos);
+    auto perm = reflink_verdict_for_errno(EACCES);
+    EXPECT_FALSE(perm.supported.has_value());
+    EXPECT_NE(perm.detail.find("permission"), std::string::npos);
+    auto other = reflink_verdict_for_errno(EIO);
+    EXPECT_FALSE(other.supported.has_value());
+    EXPECT_NE(other.detail.find("EIO"), std::string::npos);
+}
+
+TEST(Reflink, MissingDirectoryIsNotTried) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    auto r = try_reflink(dir.path() + "/missing");
+    EXPECT_FALSE(r.supported.has_value());
+    EXPECT_NE(r.detail.find("not tried"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("ENOENT"), std::string::npos) << r.detail;
+}
+
+TEST(Reflink, UnwritableDirectorySaysPermission) {
+    if (::geteuid() == 0) GTEST_SKIP() << "root writes anywhere; this checks an unprivileged user";
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0500), 0);
+    auto r = try_reflink(dir.path());
+    ::chmod(dir.path().c_str(), 0700);
+    EXPECT_FALSE(r.supported.has_value());
+    EXPECT_NE(r.detail.find("permission"), std::string::npos) << r.detail;
+}
+
+TEST(Reflink, ReadOnlyMountSaysReadOnly) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+    TestMount ro("ro,size=1m");
+    ASSERT_TRUE(ro.mounted()) << ro.error();
+    auto r = try_reflink(ro.path());
+    EXPECT_FALSE(r.supported.has_value());
+    EXPECT_NE(r.detail.find("read-only"), std::string::npos) << r.detail;
+}
+
+// XFS with reflink=1 and ext4, each on its own loop device, probed through
+// the library and through `corral probe --json --scratch`.
+TEST(Reflink, RealXfsSaysYesAndExt4SaysNo) {
+    if (auto why = TestMount::loop_skip_reason("mkfs.xfs"); !why.empty()) GTEST_SKIP() << why;
+    if (auto why = TestMount::loop_skip_reason("mkfs.ext4"); !why.empty()) GTEST_SKIP() << why;
+    // mkfs.xfs refuses filesystems under 300 MB; the image is sparse.
+    TestMount xfs("300M", "mkfs.xfs -q -m reflink=1");
+    ASSERT_TRUE(xfs.mounted()) << xfs.error();
+    TestMount ext4("64M", "mkfs.ext4 -q -F");
+    ASSERT_TRUE(ext4.mounted()) << ext4.error();
+
+    const std::string xfs_a = xfs.path() + "/a", xfs_b = xfs.path() + "/b";
+    const std::string ext4_a = ext4.path() + "/a";
+    for (const auto& d : {xfs_a, xfs_b, ext4_a})
+        ASSERT_EQ(::mkdir(d.c_str(), 0755), 0) << d;
+
+    // The library, directly.
+    auto on_xfs = try_reflink(xfs_a);
+    ASSERT_TRUE(on_xfs.supported.has_value()) << on_xfs.detail;
+    EXPECT_TRUE(*on_xfs.supported) << on_xfs.detail;
+    auto on_ext4 = try_reflink(ext4_a);
+    ASSERT_TRUE(on_ext4.supported.has_value()) << on_ext4.detail;
+    EXPECT_FALSE(*on_ext4.supported);
+    EXPECT_NE(on_ext4.detail.find("EOPNOTSUPP"), std::string::npos) << on_ext4.detail;
+
+    // The program, as a user runs it.
+    auto facts = test::corral_probe_json("--scratch " + test::shell_quote(xfs_a) + " --scratch " +
+                                         test::shell_quote(xfs_b) + " --scratch " +
+                                         test::shell_quote(ext4_a));
+    auto a = test::scratch_entry(facts, xfs_a);
+    auto b = test::scratch_entry(facts, xfs_b);
+    auto e = test::scratch_entry(facts, ext4_a);
+    EXPECT_EQ(a.value("fstype", ""), "xfs");
+    EXPECT_EQ(a.value("origin", ""), "--scratch");
+    EXPECT_EQ(a.value("mount_point", ""), xfs.path());
+    EXPECT_EQ(a["reflink"], true) << a.dump(2);
+    EXPECT_EQ(b["reflink"], true) << b.dump(2);
+    EXPECT_NE(b.value("reflink_detail", "").find("[tried in " + xfs_a + "]"), std::string::npos)
+        << "tried once per filesystem: " << b.dump(2);
+    EXPECT_EQ(e.value("fstype", ""), "ext4");
+    EXPECT_EQ(e["reflink"], false) << e.dump(2);
+    EXPECT_NE(e.value("reflink_detail", "").find("EOPNOTSUPP"), std::string::npos);
+
+    // Same filesystem <=> same id; and the id is the kernel's device number.
+    EXPECT_EQ(a.value("filesystem_id", "a"), b.value("filesystem_id", "b"));
+    EXPECT_NE(a.value("filesystem_id", "a"), e.value("filesystem_id", "a"));
+    EXPECT_EQ(a.value("filesystem_id", ""), test::filesystem_id_of(xfs.path()));
+    EXPECT_EQ(e.value("filesystem_id", ""), test::filesystem_id_of(ext4.path()));
+
+    // free_bytes is statfs f_bavail * f_frsize, close to what df reports now.
+    struct statfs sfs;
+    ASSERT_EQ(::statfs(xfs_a.c_str(), &sfs), 0);
+    const double now_free = static_cast<double>(sfs.f_bavail) * static_cast<double>(sfs.f_frsize);
+    ASSERT_TRUE(a["free_bytes"].is_number_unsigned()) << a.dump(2);
+    EXPECT_NEAR(a["free_bytes"].get<double>(), now_free, 1 << 20);
+    EXPECT_GT(a["free_bytes"].get<double>(), 200.0 * (1 << 20));  // most of a 300 MB filesystem
+    EXPECT_EQ(a["socket_headroom"].get<int>(), 106 - static_cast<int>(xfs_a.size()));
+
+    // Nothing left behind by the tries.
+    EXPECT_TRUE(test::entries(xfs_a).empty());
+    EXPECT_TRUE(test::entries(xfs_b).empty());
+    EXPECT_TRUE(test::entries(ext4_a).empty());
+    EXPECT_EQ(test::entries(xfs.path()), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Reflink, XfsWithoutReflinkSaysNo) {
+    if (auto why = TestMount::loop_skip_reason("mkfs.xfs"); !why.empty()) GTEST_SKIP() << why;
+    TestMount xfs("300M", "mkfs.xfs -q -m reflink=0");
+    ASSERT_TRUE(xfs.mounted()) << xfs.error();
+    auto r = try_reflink(xfs.path());
+    ASSERT_TRUE(r.supported.has_value()) << r.detail;
+    EXPECT_FALSE(*r.supported);
+    EXPECT_NE(r.detail.find("EOPNOTSUPP"), std::string::npos) << r.detail;
+    EXPECT_TRUE(test::entries(xfs.path()).empty());
+}
+
+}  // namespace
+}  // namespace corral
