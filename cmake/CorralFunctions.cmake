@@ -170,10 +170,11 @@ function(corral_setup)
     if(NOT DEFINED arg_${kw})
       set(arg_${kw} AUTO)
     endif()
-    string(TOUPPER "${arg_${kw}}" arg_${kw})
-    if(NOT arg_${kw} MATCHES "^(AUTO|ON|OFF)$")
+    string(TOUPPER "${arg_${kw}}" upper)
+    if(NOT upper MATCHES "^(AUTO|ON|OFF)$")
       _corral_fail("${context}" "${kw} \"${arg_${kw}}\" must be AUTO, ON or OFF")
     endif()
+    set(arg_${kw} ${upper})
   endforeach()
   if(NOT DEFINED arg_GRACE)
     set(arg_GRACE 5)
@@ -187,7 +188,8 @@ function(corral_setup)
     _corral_fail("${context}" "LEAK \"${arg_LEAK}\" must be fail, warn or ignore")
   endif()
   if(NOT DEFINED arg_OUTPUT_DIR)
-    set(arg_OUTPUT_DIR "${CMAKE_BINARY_DIR}/corral")
+    # Not <build>/corral: that is where add_subdirectory(corral) puts Corral itself.
+    set(arg_OUTPUT_DIR "${CMAKE_BINARY_DIR}/corral-plan")
   endif()
   get_filename_component(out "${arg_OUTPUT_DIR}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
   file(MAKE_DIRECTORY "${out}")
@@ -333,7 +335,10 @@ function(corral_setup)
 
   set(launcher "")
   if(use_launcher)
-    set(launcher ${corral_genex} run --grace ${arg_GRACE} --scratch-root "${scope}" --plan
+    # --timeout-multiplier 1: the timeouts we pass are already scaled, so the
+    # launcher and CTest agree on them to the second.
+    set(launcher ${corral_genex} run --grace ${arg_GRACE} --timeout-multiplier 1
+                 --scratch-root "${scope}" --plan
                  "${plan_json}" --records "${arg_RECORDS}")
     if(DEFINED arg_LEAK)
       list(APPEND launcher --leak ${arg_LEAK})

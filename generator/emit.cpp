@@ -22,9 +22,14 @@ std::string shell_quote(std::string_view value) {
 }
 
 std::string cmake_bracket(std::string_view value) {
-    // Use the fewest '=' such that the closing bracket cannot occur inside.
+    // Use the fewest '=' such that the closing bracket first occurs at the end
+    // (also when the value itself ends in ']' or ']=').
     std::string equals;
-    while (value.find("]" + equals + "]") != std::string_view::npos) equals += '=';
+    auto closes_early = [&] {
+        std::string closer = "]" + equals + "]";
+        return (std::string(value) + closer).find(closer) != value.size();
+    };
+    while (closes_early()) equals += '=';
     std::string out = "[" + equals + "[";
     // CMake drops a newline right after the opening bracket; keep a leading one.
     if (!value.empty() && value.front() == '\n') out += '\n';

@@ -25,9 +25,9 @@ std::string emit_report(const Plan& plan) {
            human_bytes(plan.memory_bytes) + " memory (" + plan.memory_source + ")\n";
     out += "Memory       " + human_bytes(plan.memory_budget_bytes) + " budget for tests" +
            because(plan.memory_budget_reason) + "\n";
-    out += "Tests        " + std::to_string(plan.test_parallel_level) + " in parallel" +
+    out += "Tests        " + std::to_string(plan.test_parallel_level) + " at a time" +
            because(plan.test_parallel_reason) + "\n";
-    out += "Builds       " + std::to_string(plan.build_parallel_level) + " jobs" +
+    out += "Builds       " + std::to_string(plan.build_parallel_level) + " at a time" +
            because(plan.build_parallel_reason) + "\n";
     out += "Timeouts     x" + format_double(plan.timeout_multiplier) + ": ctest --timeout " +
            std::to_string(plan.test_timeout_seconds) + " s, CI job " +

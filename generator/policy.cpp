@@ -94,6 +94,10 @@ struct Origin {
     [[noreturn]] void fail(const std::string& expected, std::optional<std::string> got) const {
         throw PolicyError(where, line, column, key, expected, got ? quote_text(*got) : std::string());
     }
+    // `got` already formatted (a quoted scalar, or "a list").
+    [[noreturn]] void fail_raw(const std::string& expected, const std::string& got) const {
+        throw PolicyError(where, line, column, key, expected, got);
+    }
     [[noreturn]] void fail_message(const std::string& message) const {
         throw PolicyError::other(where, line, column, key, message);
     }
@@ -355,14 +359,14 @@ class YamlLoader {
         }
         if (!root || root.IsNull()) return;  // an empty file: all defaults
         if (!root.IsMap())
-            origin(root, "").fail("a mapping of sections (cpu, memory, build, ...)",
+            origin(root, "").fail_raw("a mapping of sections (cpu, memory, build, ...)",
                                   describe(root));
         for (const auto& [key_node, value] : entries(root, "")) {
             const std::string key = key_node.Scalar();
             if (key == "version") {
                 auto o = origin(value, "version");
                 if (!value.IsScalar() || trimmed(value.Scalar()) != "1")
-                    o.fail("1 (the only policy format so far)", describe(value));
+                    o.fail_raw("1 (the only policy format so far)", describe(value));
                 continue;
             }
             if (key == "env") {
@@ -385,7 +389,7 @@ class YamlLoader {
     }
 
     static std::string describe(const YAML::Node& node) {
-        if (node.IsScalar()) return node.Scalar();
+        if (node.IsScalar()) return quote_text(node.Scalar());
         if (node.IsMap()) return "a mapping";
         if (node.IsSequence()) return "a list";
         return "nothing";
@@ -399,7 +403,7 @@ class YamlLoader {
         for (auto it = map.begin(); it != map.end(); ++it) {
             const YAML::Node key = it->first;
             const std::string path = prefix.empty() ? key.Scalar() : prefix + "." + key.Scalar();
-            if (!key.IsScalar()) origin(key, prefix).fail("a plain key", describe(key));
+            if (!key.IsScalar()) origin(key, prefix).fail_raw("a plain key", describe(key));
             if (!seen.insert(key.Scalar()).second)
                 origin(key, path).fail_message("duplicate key (it appears earlier in the file)");
             out.emplace_back(key, it->second);
@@ -437,7 +441,7 @@ class YamlLoader {
 
     void load_section(const std::string& section, const YAML::Node& node) {
         if (node.IsNull()) return;  // "memory:" with nothing under it
-        if (!node.IsMap()) origin(node, section).fail("a mapping of keys", describe(node));
+        if (!node.IsMap()) origin(node, section).fail_raw("a mapping of keys", describe(node));
         const auto known = keys_of_section(section);
         for (const auto& [key_node, value] : entries(node, section)) {
             const std::string key = key_node.Scalar();
@@ -463,7 +467,7 @@ class YamlLoader {
             if (knob.nullable) return knob.apply(policy_, "auto", o);
             o.fail("a value", std::nullopt);
         }
-        if (!value.IsScalar()) o.fail("a single value", describe(value));
+        if (!value.IsScalar()) o.fail_raw("a single value", describe(value));
         knob.apply(policy_, value.Scalar(), o);
     }
 
@@ -471,7 +475,7 @@ class YamlLoader {
         if (node.IsNull()) return;
         if (!node.IsMap())
             origin(node, "build.pools")
-                .fail("a mapping of pool names to {depth: N} or {memory_per_job: SIZE}",
+                .fail_raw("a mapping of pool names to {depth: N} or {memory_per_job: SIZE}",
                       describe(node));
         static const std::regex name_re("^[A-Za-z_][A-Za-z0-9_]*$");
         for (const auto& [key_node, value] : entries(node, "build.pools")) {
@@ -491,7 +495,7 @@ class YamlLoader {
                 for (const auto& [k, v] : entries(value, path)) {
                     const std::string sub = k.Scalar();
                     auto o = origin(v, path + "." + sub);
-                    if (!v.IsScalar()) o.fail("a single value", describe(v));
+                    if (!v.IsScalar()) o.fail_raw("a single value", describe(v));
                     if (sub == "depth")
                         pool.depth = int(int_value(v.Scalar(), o, 1, 1 << 20));
                     else if (sub == "memory_per_job")
@@ -503,7 +507,7 @@ class YamlLoader {
                     origin(value, path).fail_message(
                         "expected exactly one of depth or memory_per_job");
             } else {
-                origin(value, path).fail("{depth: N} or {memory_per_job: SIZE}", describe(value));
+                origin(value, path).fail_raw("{depth: N} or {memory_per_job: SIZE}", describe(value));
             }
             policy_.extra_pools.push_back(std::move(pool));
         }
@@ -515,9 +519,9 @@ class YamlLoader {
         std::vector<std::pair<std::string, Origin>> out;
         if (node.IsNull()) return out;
         if (node.IsScalar()) return {{node.Scalar(), origin(node, path)}};
-        if (!node.IsSequence()) origin(node, path).fail("a list of " + what, describe(node));
+        if (!node.IsSequence()) origin(node, path).fail_raw("a list of " + what, describe(node));
         for (const auto& item : node) {
-            if (!item.IsScalar()) origin(item, path).fail(what, describe(item));
+            if (!item.IsScalar()) origin(item, path).fail_raw(what, describe(item));
             out.emplace_back(item.Scalar(), origin(item, path));
         }
         return out;
@@ -543,7 +547,7 @@ class YamlLoader {
         if (node.IsNull()) return;
         if (!node.IsMap())
             origin(node, "resources.named")
-                .fail("a mapping of resource names to slot counts", describe(node));
+                .fail_raw("a mapping of resource names to slot counts", describe(node));
         static const std::regex name_re("^[a-z_][a-z0-9_]*$");
         for (const auto& [key_node, value] : entries(node, "resources.named")) {
             const std::string name = key_node.Scalar();
@@ -555,7 +559,7 @@ class YamlLoader {
                 origin(key_node, path)
                     .fail_message("\"" + name + "\" is planned by corral and cannot be renamed");
             auto o = origin(value, path);
-            if (!value.IsScalar()) o.fail("a slot count (integer >= 1)", describe(value));
+            if (!value.IsScalar()) o.fail_raw("a slot count (integer >= 1)", describe(value));
             policy_.named_resources.push_back(
                 {name, int(int_value(value.Scalar(), o, 1, 1 << 20)), o.source()});
         }
@@ -564,7 +568,7 @@ class YamlLoader {
     void load_env(const YAML::Node& node) {
         if (node.IsNull()) return;
         if (!node.IsMap())
-            origin(node, "env").fail("a mapping of NAME: \"value with {placeholders}\"",
+            origin(node, "env").fail_raw("a mapping of NAME: \"value with {placeholders}\"",
                                      describe(node));
         static const std::regex name_re("^[A-Za-z_][A-Za-z0-9_]*$");
         for (const auto& [key_node, value] : entries(node, "env")) {
@@ -573,7 +577,7 @@ class YamlLoader {
             if (!std::regex_match(name, name_re))
                 origin(key_node, path).fail("a variable name of letters, digits and _", name);
             auto o = origin(value, path);
-            if (!value.IsScalar()) o.fail("a string", describe(value));
+            if (!value.IsScalar()) o.fail_raw("a string", describe(value));
             try {
                 (void)expand_placeholders(
                     value.Scalar(), [](std::string_view) { return std::optional<std::string>(""); });

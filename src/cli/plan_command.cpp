@@ -14,8 +14,11 @@ namespace {
 
 void row(std::ostream& out, const std::string& what, const std::string& value,
          const std::string& reason) {
-    out << "  " << std::left << std::setw(16) << what << std::setw(10) << value;
-    if (!reason.empty()) out << "  " << reason;
+    out << "  " << std::left << std::setw(16) << what;
+    if (reason.empty())
+        out << value;
+    else
+        out << std::setw(10) << value << "  " << reason;
     out << "\n";
 }
 

@@ -1,10 +1,30 @@
 // corral run: the test launcher (src/runtime/launcher.hpp does the work).
+#include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "runtime/launcher.hpp"
 
 namespace corral::cli {
+namespace {
+
+// The words after the first "--" following "run", byte for byte from
+// /proc/self/cmdline. CLI11 rewrites some positional values (it splits "[a,b]"
+// into a list), and a test's arguments must reach it untouched.
+std::optional<std::vector<std::string>> command_after_separator() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> words;
+    for (std::string w; std::getline(in, w, '\0');) words.push_back(w);
+    auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
+    if (run == words.end()) return std::nullopt;
+    auto sep = std::find(run + 1, words.end(), "--");
+    if (sep == words.end()) return std::nullopt;
+    return std::vector<std::string>(sep + 1, words.end());
+}
+
+}  // namespace
 
 void add_run_command(CLI::App& app, int& status) {
     auto* cmd = app.add_subcommand(
@@ -84,11 +104,16 @@ void add_run_command(CLI::App& app, int& status) {
     // The test command is not a CLI11 option: CLI11 would reinterpret its
     // arguments ("[a,b]" as a list, "--x" as an option). Everything from the
     // first positional (or after "--") is passed through untouched.
-    cmd->prefix_command();
+    cmd->add_option("command", opts->command, "The test command and its arguments, after --")
+        ->type_name("COMMAND [ARGS...]");
+
     cmd->footer("Usage: corral run [OPTIONS] [--] COMMAND [ARGS...]");
 
     cmd->callback([cmd, opts, raw, &status] {
-        opts->command = cmd->remaining();
+        // Only when "--" came before the command (then CLI11 saw the same first word).
+        if (auto exact = command_after_separator();
+            exact && !exact->empty() && !opts->command.empty() && (*exact)[0] == opts->command[0])
+            opts->command = *exact;
         auto bad = [&status](const std::string& why) {
             std::cerr << "corral run: " << why << "\n";
             status = launcher::kExitLauncherFailure;

@@ -12,13 +12,13 @@
 namespace corral {
 namespace {
 
-std::string format_result(uint64_t bytes, double seconds, uint64_t chunk) {
-    char buf[160];
+std::string format_result(uint64_t bytes, double seconds, uint64_t chunk, const char* method) {
+    char buf[200];
     std::snprintf(buf, sizeof buf,
                   "wrote %.1f MiB in %.3f s, fsync after every %llu MiB (sequential 1 MiB "
-                  "writes to a temporary file, removed)",
+                  "writes to a %s file, removed)",
                   static_cast<double>(bytes) / (1 << 20), seconds,
-                  static_cast<unsigned long long>(chunk >> 20));
+                  static_cast<unsigned long long>(chunk >> 20), method);
     return buf;
 }
 
@@ -37,17 +37,13 @@ IoBenchResult measure_write_throughput(const std::string& dir, std::optional<uin
         return result;
     }
 
-    ProbeTempDir scratch(dir);
-    if (!scratch.ok()) {
-        result.detail = "not measured: mkdtemp in " + dir + ": " + errno_text(scratch.error());
-        return result;
-    }
-    int fd = scratch.create_file("io-bench", O_WRONLY);
+    ProbeFiles files(dir);
+    int fd = files.open_file(O_WRONLY);
     if (fd < 0) {
-        result.detail = "not measured: creating the file: " + errno_text(errno);
+        result.detail = "not measured: creating a file in " + dir + ": " + errno_text(errno);
         return result;
     }
-    scratch.remove_names();
+    files.remove_names();
 
     // Not all zeros, so compressing or deduplicating filesystems still write.
     std::vector<unsigned char> block(kBlock);
@@ -95,7 +91,7 @@ IoBenchResult measure_write_throughput(const std::string& dir, std::optional<uin
     result.bytes = written;
     result.seconds = seconds;
     if (seconds > 0) result.mb_per_s = static_cast<double>(written) / seconds / 1e6;
-    result.detail = format_result(written, seconds, chunk);
+    result.detail = format_result(written, seconds, chunk, files.method());
     return result;
 }
 

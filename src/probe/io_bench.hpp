@@ -22,8 +22,9 @@ struct IoBenchResult {
     double seconds = 0;
 };
 
-// Writes into an O_CLOEXEC file in a private temporary directory under `dir`
-// (unlinked as soon as it is open, so nothing is ever left behind).
+// Writes into an O_CLOEXEC O_TMPFILE file in `dir` (or, where the filesystem
+// lacks O_TMPFILE, one in a private mkdtemp directory, unlinked as soon as it
+// is open), so nothing is ever left behind.
 // `free_bytes`, when known, keeps the write under half of the free space.
 IoBenchResult measure_write_throughput(const std::string& dir,
                                        std::optional<uint64_t> free_bytes = std::nullopt,

@@ -1,7 +1,8 @@
-// A private scratch corner for the probe's live tries (reflink, --io-bench):
-// a 0700 directory made by mkdtemp inside the candidate, whose files are
-// unlinked as soon as they are open, so nothing is left behind even if the
-// probe is killed mid-try. Header-only; used by reflink.cpp and io_bench.cpp.
+// Files for the probe's live tries (reflink, --io-bench) that never outlive
+// the probe, even if it is killed mid-try: O_TMPFILE files (they never have a
+// name), or where a filesystem lacks O_TMPFILE, files in a private 0700
+// mkdtemp directory, unlinked together with it as soon as they are open.
+// Header-only; used by reflink.cpp and io_bench.cpp.
 #pragma once
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +78,54 @@ class ProbeTempDir {
     int dir_fd_ = -1;
     int error_ = 0;
     std::vector<std::string> names_;
+};
+
+// Anonymous regular files on the filesystem of one directory.
+class ProbeFiles {
+  public:
+    explicit ProbeFiles(std::string dir) : dir_(std::move(dir)) {}
+    ~ProbeFiles() {
+        if (dir_fd_ >= 0) ::close(dir_fd_);
+    }
+    ProbeFiles(const ProbeFiles&) = delete;
+    ProbeFiles& operator=(const ProbeFiles&) = delete;
+
+    // A new file opened with `access` | O_CLOEXEC, or -1 with errno set.
+    // Call remove_names() once all files are open.
+    int open_file(int access = O_RDWR) {
+        if (!fallback_) {
+            if (dir_fd_ < 0) dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dir_fd_ < 0) return -1;
+            int fd = ::openat(dir_fd_, ".", O_TMPFILE | access | O_CLOEXEC, 0600);
+            // EOPNOTSUPP: this filesystem has no O_TMPFILE; EISDIR: the kernel does not know it.
+            if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR)) return fd;
+            fallback_ = true;
+        }
+        if (!private_dir_) {
+            private_dir_.emplace(dir_);
+            if (!private_dir_->ok()) {
+                int err = private_dir_->error();
+                private_dir_.reset();
+                errno = err;
+                return -1;
+            }
+        }
+        const std::string name = "f" + std::to_string(++count_);
+        return private_dir_->create_file(name.c_str(), access);
+    }
+
+    void remove_names() {
+        if (private_dir_) private_dir_->remove_names();
+    }
+
+    const char* method() const { return fallback_ ? "mkdtemp" : "O_TMPFILE"; }
+
+  private:
+    std::string dir_;
+    int dir_fd_ = -1;
+    bool fallback_ = false;
+    int count_ = 0;
+    std::optional<ProbeTempDir> private_dir_;
 };
 
 }  // namespace corral

@@ -56,32 +56,27 @@ ReflinkTry reflink_verdict_for_errno(int err) {
 }
 
 ReflinkTry try_reflink(const std::string& dir) {
-    ProbeTempDir scratch(dir);
-    if (!scratch.ok()) {
-        int err = scratch.error();
+    ProbeFiles files(dir);
+    auto not_tried = [&](int err) -> ReflinkTry {
         if (err == EROFS) return {std::nullopt, "not tried: read-only filesystem (EROFS)"};
         if (err == EACCES || err == EPERM)
-            return {std::nullopt, "not tried: no permission to create a directory in " + dir +
-                                      " (" + errno_name(err) + ")"};
+            return {std::nullopt, "not tried: no permission to create files in " + dir + " (" +
+                                      errno_name(err) + ")"};
         if (err == ENOSPC || err == EDQUOT)
             return {std::nullopt, "not tried: no space left in " + dir + " (" + errno_name(err) + ")"};
-        return {std::nullopt, "not tried: mkdtemp in " + dir + ": " + errno_text(err)};
-    }
-    Fd source{scratch.create_file("source")};
-    if (source.fd < 0) return {std::nullopt, "not tried: creating a file: " + errno_text(errno)};
-    Fd clone{scratch.create_file("clone", O_WRONLY)};
-    if (clone.fd < 0) return {std::nullopt, "not tried: creating a file: " + errno_text(errno)};
-    scratch.remove_names();  // both stay open; nothing remains on disk from here on
+        return {std::nullopt, "not tried: creating a file in " + dir + ": " + errno_text(err)};
+    };
+    Fd source{files.open_file(O_RDWR)};
+    if (source.fd < 0) return not_tried(errno);
+    Fd clone{files.open_file(O_WRONLY)};
+    if (clone.fd < 0) return not_tried(errno);
+    files.remove_names();  // both stay open; nothing remains on disk from here on
 
     // A few real bytes: an empty clone could succeed where cloning data would not.
-    if (!write_all(source.fd, "corral reflink probe\n")) {
-        int err = errno;
-        if (err == ENOSPC || err == EDQUOT)
-            return {std::nullopt, "not tried: no space left (" + errno_name(err) + ")"};
-        return {std::nullopt, "not tried: writing the source file: " + errno_text(err)};
-    }
+    if (!write_all(source.fd, "corral reflink probe\n")) return not_tried(errno);
     if (::ioctl(clone.fd, FICLONE, source.fd) == 0)
-        return {true, "FICLONE succeeded (tried in a private temporary directory, removed)"};
+        return {true, std::string("FICLONE succeeded (between two ") + files.method() +
+                          " files, removed)"};
     return reflink_verdict_for_errno(errno);
 }
 

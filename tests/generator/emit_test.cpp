@@ -32,6 +32,8 @@ const std::vector<std::string> kNastyValues = {
     "semi;colon",
     "]]=]]==]",
     "[=[",
+    "ends in ]",
+    "ends in ]=",
     "\nleading newline",
     "multi\nline\nvalue\n",
     "CORRAL_EOF",

@@ -1,0 +1,248 @@
+// `corral plan` through the real program: saved facts in, JSON or text out;
+// policy discovery, precedence of environment and options, bad input -> exit 2.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "generator/plan_json.hpp"
+#include "probe/facts_json.hpp"
+
+namespace corral {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+class PlanCli : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("corral-g1-plan-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        facts_ = dir_ / "facts.json";
+        std::ofstream(facts_) << to_json(two_cpu_container()).dump(2);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    // The 2-CPU, 4 GiB container the unit tests plan for, saved as facts.json.
+    static Facts two_cpu_container() {
+        Facts f;
+        f.cpu.online = 32;
+        f.cpu.affinity = 32;
+        f.cpu.quota = 1.5;
+        f.cpu.effective = 2;
+        f.cpu.effective_source = "ceil(quota 1.5) = 2";
+        f.memory.total_bytes = 64ull << 30;
+        f.memory.limit_bytes = 4ull << 30;
+        f.memory.effective_bytes = 4ull << 30;
+        f.memory.effective_source = "cgroup memory.max";
+        ScratchFacts s;
+        s.path = "/tmp";
+        s.origin = "/tmp";
+        s.usable = true;
+        s.fstype = "ext4";
+        s.device = "/dev/vda";
+        s.mount_point = "/";
+        s.filesystem_id = "vda";
+        s.free_bytes = 10ull << 30;
+        s.socket_headroom = 100;
+        f.scratch.push_back(s);
+        return f;
+    }
+
+    // Runs corral with exactly `env` (nothing inherited) in `cwd`.
+    Result run(std::vector<std::string> args, std::vector<std::string> env = {},
+               const fs::path& cwd = {}) {
+        args.insert(args.begin(), CORRAL_EXE);
+        const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        env.push_back("PATH=/usr/bin:/bin");
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        pid_t pid = -1;
+        Result r;
+        int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) {
+            ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+            return r;
+        }
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        r.out = slurp(out);
+        r.err = slurp(err);
+        return r;
+    }
+
+    nlohmann::ordered_json plan_json(const Result& r) {
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return nlohmann::ordered_json::parse(r.out);
+    }
+
+    static bool has_warning(const nlohmann::ordered_json& j, const std::string& message) {
+        for (const auto& w : j["warnings"])
+            if (w["message"] == message) return true;
+        return false;
+    }
+
+    fs::path dir_, facts_;
+};
+
+TEST_F(PlanCli, JsonFromSavedFacts) {
+    auto j = plan_json(run({"plan", "--json", "--facts", facts_}));
+    EXPECT_EQ(j["schema"], "corral.plan/1");
+    EXPECT_EQ(j["cpus"], 2);
+    EXPECT_EQ(j["test_parallel_level"], 2);
+    EXPECT_EQ(j["build_parallel_level"], 1);
+    EXPECT_EQ(j["memory_budget_bytes"], (4ull << 30) - (512ull << 20));
+    EXPECT_EQ(j["scratch_dir"], "/tmp");
+    EXPECT_EQ(j["policy_file"], "");
+    EXPECT_EQ(j["warnings"].size(), 0u) << j["warnings"].dump();
+    // The document is what plan_from_json reads back (corral run depends on it).
+    EXPECT_EQ(to_json(plan_from_json(j)), j);
+}
+
+TEST_F(PlanCli, EnvironmentOverridesTheProbeAndTheOptionOverridesTheEnvironment) {
+    auto j = plan_json(run({"plan", "--json", "--facts", facts_}, {"CORRAL_CPUS=8"}));
+    EXPECT_EQ(j["cpus"], 8);
+    EXPECT_EQ(j["cpus_source"], "CORRAL_CPUS");
+    EXPECT_TRUE(has_warning(j, "CORRAL_CPUS=8 overrides the probed 2 CPUs")) << j["warnings"];
+
+    auto k = plan_json(run({"plan", "--json", "--facts", facts_, "--cpus", "6", "--memory", "8G"},
+                           {"CORRAL_CPUS=8"}));
+    EXPECT_EQ(k["cpus"], 6);
+    EXPECT_EQ(k["cpus_source"], "--cpus");
+    EXPECT_EQ(k["memory_bytes"], 8ull << 30);
+    EXPECT_TRUE(has_warning(k, "--cpus 6 overrides the probed 2 CPUs"));
+    EXPECT_TRUE(has_warning(k, "--memory 8.0 GiB overrides the probed 4.0 GiB of memory"));
+}
+
+TEST_F(PlanCli, SanitizerOptionRaisesTheTimeout) {
+    auto j = plan_json(run({"plan", "--json", "--facts", facts_, "--sanitizer", "tsan"}));
+    EXPECT_EQ(j["timeout_multiplier"], 5.0);
+    EXPECT_EQ(j["test_timeout_seconds"], 7500);
+}
+
+TEST_F(PlanCli, PolicyDiscoveryOptionThenVariableThenWorkingDirectory) {
+    std::ofstream(dir_ / "corral.yaml") << "memory:\n  per_test: 1G\n";
+    std::ofstream(dir_ / "other.yaml") << "memory:\n  per_test: 2G\n";
+    std::ofstream(dir_ / "third.yaml") << "memory:\n  per_test: 3G\n";
+
+    auto local = plan_json(run({"plan", "--json", "--facts", facts_}, {}, dir_));
+    EXPECT_EQ(local["memory_per_test_bytes"], 1ull << 30);
+    EXPECT_EQ(local["policy_file"], "corral.yaml");
+
+    auto by_env = plan_json(run({"plan", "--json", "--facts", facts_},
+                                {"CORRAL_CONFIG=" + (dir_ / "other.yaml").string()}, dir_));
+    EXPECT_EQ(by_env["memory_per_test_bytes"], 2ull << 30);
+
+    auto by_option = plan_json(run({"plan", "--json", "--facts", facts_, "--config",
+                                    (dir_ / "third.yaml").string()},
+                                   {"CORRAL_CONFIG=" + (dir_ / "other.yaml").string()}, dir_));
+    EXPECT_EQ(by_option["memory_per_test_bytes"], 3ull << 30);
+    EXPECT_EQ(by_option["policy_file"], (dir_ / "third.yaml").string());
+}
+
+TEST_F(PlanCli, BadPolicyIsExitTwoWithTheMessageAndNoOutput) {
+    auto bad = dir_ / "bad.yaml";
+    std::ofstream(bad) << "memory:\n  per_test: lots\n";
+    Result r = run({"plan", "--json", "--facts", facts_, "--config", bad});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "corral plan: " + bad.string() +
+                         ":2:13: memory.per_test: expected a size with a unit such as 512MiB, 2G "
+                         "or 1.5GiB (above zero), got \"lots\"\n");
+
+    std::ofstream(bad) << "memory:\n  per_tset: 1G\n";
+    r = run({"plan", "--facts", facts_, "--config", bad});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find(":2:3: memory.per_tset: unknown key; did you mean \"per_test\"?"),
+              std::string::npos)
+        << r.err;
+
+    std::ofstream(bad) << "env:\n  TEST_PROCESSES: \"{paralel_level}\"\n";
+    r = run({"plan", "--facts", facts_, "--config", bad});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown placeholder {paralel_level}"), std::string::npos) << r.err;
+
+    std::ofstream(bad) << "cpu: [\n";
+    r = run({"plan", "--facts", facts_, "--config", bad});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
+
+    r = run({"plan", "--facts", facts_}, {"CORRAL_MEMORY=8"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("CORRAL_MEMORY: expected a size"), std::string::npos) << r.err;
+
+    r = run({"plan", "--facts", facts_, "--cpus", "zero"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "corral plan: --cpus: expected an integer from 1 to 1048576, got \"zero\"\n");
+
+    r = run({"plan", "--facts", facts_, "--config", (dir_ / "missing.yaml").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("cannot read the policy file"), std::string::npos) << r.err;
+
+    r = run({"plan", "--facts", (dir_ / "missing.json").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("cannot read the saved facts"), std::string::npos) << r.err;
+
+    r = run({"plan", "--facts", facts_, "--root", "/"});  // exclusive options
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(PlanCli, HumanOutputShowsDecisionsReasonsAndWarnings) {
+    Result r = run({"plan", "--facts", facts_, "--cpus", "8"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* needle :
+         {"Plan (corral.plan/1), policy: built-in defaults", "test parallel", "memory-bound",
+          "mem_mib", "heavy_io", "id fs0: 4 slots", "-> /tmp", "compile", "link",
+          "CTEST_PARALLEL_LEVEL=7", "TMPDIR=/tmp", "Warnings: 2",
+          "[probe_overridden] --cpus 8 overrides the probed 2 CPUs", "[memory_tight]"})
+        EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+TEST_F(PlanCli, PlansForThisHost) {
+    // The real probe on this machine: whatever it finds, the plan is whole.
+    Result r = run({"plan", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::ordered_json::parse(r.out);
+    EXPECT_GE(j["cpus"].get<int>(), 1);
+    EXPECT_GE(j["test_parallel_level"].get<int>(), 1);
+    EXPECT_GT(j["memory_budget_bytes"].get<uint64_t>(), 0u);
+    EXPECT_EQ(j["resources"][0]["name"], "mem_mib");
+}
+
+}  // namespace
+}  // namespace corral

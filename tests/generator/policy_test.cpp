@@ -165,7 +165,7 @@ env:
     ASSERT_EQ(p.env.size(), 2u);
     EXPECT_EQ(p.env[0].name, "TEST_PROCESSES");
     EXPECT_EQ(p.env[0].value, "{parallel_level}");
-    EXPECT_EQ(p.env[0].source, "corral.yaml:44:19");
+    EXPECT_EQ(p.env[0].source, "corral.yaml:41:19");
 }
 
 TEST(PolicyFile, AutoAndNullMeanAuto) {

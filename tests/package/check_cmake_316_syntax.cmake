@@ -1,7 +1,7 @@
 # The package files must parse and run on CMake 3.16: no command or feature
 # newer than 3.16 outside a version guard. This machine has no CMake 3.16, so
 # this lint names the newer features that would break it.
-#   cmake -DFILES=a;b -P check_cmake_316_syntax.cmake
+#   cmake "-DFILES=a|b" -P check_cmake_316_syntax.cmake
 set(newer
     "string\\(JSON" "3.19"
     "cmake_path\\(" "3.20"
@@ -14,6 +14,7 @@ set(newer
     "file\\(CHMOD" "3.19"
     "cmake_language\\(" "3.18"
     "PROJECT_IS_TOP_LEVEL" "3.21")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(problems "")
 foreach(file IN LISTS FILES)
   file(STRINGS "${file}" lines)

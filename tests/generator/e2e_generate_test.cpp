@@ -1,0 +1,187 @@
+// `corral generate` and the single-output commands through the real program:
+// consistent outputs, bad input refused with its message and nothing written,
+// and every file old-or-complete however the run is interrupted.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "generator/output_writer.hpp"
+#include "generator_test_util.hpp"
+
+namespace corral {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run;
+using test::slurp;
+using test::spit;
+using test::TempDir;
+
+const std::vector<std::string> kOutputs = {
+    "facts.json",  "plan.json",  "resources.json",      "pools.cmake",          "pools.ninja",
+    "plan.cmake",  "env.sh",     "github.env",          "github-workflow.yml", "forgejo-workflow.yml",
+    "report.txt"};
+
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::directory_iterator(dir))
+        files[e.path().filename().string()] = e.is_regular_file() ? slurp(e.path()) : "<dir>";
+    return files;
+}
+
+TEST(Generate, WritesEveryOutputAndTheSingleCommandsAgree) {
+    TempDir dir("gen");
+    auto out = dir / "corral";
+    std::vector<std::string> inputs = {"--cpus", "4", "--memory", "4G"};
+    auto args = std::vector<std::string>{CORRAL_EXE, "generate", "--out", out.string()};
+    args.insert(args.end(), inputs.begin(), inputs.end());
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto files = snapshot(out);
+    for (const auto& name : kOutputs) EXPECT_TRUE(files.count(name)) << name;
+    EXPECT_EQ(files.size(), kOutputs.size());
+
+    auto single = [&](std::vector<std::string> cmd) {
+        cmd.insert(cmd.begin(), CORRAL_EXE);
+        cmd.insert(cmd.end(), inputs.begin(), inputs.end());
+        auto res = run(cmd);
+        EXPECT_EQ(res.exit_code, 0) << res.err;
+        return res.out;
+    };
+    EXPECT_EQ(single({"spec"}), files["resources.json"]);
+    EXPECT_EQ(single({"pools", "--cmake"}), files["pools.cmake"]);
+    EXPECT_EQ(single({"pools", "--ninja"}), files["pools.ninja"]);
+    EXPECT_EQ(single({"env"}), files["env.sh"]);
+    EXPECT_EQ(single({"env", "--format", "sh"}), files["env.sh"]);
+    EXPECT_EQ(single({"env", "--format", "github"}), files["github.env"]);
+
+    // The plan's numbers reach the environment a shell sees.
+    auto plan = nlohmann::json::parse(files["plan.json"]);
+    auto sh = run({"/bin/sh", "-c", ". ./env.sh && echo $CTEST_PARALLEL_LEVEL"}, out);
+    EXPECT_EQ(sh.out, std::to_string(plan.at("test_parallel_level").get<int>()) + "\n");
+    EXPECT_NE(files["report.txt"].find("Warnings: "), std::string::npos);
+}
+
+// Each kind of bad input: exit 2, a message naming what is wrong, and the
+// outputs of an earlier good run left byte for byte.
+TEST(Generate, BadInputWritesNothing) {
+    TempDir dir("bad");
+    auto out = dir / "corral";
+    auto good = run({CORRAL_EXE, "generate", "--out", out.string(), "--cpus", "4", "--memory",
+                     "4G"});
+    ASSERT_EQ(good.exit_code, 0) << good.err;
+    spit(dir / "single.txt", "old single output\n");
+    auto before = snapshot(out);
+
+    struct Case {
+        std::string what;
+        std::string yaml;  // written to corral.yaml when not empty
+        std::vector<std::string> args;
+        std::map<std::string, std::string> env;
+        std::vector<std::string> message;  // all must appear in stderr
+    };
+    const std::string cfg = (dir / "corral.yaml").string();
+    std::vector<Case> cases = {
+        {"unknown key", "cpu:\n  oversubscribtion: 2\n", {}, {},
+         {"corral.yaml:2:3", "oversubscribtion", "oversubscription"}},
+        {"unknown section", "memroy:\n  per_test: 1G\n", {}, {}, {"corral.yaml:1:1", "memroy"}},
+        {"wrong type", "cpu:\n  oversubscription: lots\n", {}, {},
+         {"corral.yaml:2:", "cpu.oversubscription", "lots"}},
+        {"bad size", "memory:\n  per_test: 12 parsecs\n", {}, {},
+         {"corral.yaml:2:", "memory.per_test"}},
+        {"bad duration", "tests:\n  timeout: soon\n", {}, {}, {"corral.yaml:2:", "tests.timeout"}},
+        {"YAML syntax", "cpu: [1, 2\n", {}, {}, {"corral.yaml"}},
+        {"bad env name", "env:\n  \"NOT VALID\": x\n", {}, {}, {"corral.yaml:2:", "NOT VALID"}},
+        {"missing config", "", {"--config", (dir / "nope.yaml").string()}, {}, {"nope.yaml"}},
+        {"bad --memory", "", {"--memory", "lots"}, {}, {"--memory", "lots"}},
+        {"bad --cpus", "", {"--cpus", "0"}, {}, {"--cpus"}},
+        {"bad CORRAL_CPUS", "", {}, {{"CORRAL_CPUS", "many"}}, {"CORRAL_CPUS", "many"}},
+        {"bad CORRAL_MEMORY", "", {}, {{"CORRAL_MEMORY", "12 parsecs"}}, {"CORRAL_MEMORY"}},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        fs::remove(cfg);
+        std::vector<std::string> config;
+        if (!c.yaml.empty()) {
+            spit(cfg, c.yaml);
+            config = {"--config", cfg};
+        }
+        std::vector<std::vector<std::string>> commands = {
+            {"generate", "--out", out.string()},
+            {"spec", "-o", (dir / "single.txt").string()},
+            {"pools", "--cmake", "-o", (dir / "single.txt").string()},
+            {"env", "-o", (dir / "single.txt").string()},
+            {"ci", "--github", "-o", (dir / "single.txt").string()},
+        };
+        for (auto cmd : commands) {
+            cmd.insert(cmd.begin(), CORRAL_EXE);
+            cmd.insert(cmd.end(), config.begin(), config.end());
+            cmd.insert(cmd.end(), c.args.begin(), c.args.end());
+            auto r = run(cmd, dir.path(), c.env);
+            EXPECT_EQ(r.exit_code, 2) << cmd[1] << ": " << r.err;
+            for (const auto& m : c.message)
+                EXPECT_NE(r.err.find(m), std::string::npos)
+                    << cmd[1] << ": stderr lacks \"" << m << "\": " << r.err;
+            EXPECT_EQ(r.out, "") << cmd[1];
+        }
+        EXPECT_EQ(snapshot(out), before);
+        EXPECT_EQ(slurp(dir / "single.txt"), "old single output\n");
+    }
+}
+
+// Kill `corral generate` at random moments: every output must then be, byte
+// for byte, either the old version or the new one. Timing only varies where
+// the kill lands; the assertion holds wherever it does.
+TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
+    TempDir dir("kill");
+    auto facts = dir / "facts.json";
+    auto probe = run({CORRAL_EXE, "probe", "--json"});
+    ASSERT_EQ(probe.exit_code, 0) << probe.err;
+    spit(facts, probe.out);
+    auto gen = [&](const fs::path& out, const std::string& cpus) {
+        return std::vector<std::string>{CORRAL_EXE, "generate", "--facts", facts.string(),
+                                        "--cpus",   cpus,       "--out",   out.string()};
+    };
+    // The two versions every file may hold.
+    ASSERT_EQ(run(gen(dir / "old", "2")).exit_code, 0);
+    ASSERT_EQ(run(gen(dir / "new", "3")).exit_code, 0);
+    auto old_files = snapshot(dir / "old"), new_files = snapshot(dir / "new");
+    ASSERT_NE(old_files["plan.json"], new_files["plan.json"]);
+
+    auto target = dir / "target";
+    std::mt19937 random(12345);
+    int killed_mid_run = 0;
+    for (int round = 0; round < 25; ++round) {
+        fs::remove_all(target);
+        fs::copy(dir / "old", target);
+        auto argv = gen(target, "3");
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            std::vector<char*> args;
+            for (auto& a : argv) args.push_back(a.data());
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        ::usleep(std::uniform_int_distribution<int>(0, 20000)(random));
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status)) ++killed_mid_run;
+        for (const auto& [name, content] : snapshot(target)) {
+            if (name.starts_with(kStagingPrefix)) continue;  // removed by the next run
+            EXPECT_TRUE(content == old_files[name] || content == new_files[name])
+                << "round " << round << ": " << name << " is torn or foreign";
+        }
+        // The next run finishes the job and cleans up.
+        ASSERT_EQ(run(gen(target, "3")).exit_code, 0);
+        EXPECT_EQ(snapshot(target), new_files) << "round " << round;
+    }
+    std::cout << killed_mid_run << " of 25 runs were killed before they finished\n";
+}
+
+}  // namespace
+}  // namespace corral

@@ -1,0 +1,543 @@
+// End-to-end tests of `corral run`: the real program, real processes, real
+// cgroups, real ctest. Every process a test starts carries a unique token in
+// its argv (a unique `sleep` duration); teardown kills survivors by pid.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/process.hpp"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using testing::HasSubstr;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    std::string out;
+    std::string err;
+    double seconds = 0;
+};
+
+struct Spawned {
+    pid_t pid = -1;
+    int out_fd = -1;
+    int err_fd = -1;
+};
+
+Spawned spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+              bool capture = true) {
+    int out[2], err[2];
+    if (capture && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) std::abort();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (capture) {
+            ::dup2(out[1], 1);
+            ::dup2(err[1], 2);
+        } else {
+            int null = ::open("/dev/null", O_RDWR);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+        }
+        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    Spawned s;
+    s.pid = pid;
+    if (capture) {
+        ::close(out[1]);
+        ::close(err[1]);
+        s.out_fd = out[0];
+        s.err_fd = err[0];
+    }
+    return s;
+}
+
+// Reads both pipes to EOF (so a process holding them open shows), then waits.
+Result finish(const Spawned& s, Clock::time_point t0) {
+    Result r;
+    std::vector<pollfd> fds;
+    if (s.out_fd >= 0) fds.push_back({s.out_fd, POLLIN, 0});
+    if (s.err_fd >= 0) fds.push_back({s.err_fd, POLLIN, 0});
+    while (!fds.empty()) {
+        if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
+        for (size_t i = 0; i < fds.size();) {
+            if (fds[i].revents) {
+                char buf[4096];
+                ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+                if (n > 0) {
+                    (fds[i].fd == s.out_fd ? r.out : r.err).append(buf, static_cast<size_t>(n));
+                } else {
+                    ::close(fds[i].fd);
+                    fds.erase(fds.begin() + static_cast<long>(i));
+                    continue;
+                }
+            }
+            ++i;
+        }
+    }
+    int status = 0;
+    ::waitpid(s.pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return r;
+}
+
+std::vector<nlohmann::json> read_records(const fs::path& p) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(p);
+    std::string line;
+    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class Run : public testing::Test {
+  protected:
+    void SetUp() override {
+        static int counter = 0;
+        dir_ = fs::temp_directory_path() /
+               ("corral-r1-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        fs::create_directories(dir_ / "scratch");
+        fs::create_directories(dir_ / "runtime");
+        env_ = {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}};
+        records_ = dir_ / "records.jsonl";
+    }
+
+    void TearDown() override {
+        // Kill only what this test started: processes carrying our tokens.
+        for (pid_t pid : with_tokens()) ::kill(pid, SIGKILL);
+        fs::remove_all(dir_);
+    }
+
+    // A unique `sleep` argument: identifies this test's processes.
+    std::string token() {
+        static int n = 0;
+        std::string t = "9" + std::to_string(::getpid() % 100000) + std::to_string(100 + n++);
+        tokens_.insert(t);
+        return t;
+    }
+
+    std::vector<pid_t> with_tokens() const {
+        std::vector<pid_t> out;
+        for (pid_t p : corral::proc::list_pids()) {
+            auto info = corral::proc::read_process(p);
+            if (!info || info->state == 'Z') continue;
+            for (const auto& a : info->argv)
+                if (tokens_.count(a)) out.push_back(p);
+        }
+        return out;
+    }
+
+    std::vector<std::string> corral(std::vector<std::string> args) const {
+        std::vector<std::string> v = {CORRAL_EXE, "run", "--scratch-root", (dir_ / "scratch").string(),
+                                      "--records", records_.string()};
+        v.insert(v.end(), args.begin(), args.end());
+        return v;
+    }
+
+    Result run(std::vector<std::string> args, std::map<std::string, std::string> extra_env = {}) {
+        auto env = env_;
+        env.insert(extra_env.begin(), extra_env.end());
+        auto t0 = Clock::now();
+        return finish(spawn(corral(std::move(args)), env), t0);
+    }
+
+    nlohmann::json last_record() const {
+        auto all = read_records(records_);
+        if (all.empty()) return nlohmann::json::object();
+        return all.back();
+    }
+
+    fs::path dir_;
+    fs::path records_;
+    std::map<std::string, std::string> env_;
+    std::set<std::string> tokens_;
+};
+
+TEST_F(Run, ExitCodesFollowTimeoutConventions) {
+    EXPECT_EQ(run({"--", "sh", "-c", "exit 7"}).code, 7);
+    EXPECT_EQ(last_record()["exit_code"], 7);
+
+    EXPECT_EQ(run({"--", "sh", "-c", "kill -USR1 $$"}).code, 128 + SIGUSR1);
+    EXPECT_EQ(last_record()["signal"], SIGUSR1);
+    EXPECT_TRUE(last_record()["exit_code"].is_null());
+
+    auto missing = run({"--", "corral-no-such-command-r1"});
+    EXPECT_EQ(missing.code, 127);
+    EXPECT_THAT(missing.err, HasSubstr("not found"));
+
+    fs::path not_exec = dir_ / "not_executable";
+    std::ofstream(not_exec) << "#!/bin/sh\n";
+    EXPECT_EQ(run({"--", not_exec.string()}).code, 126);
+
+    auto bad_slots = run({"--slots", "vm", "--", "true"});
+    EXPECT_EQ(bad_slots.code, 125);
+    EXPECT_THAT(bad_slots.err, HasSubstr("TYPE:N"));
+    EXPECT_EQ(run({"--memory-limit", "lots", "--", "true"}).code, 125);
+    EXPECT_EQ(run({"--lock", "a/b", "--", "true"}).code, 125);
+    // Arguments after the command are the test's, untouched (even --x and [a,b]).
+    auto passthrough = run({"printf", "<%s>", "--x", "[a,b]", "--"});
+    EXPECT_EQ(passthrough.out, "<--x><[a,b]><-->");
+}
+
+TEST_F(Run, GivesAShortUniqueScratchDirAndRemovesIt) {
+    auto r = run({"--name", "envtest", "--timeout-multiplier", "3", "--", "sh", "-c",
+                  "env; head -c 300000 /dev/urandom > \"$TMPDIR/blob\""});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto rec = last_record();
+    std::string scratch = rec["scratch_dir"];
+    std::string id = rec["test_id"];
+    EXPECT_EQ(scratch, (dir_ / "scratch" / ("c-" + id)).string());
+    EXPECT_THAT(r.out, HasSubstr("TMPDIR=" + scratch + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("TMP=" + scratch + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("TEMP=" + scratch + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("CORRAL_TEST_ID=" + id + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("CORRAL_SCOPE=" + scratch + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("CORRAL_TIMEOUT_MULTIPLIER=3\n"));
+    EXPECT_EQ(rec["name"], "envtest");
+    EXPECT_GE(rec["scratch_bytes"].get<uint64_t>(), 300000u);
+    EXPECT_FALSE(fs::exists(scratch));
+}
+
+TEST_F(Run, KeepScratchKeepsItOnlyForFailures) {
+    run({"--keep-scratch", "--", "sh", "-c", "touch $TMPDIR/evidence; exit 1"});
+    auto failed = last_record();
+    EXPECT_TRUE(failed["scratch_kept"]);
+    EXPECT_TRUE(fs::exists(fs::path(failed["scratch_dir"].get<std::string>()) / "evidence"));
+    run({"--keep-scratch", "--", "sh", "-c", "touch $TMPDIR/evidence"});
+    EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+}
+
+TEST_F(Run, TranslatesCtestGrantsFromThePlan) {
+    auto heavy = dir_ / "heavy_fs";
+    fs::create_directories(heavy);
+    std::ofstream(dir_ / "plan.json") << nlohmann::json{
+        {"schema", "corral.plan/1"},
+        {"scratch_dir", (dir_ / "scratch").string()},
+        {"timeout_multiplier", 2},
+        {"resources",
+         {{{"name", "heavy_io"}, {"ids", {{{"id", "fs_a"}, {"slots", 2}, {"path", heavy.string()}}}}}}}};
+    std::map<std::string, std::string> ctest = {
+        {"CTEST_RESOURCE_GROUP_COUNT", "2"},
+        {"CTEST_RESOURCE_GROUP_0", "gpus,mem_mib,heavy_io"},
+        {"CTEST_RESOURCE_GROUP_0_GPUS", "id:nvidia1,slots:1"},
+        {"CTEST_RESOURCE_GROUP_0_MEM_MIB", "id:mem,slots:300"},
+        {"CTEST_RESOURCE_GROUP_0_HEAVY_IO", "id:fs_a,slots:1"},
+        {"CTEST_RESOURCE_GROUP_1", "gpus"},
+        {"CTEST_RESOURCE_GROUP_1_GPUS", "id:nvidia0,slots:1"},
+    };
+    auto r = run({"--plan", (dir_ / "plan.json").string(), "--", "env"}, ctest);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("CUDA_VISIBLE_DEVICES=1,0\n"));
+    EXPECT_THAT(r.out, HasSubstr("CORRAL_MEMORY_BYTES=" + std::to_string(300ull << 20) + "\n"));
+    EXPECT_THAT(r.out, HasSubstr("TMPDIR=" + heavy.string() + "/c-"));
+    EXPECT_THAT(r.out, HasSubstr("CORRAL_TIMEOUT_MULTIPLIER=2\n"));
+    auto rec = last_record();
+    EXPECT_EQ(rec["resources"].size(), 4u);
+
+    auto bad = run({"--", "true"}, {{"CTEST_RESOURCE_GROUP_COUNT", "1"}});
+    EXPECT_EQ(bad.code, 125);
+    EXPECT_THAT(bad.err, HasSubstr("CTEST_RESOURCE_GROUP_0"));
+}
+
+// Acceptance 1 (run half): a double-fork setsid daemon with stdio on /dev/null.
+TEST_F(Run, KillsADoubleForkSetsidDaemon) {
+    auto t = token();
+    auto pidfile = dir_ / "daemon.pid";
+    std::string script = "( setsid sh -c 'echo $$ > " + pidfile.string() + "; exec sleep " + t +
+                         "' </dev/null >/dev/null 2>&1 & ); "
+                         "while [ ! -s " + pidfile.string() + " ]; do sleep 0.01; done";
+    auto r = run({"--grace", "2", "--", "sh", "-c", script});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("LEAK"));
+    EXPECT_THAT(r.err, HasSubstr("sleep " + t));
+    pid_t daemon = std::stoi(slurp(pidfile));
+    auto info = corral::proc::read_process(daemon);
+    bool still_ours = info && info->state != 'Z' && !info->argv.empty() && info->argv.back() == t;
+    EXPECT_FALSE(still_ours) << "daemon pid " << daemon << " survived";
+    EXPECT_TRUE(with_tokens().empty());
+    auto rec = last_record();
+    ASSERT_EQ(rec["leaked"].size(), 1u);
+    EXPECT_EQ(rec["leaked"][0]["pid"], daemon);
+}
+
+// Acceptance 2: a grandchild keeping stdout open does not keep anyone waiting.
+TEST_F(Run, GrandchildHoldingStdoutEndsPromptlyWithLeakReport) {
+    auto t = token();
+    auto r = run({"--leak", "fail", "--", "sh", "-c", "sleep " + t + " & echo started"});
+    // finish() read the pipes to EOF: the sleep (holding them) is dead.
+    EXPECT_LT(r.seconds, 20.0) << "not the sleep's " << t << " s";
+    EXPECT_EQ(r.code, 122);
+    EXPECT_THAT(r.out, HasSubstr("started"));
+    EXPECT_THAT(r.err, HasSubstr("LEAK: test 'sh' left 1 process(es)"));
+    EXPECT_THAT(r.err, HasSubstr("--leak fail"));
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+TEST_F(Run, LeakWarnKeepsTheResultAndIgnoreIsQuiet) {
+    auto t = token();
+    auto warn = run({"--", "sh", "-c", "sleep " + t + " & exit 0"});
+    EXPECT_EQ(warn.code, 0);
+    EXPECT_THAT(warn.err, HasSubstr("LEAK"));
+    auto ignore = run({"--leak", "ignore", "--", "sh", "-c", "sleep " + token() + " & exit 0"});
+    EXPECT_EQ(ignore.code, 0);
+    EXPECT_THAT(ignore.err, testing::Not(HasSubstr("LEAK")));
+    EXPECT_EQ(last_record()["leaked"].size(), 1u);  // recorded, and killed, all the same
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+// Acceptance 2, the CTest half: a real ctest run of a tiny project.
+TEST_F(Run, CtestDoesNotWaitForALeakedGrandchild) {
+    auto proj = dir_ / "proj";
+    fs::create_directories(proj);
+    auto t = token();
+    std::ofstream(proj / "CMakeLists.txt")
+        << "cmake_minimum_required(VERSION 3.16)\nproject(leaky NONE)\nenable_testing()\n"
+        << "add_test(NAME leaky COMMAND " << CORRAL_EXE << " run --scratch-root "
+        << (dir_ / "scratch").string() << " -- sh -c \"sleep " << t << " & echo started\")\n"
+        << "set_tests_properties(leaky PROPERTIES TIMEOUT 300)\n";
+    auto cfg = finish(spawn({CMAKE_EXE, "-S", proj.string(), "-B", (proj / "b").string()}, env_),
+                      Clock::now());
+    ASSERT_EQ(cfg.code, 0) << cfg.out << cfg.err;
+    auto t0 = Clock::now();
+    auto r = finish(spawn({CTEST_EXE, "--test-dir", (proj / "b").string(), "-V"}, env_), t0);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_LT(r.seconds, 60.0) << "ctest waited for the leaked sleep (TIMEOUT 300)";
+    EXPECT_THAT(r.out, HasSubstr("LEAK"));
+    EXPECT_THAT(r.out, HasSubstr("sleep " + t));
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+// Acceptance 10: a hanging test is killed with its whole tree, exit 124.
+TEST_F(Run, TimeoutKillsTheWholeTree) {
+    auto a = token(), b = token(), c = token();
+    auto r = run({"--timeout", "1", "--grace", "2", "--", "sh", "-c",
+                  "sleep " + a + " & (setsid sleep " + b + " &) ; sh -c 'sleep " + c +
+                      "' & wait"});
+    EXPECT_EQ(r.code, 124);
+    EXPECT_THAT(r.err, HasSubstr("TIMEOUT"));
+    auto rec = last_record();
+    EXPECT_TRUE(rec["timed_out"]);
+    EXPECT_EQ(rec["timeout_seconds"], 1.0);
+    EXPECT_GE(rec["killed_on_timeout"].size(), 4u);  // sh, 3 sleeps (+ inner sh)
+    EXPECT_TRUE(with_tokens().empty());
+    EXPECT_LT(r.seconds, 30.0);
+}
+
+// Acceptance 4 (run's own timeout): TERM ignored -> KILL after the grace period.
+TEST_F(Run, TimeoutKillsATermIgnoringProcessAfterGrace) {
+    auto t = token();
+    auto r = run({"--timeout", "0.5", "--grace", "1", "--", "sh", "-c",
+                  "trap '' TERM; sleep " + t + "; echo survived"});
+    EXPECT_EQ(r.code, 124);
+    EXPECT_THAT(r.out, testing::Not(HasSubstr("survived")));
+    EXPECT_LT(r.seconds, 0.5 + 1 + 15) << "grace + a generous margin";
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+TEST_F(Run, ForwardsSigtermToTheTest) {
+    auto ready = dir_ / "ready";
+    auto t = token();
+    auto s = spawn(corral({"--", "sh", "-c",
+                           "trap 'echo got-term; exit 3' TERM; touch " + ready.string() +
+                               "; sleep " + t + " & wait"}),
+                   env_);
+    auto t0 = Clock::now();
+    while (!fs::exists(ready) && Clock::now() - t0 < std::chrono::seconds(30))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(fs::exists(ready));
+    ::kill(s.pid, SIGTERM);
+    auto r = finish(s, t0);
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("got-term"));
+    EXPECT_THAT(r.err, HasSubstr("forwarding"));
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+// Acceptance 11: host-wide locks never overlap; SIGKILL of a holder releases.
+TEST_F(Run, LockHoldersNeverOverlap) {
+    std::vector<Spawned> runs;
+    auto t0 = Clock::now();
+    for (int i = 0; i < 4; ++i)
+        runs.push_back(spawn(corral({"--lock", "x", "--", "sleep", "0.3"}), env_));
+    for (auto& s : runs) EXPECT_EQ(finish(s, t0).code, 0);
+    auto recs = read_records(records_);
+    ASSERT_EQ(recs.size(), 4u);
+    std::vector<std::pair<double, double>> spans;
+    for (const auto& r : recs) {
+        spans.emplace_back(r["start_unix"].get<double>(), r["end_unix"].get<double>());
+        EXPECT_EQ(r["locks"][0], "lock:x");
+    }
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i)
+        EXPECT_LE(spans[i - 1].second, spans[i].first) << "runs " << i - 1 << " and " << i;
+}
+
+TEST_F(Run, SlotsBoundConcurrency) {
+    std::vector<Spawned> runs;
+    auto t0 = Clock::now();
+    for (int i = 0; i < 5; ++i)
+        runs.push_back(spawn(corral({"--slots", "vm:2", "--", "sleep", "0.3"}), env_));
+    for (auto& s : runs) EXPECT_EQ(finish(s, t0).code, 0);
+    auto recs = read_records(records_);
+    ASSERT_EQ(recs.size(), 5u);
+    std::vector<std::pair<double, int>> events;
+    std::map<std::string, int> slot_use;
+    for (const auto& r : recs) {
+        events.emplace_back(r["start_unix"].get<double>(), +1);
+        events.emplace_back(r["end_unix"].get<double>(), -1);
+        slot_use[r["locks"][0]]++;
+    }
+    std::sort(events.begin(), events.end());  // an end sorts before a start at the same time
+    int now = 0, most = 0;
+    for (auto& [when, delta] : events) most = std::max(most, now += delta);
+    EXPECT_LE(most, 2);
+    for (const auto& [slot, n] : slot_use)
+        EXPECT_TRUE(slot == "slot:vm.0" || slot == "slot:vm.1") << slot;
+}
+
+TEST_F(Run, LockIsReleasedWhenTheHolderIsKilled) {
+    auto ready = dir_ / "holding";
+    auto t = token();
+    auto holder = spawn(corral({"--lock", "x", "--", "sh", "-c",
+                                "touch " + ready.string() + "; exec sleep " + t}),
+                        env_, false);
+    auto t0 = Clock::now();
+    while (!fs::exists(ready) && Clock::now() - t0 < std::chrono::seconds(30))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(fs::exists(ready));
+    ::kill(holder.pid, SIGKILL);
+    int status = 0;
+    ::waitpid(holder.pid, &status, 0);
+    auto next = run({"--lock", "x", "--", "true"});
+    EXPECT_EQ(next.code, 0);
+    EXPECT_LT(next.seconds, 20.0) << "the next holder waited for the killed one";
+    // PR_SET_PDEATHSIG: the killed launcher's test died with it.
+    for (int i = 0; i < 200 && !with_tokens().empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+// Acceptance 12: a symlink out of the scratch dir leaves its target intact.
+TEST_F(Run, ScratchCleanupNeverFollowsASymlinkOut) {
+    auto outside = dir_ / "outside";
+    fs::create_directories(outside / "nested");
+    std::ofstream(outside / "keep.txt") << "precious";
+    std::ofstream(outside / "nested" / "deep.txt") << "precious";
+    auto r = run({"--", "sh", "-c",
+                  "ln -s " + outside.string() + " \"$TMPDIR/out\"; mkdir \"$TMPDIR/d\"; ln -s " +
+                      (outside / "keep.txt").string() + " \"$TMPDIR/d/f\"; ln -s " +
+                      (outside / "nested").string() + " \"$TMPDIR/d/n\""});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(last_record()["scratch_dir"].get<std::string>())));
+    EXPECT_EQ(slurp(outside / "keep.txt"), "precious");
+    EXPECT_EQ(slurp(outside / "nested" / "deep.txt"), "precious");
+}
+
+// Acceptance 13: 200 tests, 8 at a time, 200 well-formed lines.
+TEST_F(Run, RecordsFromManyConcurrentRunsAreWellFormed) {
+    std::vector<Spawned> running;
+    int started = 0, failures = 0;
+    auto t0 = Clock::now();
+    while (started < 200 || !running.empty()) {
+        while (started < 200 && running.size() < 8) {
+            running.push_back(spawn(corral({"--name", "t" + std::to_string(started), "--", "sh",
+                                            "-c", "echo $CORRAL_TEST_ID"}),
+                                    env_, false));
+            ++started;
+        }
+        int status = 0;
+        pid_t done = ::waitpid(-1, &status, 0);
+        auto it = std::find_if(running.begin(), running.end(),
+                               [&](const Spawned& s) { return s.pid == done; });
+        if (it == running.end()) continue;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+        running.erase(it);
+    }
+    EXPECT_EQ(failures, 0);
+    std::ifstream in(records_);
+    std::string line;
+    std::set<std::string> names, ids;
+    int lines = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << "line " << lines << ": " << line;
+        names.insert(j["name"].get<std::string>());
+        ids.insert(j["test_id"].get<std::string>());
+        EXPECT_EQ(j["exit_code"], 0);
+    }
+    EXPECT_EQ(lines, 200);
+    EXPECT_EQ(names.size(), 200u);
+    EXPECT_EQ(ids.size(), 200u);
+    std::cout << "200 runs, 8 at a time: "
+              << std::chrono::duration<double>(Clock::now() - t0).count() << " s\n";
+}
+
+TEST_F(Run, CgroupGivesTheTruePeakMemory) {
+    auto r = run({"--cgroup", "require", "--", TOUCH_MEMORY_EXE, "64"});
+    if (r.code == 125 && r.err.find("cgroup") != std::string::npos)
+        GTEST_SKIP() << "no writable cgroup hierarchy here: " << r.err;
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto rec = last_record();
+    EXPECT_THAT(rec["peak_memory_source"].get<std::string>(), HasSubstr("cgroup"));
+    EXPECT_GE(rec["peak_memory_bytes"].get<uint64_t>(), 64ull << 20);
+    EXPECT_LT(rec["peak_memory_bytes"].get<uint64_t>(), 1ull << 30);
+    std::string cg = rec["cgroup"];
+    EXPECT_FALSE(cg.empty());
+    EXPECT_FALSE(fs::exists(cg)) << "the per-test cgroup was not removed";
+
+    auto plain = run({"--cgroup", "off", "--", TOUCH_MEMORY_EXE, "64"});
+    EXPECT_EQ(last_record()["peak_memory_source"], "ru_maxrss");
+    EXPECT_GE(last_record()["peak_memory_bytes"].get<uint64_t>(), 64ull << 20);
+}
+
+TEST_F(Run, MemoryLimitIsEnforced) {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string line;
+    while (std::getline(meminfo, line))
+        if (line.rfind("SwapTotal:", 0) == 0 && line.find(" 0 kB") == std::string::npos)
+            GTEST_SKIP() << "swap is on (" << line << "): a limited test would swap, not die";
+    auto r = run({"--cgroup", "require", "--memory-limit", "32M", "--", TOUCH_MEMORY_EXE, "128"});
+    if (r.code == 125 && r.err.find("cgroup") != std::string::npos)
+        GTEST_SKIP() << "no writable cgroup hierarchy with memory here: " << r.err;
+    EXPECT_EQ(r.code, 128 + SIGKILL) << r.err;
+    auto rec = last_record();
+    EXPECT_TRUE(rec["oom_killed"]);
+    EXPECT_EQ(rec["memory_limit_bytes"], 32ull << 20);
+    EXPECT_THAT(r.err, HasSubstr("OOM"));
+}
+
+TEST_F(Run, HostWideLocksUseThePrivateRuntimeDir) {
+    run({"--lock", "pkgcache", "--slots", "vm:3", "--", "true"});
+    EXPECT_TRUE(fs::exists(dir_ / "runtime" / "lock.pkgcache"));
+    EXPECT_TRUE(fs::exists(dir_ / "runtime" / "slot.vm.0"));
+    auto rec = last_record();
+    ASSERT_EQ(rec["locks"].size(), 2u);
+    EXPECT_EQ(rec["locks"][0], "lock:pkgcache");
+}
+
+}  // namespace
