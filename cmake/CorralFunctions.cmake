@@ -334,6 +334,7 @@ function(corral_setup)
   endif()
 
   set(launcher "")
+  set(launcher_for_targets "")
   if(use_launcher)
     # --timeout-multiplier 1: the timeouts we pass are already scaled, so the
     # launcher and CTest agree on them to the second.
@@ -343,6 +344,9 @@ function(corral_setup)
     if(DEFINED arg_LEAK)
       list(APPEND launcher --leak ${arg_LEAK})
     endif()
+    # TEST_LAUNCHER also runs at build time (gtest_discover_tests lists the
+    # tests through it), before any test-time plan exists: use the configure-time one.
+    string(REPLACE "${plan_json}" "${out}/plan.json" launcher_for_targets "${launcher}")
   endif()
 
   if(arg_POOLS)
@@ -375,6 +379,7 @@ function(corral_setup)
 
   _corral_set(SETUP_DONE ON)
   _corral_set(LAUNCHER ${launcher})
+  _corral_set(LAUNCHER_FOR_TARGETS ${launcher_for_targets})
   _corral_set(USE_LAUNCHER ${use_launcher})
   _corral_set(FIXTURE ${fixture})
   _corral_set(GRACE ${arg_GRACE})
@@ -589,11 +594,13 @@ function(corral_add_test)
   _corral_get(LAUNCHER launcher)
   set(command "")
   if(use_launcher)
-    set(command ${launcher} --name "${arg_NAME}" --timeout ${_c_timeout})
+    # --lock before --name: a repeatable option right before "--" makes corral
+    # run's CLI11 parser read the test's own arguments as its options.
+    set(command ${launcher})
     foreach(lock IN LISTS _c_locks)
       list(APPEND command --lock "${lock}")
     endforeach()
-    list(APPEND command --)
+    list(APPEND command --name "${arg_NAME}" --timeout ${_c_timeout} --)
   elseif(_c_scratch)
     # No launcher: a per-test TMPDIR under the scope, made now.
     _corral_get(SCOPE scope)
@@ -703,12 +710,12 @@ function(corral_test_launcher target)
     _corral_get(PLAN_TIMEOUT timeout)
   endif()
   _corral_check_names("${arg_LOCKS}" "${context}" LOCKS)
-  _corral_get(LAUNCHER launcher)
-  set(command ${launcher} --name "${target}" --timeout ${timeout})
+  _corral_get(LAUNCHER_FOR_TARGETS launcher)
+  set(command ${launcher})
   foreach(lock IN LISTS arg_LOCKS)
     list(APPEND command --lock "${lock}")
   endforeach()
-  list(APPEND command --)
+  list(APPEND command --name "${target}" --timeout ${timeout} --)
   set_property(TARGET ${target} PROPERTY TEST_LAUNCHER ${command})
 endfunction()
 

@@ -29,7 +29,8 @@ std::string cmake_bracket(std::string_view value) {
         std::string closer = "]" + equals + "]";
         return (std::string(value) + closer).find(closer) != value.size();
     };
-    while (closes_early()) equals += '=';
+    while (closes_early())
+        equals += '=';
     std::string out = "[" + equals + "[";
     // CMake drops a newline right after the opening bracket; keep a leading one.
     if (!value.empty() && value.front() == '\n') out += '\n';

@@ -51,8 +51,8 @@ void check_workflow(const std::string& text, const std::string& template_name, c
     auto jobs = root["jobs"];
     if (!jobs.IsMap() || jobs.size() != 1) fail("expected exactly one job under jobs:");
     auto job = jobs.begin()->second;
-    if (!job["timeout-minutes"] || job["timeout-minutes"].as<std::string>() !=
-                                       std::to_string(plan.job_timeout_minutes))
+    if (!job["timeout-minutes"] ||
+        job["timeout-minutes"].as<std::string>() != std::to_string(plan.job_timeout_minutes))
         fail("timeout-minutes is not the plan's " + std::to_string(plan.job_timeout_minutes));
     bool generates = false, loads_env = false, runs_tests = false;
     for (const auto& step : job["steps"]) {

@@ -70,11 +70,13 @@ std::string emit_plan_cmake(const Plan& plan) {
     set("CORRAL_PLAN_SCRATCH_DIR", plan.scratch_dir);
 
     std::vector<std::string> type_names;
-    for (const auto& t : plan.resources) type_names.push_back(t.name);
+    for (const auto& t : plan.resources)
+        type_names.push_back(t.name);
     set_list("CORRAL_PLAN_RESOURCE_TYPES", type_names);
     for (const auto& t : plan.resources) {
         std::vector<std::string> ids;
-        for (const auto& id : t.ids) ids.push_back(id.id);
+        for (const auto& id : t.ids)
+            ids.push_back(id.id);
         set_list("CORRAL_PLAN_RESOURCE_" + t.name + "_IDS", ids);
         set("CORRAL_PLAN_RESOURCE_" + t.name + "_SLOTS", std::to_string(total_slots(&t)));
     }
@@ -84,7 +86,8 @@ std::string emit_plan_cmake(const Plan& plan) {
     set("CORRAL_PLAN_GPU_COUNT", std::to_string(gpus ? gpus->ids.size() : 0));
 
     std::vector<std::string> pools;
-    for (const auto& p : plan.pools) pools.push_back(p.name + "=" + std::to_string(p.depth));
+    for (const auto& p : plan.pools)
+        pools.push_back(p.name + "=" + std::to_string(p.depth));
     set_list("CORRAL_PLAN_JOB_POOLS", pools);
     set("CORRAL_PLAN_COMPILE_POOL", plan.compile_pool);
     set("CORRAL_PLAN_COMPILE_POOL_DEPTH", std::to_string(pool_depth(plan, plan.compile_pool)));
@@ -92,7 +95,8 @@ std::string emit_plan_cmake(const Plan& plan) {
     set("CORRAL_PLAN_LINK_POOL_DEPTH", std::to_string(pool_depth(plan, plan.link_pool)));
 
     std::vector<std::string> warning_codes;
-    for (const auto& w : plan.warnings) warning_codes.push_back(w.code);
+    for (const auto& w : plan.warnings)
+        warning_codes.push_back(w.code);
     set_list("CORRAL_PLAN_WARNINGS", warning_codes);
     return out;
 }

@@ -48,7 +48,8 @@ std::string emit_resource_spec(const Plan& plan) {
     nlohmann::ordered_json local = nlohmann::ordered_json::object();
     for (const auto& type : plan.resources) {
         auto ids = nlohmann::ordered_json::array();
-        for (const auto& id : type.ids) ids.push_back({{"id", id.id}, {"slots", id.slots}});
+        for (const auto& id : type.ids)
+            ids.push_back({{"id", id.id}, {"slots", id.slots}});
         local[type.name] = std::move(ids);
     }
     nlohmann::ordered_json spec = {{"version", {{"major", 1}, {"minor", 0}}},

@@ -12,7 +12,8 @@ using emit_detail::cmake_bracket;
 
 // One line of comment text: a reason must not end the comment early.
 std::string one_line(std::string s) {
-    std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return s;
 }
 
@@ -26,8 +27,8 @@ void check_pools(const Plan& plan) {
         if (pool.name == "console")
             throw EmitError("Ninja pool name \"console\" is reserved by Ninja (depth 1)");
         if (pool.depth < 1)
-            throw EmitError("Ninja pool " + pool.name + " has depth " +
-                            std::to_string(pool.depth) + "; expected at least 1");
+            throw EmitError("Ninja pool " + pool.name + " has depth " + std::to_string(pool.depth) +
+                            "; expected at least 1");
         if (!names.insert(pool.name).second)
             throw EmitError("Ninja pool " + pool.name + " appears twice");
     }

@@ -31,8 +31,7 @@ std::string emit_report(const Plan& plan) {
            because(plan.build_parallel_reason) + "\n";
     out += "Timeouts     x" + format_double(plan.timeout_multiplier) + ": ctest --timeout " +
            std::to_string(plan.test_timeout_seconds) + " s, CI job " +
-           std::to_string(plan.job_timeout_minutes) + " min" + because(plan.timeout_reason) +
-           "\n";
+           std::to_string(plan.job_timeout_minutes) + " min" + because(plan.timeout_reason) + "\n";
     if (plan.stop_on_failure) out += "             ctest --stop-on-failure\n";
     if (plan.repeat_after_timeout > 0)
         out += "             ctest --repeat after-timeout:" +
@@ -66,10 +65,12 @@ std::string emit_report(const Plan& plan) {
 
     out += "\nEnvironment (env.sh, github.env):\n";
     if (plan.env.empty()) out += "  (none)\n";
-    for (const auto& var : plan.env) out += "  " + var.name + "=" + var.value + "\n";
+    for (const auto& var : plan.env)
+        out += "  " + var.name + "=" + var.value + "\n";
 
     out += "\nWarnings: " + std::to_string(plan.warnings.size()) + "\n";
-    for (const auto& w : plan.warnings) out += "  [" + w.code + "] " + w.message + "\n";
+    for (const auto& w : plan.warnings)
+        out += "  [" + w.code + "] " + w.message + "\n";
     return out;
 }
 

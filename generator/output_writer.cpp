@@ -39,7 +39,9 @@ class Fd {
     int fd_;
 };
 
-bool is_staging_name(std::string_view name) { return name.starts_with(kStagingPrefix); }
+bool is_staging_name(std::string_view name) {
+    return name.starts_with(kStagingPrefix);
+}
 
 // Removes dir_fd/name, a staging directory, without following symlinks: its
 // entries are unlinked through a descriptor opened with O_NOFOLLOW.
@@ -84,7 +86,8 @@ void remove_stale_staging(int dir_fd, const fs::path& dir) {
     while (dirent* e = ::readdir(d))
         if (is_staging_name(e->d_name)) stale.emplace_back(e->d_name);
     ::closedir(d);
-    for (const auto& name : stale) remove_staging(dir_fd, name, dir / name);
+    for (const auto& name : stale)
+        remove_staging(dir_fd, name, dir / name);
 }
 
 void check_names(const std::vector<OutputFile>& files) {
@@ -140,12 +143,12 @@ void write_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
     }
 
     std::string staging_template = (dir / (std::string(kStagingPrefix) + "XXXXXX")).string();
-    if (!::mkdtemp(staging_template.data()))
-        fail("cannot create staging directory in", dir, errno);
+    if (!::mkdtemp(staging_template.data())) fail("cannot create staging directory in", dir, errno);
     const fs::path staging = staging_template;
     const std::string staging_name = staging.filename().string();
     try {
-        for (const auto& f : files) write_file_atomically(staging / f.name, f.content, f.mode);
+        for (const auto& f : files)
+            write_file_atomically(staging / f.name, f.content, f.mode);
         for (const auto& f : files) {
             std::string from = staging_name + "/" + f.name;
             if (::renameat(dir_fd.get(), from.c_str(), dir_fd.get(), f.name.c_str()) != 0)

@@ -63,7 +63,7 @@ struct Plan {
     std::string memory_source;
     std::string memory_reason;
     uint64_t memory_per_test_bytes = 0;  // policy's default memory per test (mem_mib demand)
-    uint64_t memory_budget_bytes = 0;  // after the reserve
+    uint64_t memory_budget_bytes = 0;    // after the reserve
     std::string memory_budget_reason;
 
     int test_parallel_level = 1;

@@ -32,7 +32,8 @@ json to_json(const Plan& p) {
     for (const auto& v : p.env)
         env.push_back({{"name", v.name}, {"value", v.value}, {"reason", v.reason}});
     json warnings = json::array();
-    for (const auto& w : p.warnings) warnings.push_back({{"code", w.code}, {"message", w.message}});
+    for (const auto& w : p.warnings)
+        warnings.push_back({{"code", w.code}, {"message", w.message}});
 
     json j;
     j["schema"] = p.schema;
@@ -118,8 +119,7 @@ Plan plan_from_json(const json& j) {
         p.env.push_back({v.at("name").get<std::string>(), v.at("value").get<std::string>(),
                          get_or<std::string>(v, "reason", "")});
     for (const auto& w : j.value("warnings", json::array()))
-        p.warnings.push_back(
-            {w.at("code").get<std::string>(), w.at("message").get<std::string>()});
+        p.warnings.push_back({w.at("code").get<std::string>(), w.at("message").get<std::string>()});
     return p;
 }
 

@@ -26,7 +26,9 @@ std::string plural(long long n, const std::string& one, const std::string& many)
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string cpus_text(long long n) { return plural(n, "CPU", "CPUs"); }
+std::string cpus_text(long long n) {
+    return plural(n, "CPU", "CPUs");
+}
 
 // "CORRAL_CPUS=8", "--cpus 8", "cpu.cpus: 8 (corral.yaml:3:8)", "default".
 std::string who_set(const std::string& source, const std::string& key, const std::string& value) {
@@ -70,10 +72,10 @@ class Planner {
         if (p_.cpus_override.value) {
             plan_.cpus = *p_.cpus_override.value;
             plan_.cpus_source = p_.cpus_override.source;
-            std::string what = who_set(p_.cpus_override.source, "cpu.cpus",
-                                       std::to_string(plan_.cpus)) +
-                               " overrides the probed " +
-                               (unknown ? std::string("(unknown) CPU count") : cpus_text(probed));
+            std::string what =
+                who_set(p_.cpus_override.source, "cpu.cpus", std::to_string(plan_.cpus)) +
+                " overrides the probed " +
+                (unknown ? std::string("(unknown) CPU count") : cpus_text(probed));
             plan_.cpus_reason = what;
             if (plan_.cpus != probed || unknown) warn("probe_overridden", what);
         } else {
@@ -83,18 +85,17 @@ class Planner {
                                     ? cpus_text(probed) + " from the probe"
                                     : f_.cpu.effective_source;
             if (unknown)
-                warn("unknown_fact", "the probe could not count CPUs (" +
-                                         f_.cpu.online_source + "); planning for " +
-                                         cpus_text(probed) +
+                warn("unknown_fact", "the probe could not count CPUs (" + f_.cpu.online_source +
+                                         "); planning for " + cpus_text(probed) +
                                          " — pass --cpus N or set CORRAL_CPUS");
         }
 
         int usable = plan_.cpus - p_.cpus_keep_free.value;
         if (usable < 1) {
-            warn("keep_free_too_high",
-                 who_set(p_.cpus_keep_free.source, "cpu.keep_free",
-                         std::to_string(p_.cpus_keep_free.value)) +
-                     " leaves no CPU of " + std::to_string(plan_.cpus) + "; using 1");
+            warn("keep_free_too_high", who_set(p_.cpus_keep_free.source, "cpu.keep_free",
+                                               std::to_string(p_.cpus_keep_free.value)) +
+                                           " leaves no CPU of " + std::to_string(plan_.cpus) +
+                                           "; using 1");
             usable = 1;
         }
         cpu_level_ = std::max(
@@ -126,8 +127,8 @@ class Planner {
             plan_.memory_source = "assumed";
             plan_.memory_reason = "memory unknown (" + m.effective_source + "); assumed " +
                                   human_bytes(kUnknownMemoryAssumptionBytes);
-            warn("unknown_fact", "the probe could not tell the memory size (" +
-                                     m.effective_source + "); planning for a safe " +
+            warn("unknown_fact", "the probe could not tell the memory size (" + m.effective_source +
+                                     "); planning for a safe " +
                                      human_bytes(kUnknownMemoryAssumptionBytes) +
                                      " — pass --memory SIZE or set CORRAL_MEMORY");
         }
@@ -136,18 +137,18 @@ class Planner {
         const auto fraction_bytes =
             static_cast<uint64_t>(static_cast<double>(mem) * p_.memory_reserve_fraction.value);
         const uint64_t reserve = std::max(fraction_bytes, p_.memory_reserve_min_bytes.value);
-        const std::string reserve_text =
-            "reserve " + human_bytes(reserve) + " = max(" +
-            num(p_.memory_reserve_fraction.value * 100) + " % of " + human_bytes(mem) + ", " +
-            human_bytes(p_.memory_reserve_min_bytes.value) + ")";
+        const std::string reserve_text = "reserve " + human_bytes(reserve) + " = max(" +
+                                         num(p_.memory_reserve_fraction.value * 100) + " % of " +
+                                         human_bytes(mem) + ", " +
+                                         human_bytes(p_.memory_reserve_min_bytes.value) + ")";
         if (mem > reserve) {
             plan_.memory_budget_bytes = mem - reserve;
             plan_.memory_budget_reason =
                 human_bytes(mem) + " minus " + reserve_text + " for the system";
         } else {
             plan_.memory_budget_bytes = std::max<uint64_t>(mem / 2, kMiB);
-            plan_.memory_budget_reason = reserve_text + " would leave nothing of " +
-                                         human_bytes(mem) + "; using half";
+            plan_.memory_budget_reason =
+                reserve_text + " would leave nothing of " + human_bytes(mem) + "; using half";
             warn("memory_reserve_too_high", plan_.memory_budget_reason);
         }
         plan_.memory_per_test_bytes = p_.memory_per_test_bytes.value;
@@ -158,13 +159,13 @@ class Planner {
         const uint64_t budget = plan_.memory_budget_bytes;
         const auto fit = static_cast<long long>(budget / per_test);
         const std::string fit_text = "the " + human_bytes(budget) + " memory budget fits " +
-                                     plural(fit, "test", "tests") + " of " +
-                                     human_bytes(per_test) + " (memory.per_test)";
+                                     plural(fit, "test", "tests") + " of " + human_bytes(per_test) +
+                                     " (memory.per_test)";
         const std::string cpu_text =
             cpus_text(plan_.cpus) +
-            (p_.cpus_keep_free.value ? " minus " + std::to_string(p_.cpus_keep_free.value) +
-                                           " kept free"
-                                     : std::string()) +
+            (p_.cpus_keep_free.value
+                 ? " minus " + std::to_string(p_.cpus_keep_free.value) + " kept free"
+                 : std::string()) +
             (p_.cpu_oversubscription.value != 1.0
                  ? " x oversubscription " + num(p_.cpu_oversubscription.value)
                  : std::string()) +
@@ -180,13 +181,13 @@ class Planner {
                                          std::to_string(plan_.test_parallel_level) + " x " +
                                          human_bytes(per_test) + " = " +
                                          human_bytes(per_test * plan_.test_parallel_level) +
-                                         " exceeds the " + human_bytes(budget) +
-                                         " memory budget");
+                                         " exceeds the " + human_bytes(budget) + " memory budget");
         } else {
-            plan_.test_parallel_level = std::max(1, static_cast<int>(std::min<long long>(
-                                                        cpu_level_, std::max(1LL, fit))));
+            plan_.test_parallel_level =
+                std::max(1, static_cast<int>(std::min<long long>(cpu_level_, std::max(1LL, fit))));
             if (fit < cpu_level_)
-                plan_.test_parallel_reason = "memory-bound: " + fit_text + " (CPUs: " + cpu_text + ")";
+                plan_.test_parallel_reason =
+                    "memory-bound: " + fit_text + " (CPUs: " + cpu_text + ")";
             else
                 plan_.test_parallel_reason = "CPU-bound: " + cpu_text + "; " + fit_text;
         }
@@ -203,8 +204,7 @@ class Planner {
     // Ninja pool depth for jobs of `per_job` bytes: max(1, min(cpus, budget / per_job)).
     int depth_for(uint64_t per_job, std::string& reason) const {
         const auto fit = static_cast<long long>(plan_.memory_budget_bytes / per_job);
-        const int depth =
-            std::max(1, static_cast<int>(std::min<long long>(cpu_level_, fit)));
+        const int depth = std::max(1, static_cast<int>(std::min<long long>(cpu_level_, fit)));
         reason = "max(1, min(" + std::to_string(cpu_level_) + " CPUs, " +
                  human_bytes(plan_.memory_budget_bytes) + " / " + human_bytes(per_job) + " = " +
                  std::to_string(fit) + ")) = " + std::to_string(depth);
@@ -216,18 +216,17 @@ class Planner {
         const int compile = depth_for(p_.compile_job_memory_bytes.value, compile_reason);
         const int link = depth_for(p_.link_job_memory_bytes.value, link_reason);
         plan_.build_parallel_level = compile;
-        plan_.build_parallel_reason =
-            "compile jobs of " + human_bytes(p_.compile_job_memory_bytes.value) +
-            " (build.compile_job_memory, " + p_.compile_job_memory_bytes.source + "): " +
-            compile_reason;
+        plan_.build_parallel_reason = "compile jobs of " +
+                                      human_bytes(p_.compile_job_memory_bytes.value) +
+                                      " (build.compile_job_memory, " +
+                                      p_.compile_job_memory_bytes.source + "): " + compile_reason;
         plan_.pools.push_back({plan_.compile_pool, compile,
-                               "compile jobs of " +
-                                   human_bytes(p_.compile_job_memory_bytes.value) + ": " +
-                                   compile_reason});
+                               "compile jobs of " + human_bytes(p_.compile_job_memory_bytes.value) +
+                                   ": " + compile_reason});
         plan_.pools.push_back({plan_.link_pool, link,
                                "link jobs of " + human_bytes(p_.link_job_memory_bytes.value) +
-                                   " (build.link_job_memory, " +
-                                   p_.link_job_memory_bytes.source + "): " + link_reason});
+                                   " (build.link_job_memory, " + p_.link_job_memory_bytes.source +
+                                   "): " + link_reason});
         for (const auto& extra : p_.extra_pools) {
             if (extra.depth) {
                 plan_.pools.push_back(
@@ -268,7 +267,8 @@ class Planner {
     std::vector<std::string> misses(const ScratchFacts& s, const ScratchFacts* cache) const {
         std::vector<std::string> out;
         if (p_.reflink_required.value && s.reflink != true)
-            out.push_back(!s.reflink ? "reflink untested" : "no reflink (" + s.reflink_detail + ")");
+            out.push_back(!s.reflink ? "reflink untested"
+                                     : "no reflink (" + s.reflink_detail + ")");
         if (p_.reflink_required.value && cache && !cache->filesystem_id.empty() &&
             cache->filesystem_id != s.filesystem_id)
             out.push_back("not on the cache's filesystem");
@@ -287,14 +287,19 @@ class Planner {
         if (!p_.cache_dir.value.empty()) {
             cache = find_scratch(p_.cache_dir.value);
             if (!cache || !cache->usable) {
-                warn("unknown_fact", "cache directory " + p_.cache_dir.value +
-                                         " is not in the probed facts" +
-                                         (cache ? " as usable (" + cache->error + ")"
-                                                : std::string()) +
-                                         "; cannot check that it shares the scratch filesystem");
+                warn("unknown_fact",
+                     "cache directory " + p_.cache_dir.value + " is not in the probed facts" +
+                         (cache ? " as usable (" + cache->error + ")" : std::string()) +
+                         "; cannot check that it shares the scratch filesystem");
                 cache = nullptr;
             }
         }
+
+        for (const auto& wanted : p_.scratch_candidates)
+            if (!find_scratch(wanted))
+                warn("unknown_fact", "scratch candidate " + wanted +
+                                         " (scratch.candidates) is not in the probed facts; "
+                                         "it was not considered");
 
         struct Candidate {
             const ScratchFacts* s;
@@ -314,10 +319,10 @@ class Planner {
             candidates.push_back({&s, tier, std::move(m)});
         }
         if (candidates.empty()) {
-            plan_.scratch_reason = "no usable scratch candidate" +
-                                   (skipped.empty() ? std::string(" was probed")
-                                                    : ": " + join(skipped)) +
-                                   "; TMPDIR is left as it is";
+            plan_.scratch_reason =
+                "no usable scratch candidate" +
+                (skipped.empty() ? std::string(" was probed") : ": " + join(skipped)) +
+                "; TMPDIR is left as it is";
             warn("no_scratch", plan_.scratch_reason);
             return;
         }
@@ -351,7 +356,8 @@ class Planner {
                 o += " (" + human_bytes(*c.s->free_bytes) + " free)";
             others.push_back(o);
         }
-        for (const auto& sk : skipped) others.push_back(sk);
+        for (const auto& sk : skipped)
+            others.push_back(sk);
         if (!others.empty()) why += "; preferred over " + join(others);
         plan_.scratch_reason = why;
 
@@ -363,12 +369,10 @@ class Planner {
                      " memory budget; no disk-backed candidate was acceptable");
         if (p_.min_write_mb_per_s.value && s.write_mb_per_s &&
             *s.write_mb_per_s < *p_.min_write_mb_per_s.value)
-            warn("scratch_slow", "scratch " + s.path + " writes " +
-                                     num(std::round(*s.write_mb_per_s)) +
-                                     " MB/s, below the minimum " +
-                                     num(*p_.min_write_mb_per_s.value) +
-                                     " MB/s (scratch.min_write_mb_per_s, " +
-                                     p_.min_write_mb_per_s.source + ")");
+            warn("scratch_slow",
+                 "scratch " + s.path + " writes " + num(std::round(*s.write_mb_per_s)) +
+                     " MB/s, below the minimum " + num(*p_.min_write_mb_per_s.value) +
+                     " MB/s (scratch.min_write_mb_per_s, " + p_.min_write_mb_per_s.source + ")");
         if (p_.min_write_mb_per_s.value && !s.write_mb_per_s)
             warn("unknown_fact", "scratch " + s.path +
                                      " throughput was not measured (run with --io-bench); "
@@ -396,7 +400,8 @@ class Planner {
 
     static std::string join(const std::vector<std::string>& parts) {
         std::string out;
-        for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+        for (const auto& p : parts)
+            out += (out.empty() ? "" : ", ") + p;
         return out;
     }
 
@@ -428,8 +433,8 @@ class Planner {
                                     g.vendor + (g.name.empty() ? "" : " " + g.name) +
                                         (g.device.empty() ? "" : " (" + g.device + ")"),
                                     ""});
-            gpus.reason = plural(static_cast<long long>(f_.gpus.size()), "GPU", "GPUs") +
-                          ", " + std::to_string(p_.gpu_slots.value) +
+            gpus.reason = plural(static_cast<long long>(f_.gpus.size()), "GPU", "GPUs") + ", " +
+                          std::to_string(p_.gpu_slots.value) +
                           " slot(s) each (resources.gpu_slots, " + p_.gpu_slots.source + ")";
             plan_.resources.push_back(std::move(gpus));
         }
@@ -445,28 +450,30 @@ class Planner {
     void set_timeouts() {
         if (p_.timeout_multiplier.value) {
             plan_.timeout_multiplier = *p_.timeout_multiplier.value;
-            plan_.timeout_reason = "set by " + who_set(p_.timeout_multiplier.source,
-                                                       "tests.timeout_multiplier",
-                                                       num(plan_.timeout_multiplier));
+            plan_.timeout_reason =
+                "set by " + who_set(p_.timeout_multiplier.source, "tests.timeout_multiplier",
+                                    num(plan_.timeout_multiplier));
         } else {
             // Detected slowdowns and declared sanitizers; the slowest one wins
             // (sanitizers combined in one build do not multiply in practice).
             std::vector<std::pair<std::string, std::string>> seen;  // name, from
-            for (const auto& s : f_.context.slowdowns) seen.emplace_back(s, "detected");
-            for (const auto& s : p_.sanitizers.value) seen.emplace_back(s, p_.sanitizers.source);
+            for (const auto& s : f_.context.slowdowns)
+                seen.emplace_back(s, "detected");
+            for (const auto& s : p_.sanitizers.value)
+                seen.emplace_back(s, p_.sanitizers.source);
             double best = 1.0;
             std::string parts;
             for (const auto& [name, from] : seen) {
                 auto factor = slowdown_factor(name);
                 if (!factor) continue;
-                parts += (parts.empty() ? "" : ", ") + name + " x" + num(*factor) + " (" + from +
-                         ")";
+                parts +=
+                    (parts.empty() ? "" : ", ") + name + " x" + num(*factor) + " (" + from + ")";
                 best = std::max(best, *factor);
             }
             plan_.timeout_multiplier = best;
-            plan_.timeout_reason =
-                parts.empty() ? "auto: no sanitizer or valgrind detected or declared"
-                              : "auto: the slowest of " + parts;
+            plan_.timeout_reason = parts.empty()
+                                       ? "auto: no sanitizer or valgrind detected or declared"
+                                       : "auto: the slowest of " + parts;
         }
         plan_.test_timeout_seconds = static_cast<int>(
             std::ceil(p_.test_timeout_seconds.value * plan_.timeout_multiplier - 1e-9));
@@ -534,8 +541,8 @@ class Planner {
                     });
             } catch (const std::invalid_argument& e) {
                 // The loader checked the template; a hand-built Policy may not have.
-                warn("env_template", "env " + extra.name + " (" + extra.source +
-                                         ") skipped: " + e.what());
+                warn("env_template",
+                     "env " + extra.name + " (" + extra.source + ") skipped: " + e.what());
                 continue;
             }
             EnvVar var{extra.name, value, "policy env (" + extra.source + ")"};
@@ -554,6 +561,8 @@ class Planner {
 
 }  // namespace
 
-Plan make_plan(const Facts& facts, const Policy& policy) { return Planner(facts, policy).run(); }
+Plan make_plan(const Facts& facts, const Policy& policy) {
+    return Planner(facts, policy).run();
+}
 
 }  // namespace corral

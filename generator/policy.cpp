@@ -20,8 +20,8 @@
 namespace corral {
 namespace {
 
-std::string format_message(const std::string& where, int line, int column,
-                           const std::string& key, const std::string& body) {
+std::string format_message(const std::string& where, int line, int column, const std::string& key,
+                           const std::string& body) {
     std::string m = where;
     if (line > 0) m += ":" + std::to_string(line) + ":" + std::to_string(column);
     m += ": ";
@@ -41,7 +41,8 @@ std::string quote_text(std::string_view s) {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
 
@@ -85,14 +86,15 @@ struct Origin {
     std::string where;  // file name, variable or option
     int line = 0;       // 1-based, 0 = not a file
     int column = 0;
-    std::string key;    // policy path, e.g. "memory.per_test"
+    std::string key;  // policy path, e.g. "memory.per_test"
 
     std::string source() const {
         if (line == 0) return where;
         return where + ":" + std::to_string(line) + ":" + std::to_string(column);
     }
     [[noreturn]] void fail(const std::string& expected, std::optional<std::string> got) const {
-        throw PolicyError(where, line, column, key, expected, got ? quote_text(*got) : std::string());
+        throw PolicyError(where, line, column, key, expected,
+                          got ? quote_text(*got) : std::string());
     }
     // `got` already formatted (a quoted scalar, or "a list").
     [[noreturn]] void fail_raw(const std::string& expected, const std::string& got) const {
@@ -107,10 +109,10 @@ struct Origin {
 
 long long int_value(const std::string& text, const Origin& o, long long min, long long max) {
     auto v = parse_integer(text);
-    std::string expected = max == std::numeric_limits<int>::max()
-                               ? "an integer >= " + std::to_string(min)
-                               : "an integer from " + std::to_string(min) + " to " +
-                                     std::to_string(max);
+    std::string expected =
+        max == std::numeric_limits<int>::max()
+            ? "an integer >= " + std::to_string(min)
+            : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
     if (!v || *v < min || *v > max) o.fail(expected, text);
     return *v;
 }
@@ -143,7 +145,9 @@ bool bool_value(const std::string& text, const Origin& o) {
     return *v;
 }
 
-bool is_auto(const std::string& text) { return lower(trimmed(text)) == "auto"; }
+bool is_auto(const std::string& text) {
+    return lower(trimmed(text)) == "auto";
+}
 
 std::string absolute_path_value(const std::string& text, const Origin& o) {
     std::string t = trimmed(text);
@@ -158,7 +162,8 @@ std::vector<std::string> sanitizer_list(const std::vector<std::string>& names, c
         if (n.empty()) continue;
         if (!slowdown_factor(n)) {
             std::string known;
-            for (const auto& k : known_slowdowns()) known += (known.empty() ? "" : ", ") + k;
+            for (const auto& k : known_slowdowns())
+                known += (known.empty() ? "" : ", ") + k;
             o.fail("one of " + known, raw);
         }
         if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
@@ -207,7 +212,8 @@ const std::vector<Knob>& knobs() {
              } else {
                  v = parse_decimal(s);
              }
-             if (!v || *v >= 0.9) o.fail("a fraction below 0.9 such as 0.1, or a percentage like 10%", t);
+             if (!v || *v >= 0.9)
+                 o.fail("a fraction below 0.9 such as 0.1, or a percentage like 10%", t);
              set(p.memory_reserve_fraction, *v, o);
          }},
         {"memory.reserve_min", "CORRAL_MEMORY_RESERVE_MIN",
@@ -316,7 +322,7 @@ const std::set<std::string>& structured_keys() {
 }
 
 const std::vector<std::string>& sections() {
-    static const std::vector<std::string> s = {"version", "cpu",   "memory", "build", "scratch",
+    static const std::vector<std::string> s = {"version",   "cpu",   "memory", "build", "scratch",
                                                "resources", "tests", "ci",     "env"};
     return s;
 }
@@ -326,8 +332,10 @@ std::vector<std::string> keys_of_section(const std::string& section) {
     auto add = [&](const std::string& path) {
         if (path.rfind(section + ".", 0) == 0) out.push_back(path.substr(section.size() + 1));
     };
-    for (const auto& k : knobs()) add(k.path);
-    for (const auto& k : structured_keys()) add(k);
+    for (const auto& k : knobs())
+        add(k.path);
+    for (const auto& k : structured_keys())
+        add(k);
     return out;
 }
 
@@ -360,7 +368,7 @@ class YamlLoader {
         if (!root || root.IsNull()) return;  // an empty file: all defaults
         if (!root.IsMap())
             origin(root, "").fail_raw("a mapping of sections (cpu, memory, build, ...)",
-                                  describe(root));
+                                      describe(root));
         for (const auto& [key_node, value] : entries(root, "")) {
             const std::string key = key_node.Scalar();
             if (key == "version") {
@@ -421,8 +429,10 @@ class YamlLoader {
         } else {
             // A known key in the wrong section ("per_test" at the top level)?
             std::vector<std::string> all;
-            for (const auto& k : knobs()) all.push_back(k.path);
-            for (const auto& k : structured_keys()) all.push_back(k);
+            for (const auto& k : knobs())
+                all.push_back(k.path);
+            for (const auto& k : structured_keys())
+                all.push_back(k);
             std::string placed;
             for (const auto& full : all) {
                 auto leaf = full.substr(full.find('.') + 1);
@@ -432,7 +442,8 @@ class YamlLoader {
                 message += "; did you mean \"" + placed + "\"?";
             else {
                 std::string list;
-                for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+                for (const auto& k : known)
+                    list += (list.empty() ? "" : ", ") + k;
                 message += " (known here: " + list + ")";
             }
         }
@@ -476,7 +487,7 @@ class YamlLoader {
         if (!node.IsMap())
             origin(node, "build.pools")
                 .fail_raw("a mapping of pool names to {depth: N} or {memory_per_job: SIZE}",
-                      describe(node));
+                          describe(node));
         static const std::regex name_re("^[A-Za-z_][A-Za-z0-9_]*$");
         for (const auto& [key_node, value] : entries(node, "build.pools")) {
             const std::string name = key_node.Scalar();
@@ -504,10 +515,11 @@ class YamlLoader {
                         unknown_key(k, sub, path, {"depth", "memory_per_job"});
                 }
                 if (pool.depth.has_value() == pool.memory_per_job_bytes.has_value())
-                    origin(value, path).fail_message(
-                        "expected exactly one of depth or memory_per_job");
+                    origin(value, path)
+                        .fail_message("expected exactly one of depth or memory_per_job");
             } else {
-                origin(value, path).fail_raw("{depth: N} or {memory_per_job: SIZE}", describe(value));
+                origin(value, path)
+                    .fail_raw("{depth: N} or {memory_per_job: SIZE}", describe(value));
             }
             policy_.extra_pools.push_back(std::move(pool));
         }
@@ -537,7 +549,8 @@ class YamlLoader {
         std::vector<std::string> names;
         for (const auto& [text, o] : items) {
             auto one = sanitizer_list({text}, o);
-            for (auto& n : one) names.push_back(n);
+            for (auto& n : one)
+                names.push_back(n);
         }
         set(policy_.sanitizers, sanitizer_list(names, origin(node, "tests.sanitizers")),
             origin(node, "tests.sanitizers"));
@@ -568,8 +581,8 @@ class YamlLoader {
     void load_env(const YAML::Node& node) {
         if (node.IsNull()) return;
         if (!node.IsMap())
-            origin(node, "env").fail_raw("a mapping of NAME: \"value with {placeholders}\"",
-                                     describe(node));
+            origin(node, "env")
+                .fail_raw("a mapping of NAME: \"value with {placeholders}\"", describe(node));
         static const std::regex name_re("^[A-Za-z_][A-Za-z0-9_]*$");
         for (const auto& [key_node, value] : entries(node, "env")) {
             const std::string name = key_node.Scalar();
@@ -579,8 +592,9 @@ class YamlLoader {
             auto o = origin(value, path);
             if (!value.IsScalar()) o.fail_raw("a string", describe(value));
             try {
-                (void)expand_placeholders(
-                    value.Scalar(), [](std::string_view) { return std::optional<std::string>(""); });
+                (void)expand_placeholders(value.Scalar(), [](std::string_view) {
+                    return std::optional<std::string>("");
+                });
             } catch (const std::invalid_argument& e) {
                 o.fail_message(e.what());
             }
@@ -593,9 +607,8 @@ class YamlLoader {
 
 PolicyError::PolicyError(std::string where, int line, int column, std::string key,
                          std::string expected, std::string got)
-    : std::runtime_error(format_message(where, line, column, key,
-                                        "expected " + expected +
-                                            (got.empty() ? "" : ", got " + got))),
+    : std::runtime_error(format_message(
+          where, line, column, key, "expected " + expected + (got.empty() ? "" : ", got " + got))),
       file_(std::move(where)),
       line_(line),
       column_(column),
@@ -617,7 +630,9 @@ PolicyError PolicyError::other(std::string where, int line, int column, std::str
                        std::move(key));
 }
 
-Policy default_policy() { return Policy{}; }
+Policy default_policy() {
+    return Policy{};
+}
 
 void load_policy_text(Policy& policy, std::string_view text, const std::string& file_name) {
     YamlLoader(policy, file_name).load(text);
@@ -627,14 +642,13 @@ void load_policy_text(Policy& policy, std::string_view text, const std::string& 
 void load_policy_file(Policy& policy, const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        throw PolicyError::other(file.string(), 0, 0, "",
-                                 std::string("cannot read the policy file: ") +
-                                     std::strerror(errno));
+        throw PolicyError::other(
+            file.string(), 0, 0, "",
+            std::string("cannot read the policy file: ") + std::strerror(errno));
     }
     std::ostringstream text;
     text << in.rdbuf();
-    if (in.bad())
-        throw PolicyError::other(file.string(), 0, 0, "", "read error");
+    if (in.bad()) throw PolicyError::other(file.string(), 0, 0, "", "read error");
     load_policy_text(policy, text.str(), file.string());
 }
 
@@ -644,15 +658,16 @@ void apply_environment(Policy& policy, const Environment& env) {
         auto it = env.find(knob.env);
         if (it == env.end()) continue;
         Origin o{knob.env, 0, 0, knob.path};
-        if (trimmed(it->second).empty()) o.fail("a value (unset it instead of leaving it empty)",
-                                               it->second);
+        if (trimmed(it->second).empty())
+            o.fail("a value (unset it instead of leaving it empty)", it->second);
         knob.apply(policy, it->second, o);
     }
     if (auto it = env.find("CORRAL_SANITIZERS"); it != env.end()) {
         Origin o{"CORRAL_SANITIZERS", 0, 0, "tests.sanitizers"};
         std::vector<std::string> names;
         std::stringstream ss(it->second);
-        for (std::string item; std::getline(ss, item, ',');) names.push_back(item);
+        for (std::string item; std::getline(ss, item, ',');)
+            names.push_back(item);
         set(policy.sanitizers, sanitizer_list(names, o), o);
     }
 }
@@ -673,7 +688,8 @@ void apply_sanitizer_option(Policy& policy, const std::vector<std::string>& name
     std::vector<std::string> split_names;
     for (const auto& n : names) {
         std::stringstream ss(n);
-        for (std::string item; std::getline(ss, item, ',');) split_names.push_back(item);
+        for (std::string item; std::getline(ss, item, ',');)
+            split_names.push_back(item);
     }
     set(policy.sanitizers, sanitizer_list(split_names, o), o);
 }
@@ -681,23 +697,16 @@ void apply_sanitizer_option(Policy& policy, const std::vector<std::string>& name
 std::optional<uint64_t> parse_size(std::string_view text) {
     std::string t = trimmed(text);
     std::size_t i = 0;
-    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.'))
+        ++i;
     auto number = parse_decimal(std::string_view(t).substr(0, i));
     if (!number) return std::nullopt;
     std::string unit = lower(trimmed(std::string_view(t).substr(i)));
     static const std::map<std::string, double> units = {
-        {"b", 1},
-        {"k", 1024.0},
-        {"kib", 1024.0},
-        {"kb", 1e3},
-        {"m", 1048576.0},
-        {"mib", 1048576.0},
-        {"mb", 1e6},
-        {"g", 1073741824.0},
-        {"gib", 1073741824.0},
-        {"gb", 1e9},
-        {"t", 1099511627776.0},
-        {"tib", 1099511627776.0},
+        {"b", 1},     {"k", 1024.0},          {"kib", 1024.0},
+        {"kb", 1e3},  {"m", 1048576.0},       {"mib", 1048576.0},
+        {"mb", 1e6},  {"g", 1073741824.0},    {"gib", 1073741824.0},
+        {"gb", 1e9},  {"t", 1099511627776.0}, {"tib", 1099511627776.0},
         {"tb", 1e12},
     };
     auto u = units.find(unit);
@@ -750,8 +759,8 @@ namespace {
 // are cheap; valgrind's memcheck is 10-50x, taken at 10x.
 const std::vector<std::pair<std::string, double>>& slowdown_table() {
     static const std::vector<std::pair<std::string, double>> t = {
-        {"asan", 3.0},  {"hwasan", 2.0}, {"lsan", 1.5},      {"msan", 3.0},
-        {"tsan", 5.0},  {"ubsan", 1.5},  {"valgrind", 10.0},
+        {"asan", 3.0}, {"hwasan", 2.0}, {"lsan", 1.5},      {"msan", 3.0},
+        {"tsan", 5.0}, {"ubsan", 1.5},  {"valgrind", 10.0},
     };
     return t;
 }
@@ -765,7 +774,8 @@ std::optional<double> slowdown_factor(std::string_view name) {
 
 std::vector<std::string> known_slowdowns() {
     std::vector<std::string> out;
-    for (const auto& [n, f] : slowdown_table()) out.push_back(n);
+    for (const auto& [n, f] : slowdown_table())
+        out.push_back(n);
     return out;
 }
 
@@ -788,7 +798,8 @@ std::string expand_placeholders(
                                             " (write \"{{\" for a literal brace)");
             auto name = text.substr(i + 1, end - i - 1);
             bool known = false;
-            for (const char* p : kEnvPlaceholders) known = known || name == p;
+            for (const char* p : kEnvPlaceholders)
+                known = known || name == p;
             if (!known) {
                 std::string list;
                 std::vector<std::string> all;
@@ -799,8 +810,8 @@ std::string expand_placeholders(
                 std::string guess = did_you_mean(std::string(name), all);
                 throw std::invalid_argument(
                     "unknown placeholder {" + std::string(name) + "}" +
-                    (guess.empty() ? "" : "; did you mean {" + guess + "}?") + " (known: " +
-                    list + ")");
+                    (guess.empty() ? "" : "; did you mean {" + guess + "}?") + " (known: " + list +
+                    ")");
             }
             auto value = lookup(name);
             if (!value)
@@ -820,7 +831,8 @@ std::string expand_placeholders(
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {

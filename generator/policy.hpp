@@ -32,9 +32,9 @@ class PolicyError : public std::runtime_error {
                              std::string message);
 
     const std::string& file() const { return file_; }  // or variable / option name
-    int line() const { return line_; }                  // 1-based; 0 = none
-    int column() const { return column_; }              // 1-based; 0 = none
-    const std::string& key() const { return key_; }     // "scratch.min_write_mb_per_s"
+    int line() const { return line_; }                 // 1-based; 0 = none
+    int column() const { return column_; }             // 1-based; 0 = none
+    const std::string& key() const { return key_; }    // "scratch.min_write_mb_per_s"
     const std::string& expected() const { return expected_; }
 
   private:
@@ -81,9 +81,10 @@ struct EnvExtra {
 // The placeholders an env extra may use; "{{" and "}}" are literal braces.
 inline constexpr const char* kEnvPlaceholders[] = {
     "parallel_level",  // = test_parallel_level
-    "test_parallel_level", "build_parallel_level", "cpus", "memory_budget_mib",
-    "memory_per_test_mib", "compile_pool_depth", "link_pool_depth", "scratch_dir",
-    "timeout_multiplier", "test_timeout_seconds",
+    "test_parallel_level",  "build_parallel_level", "cpus",
+    "memory_budget_mib",    "memory_per_test_mib",  "compile_pool_depth",
+    "link_pool_depth",      "scratch_dir",          "timeout_multiplier",
+    "test_timeout_seconds",
 };
 
 struct Policy {
@@ -96,10 +97,10 @@ struct Policy {
     Setting<std::optional<int>> test_parallel_level;  // tests.parallel_level (null = auto)
 
     // --- memory
-    Setting<double> memory_reserve_fraction{0.10};              // memory.reserve_fraction
-    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};   // memory.reserve_min
-    Setting<uint64_t> memory_per_test_bytes{512ull << 20};      // memory.per_test
-    Setting<std::optional<uint64_t>> memory_override;           // memory.total / CORRAL_MEMORY
+    Setting<double> memory_reserve_fraction{0.10};             // memory.reserve_fraction
+    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};  // memory.reserve_min
+    Setting<uint64_t> memory_per_test_bytes{512ull << 20};     // memory.per_test
+    Setting<std::optional<uint64_t>> memory_override;          // memory.total / CORRAL_MEMORY
 
     // --- build
     // LLVM's proposed LLVM_RAM_PER_COMPILE_JOB default (2000 MB) and Chromium's
@@ -109,11 +110,11 @@ struct Policy {
     std::vector<ExtraPool> extra_pools;                      // build.pools
 
     // --- scratch
-    std::vector<std::string> scratch_candidates;          // scratch.candidates
-    Setting<bool> reflink_required{false};                // scratch.reflink_required
-    Setting<std::optional<double>> min_write_mb_per_s;    // scratch.min_write_mb_per_s
-    Setting<int> socket_headroom_needed{40};              // scratch.socket_headroom
-    Setting<std::string> cache_dir;                       // scratch.cache_dir
+    std::vector<std::string> scratch_candidates;        // scratch.candidates
+    Setting<bool> reflink_required{false};              // scratch.reflink_required
+    Setting<std::optional<double>> min_write_mb_per_s;  // scratch.min_write_mb_per_s
+    Setting<int> socket_headroom_needed{40};            // scratch.socket_headroom
+    Setting<std::string> cache_dir;                     // scratch.cache_dir
 
     // --- resources
     Setting<int> heavy_io_slots{4};  // resources.heavy_io_slots (per scratch filesystem)
@@ -121,15 +122,15 @@ struct Policy {
     std::vector<NamedResource> named_resources;  // resources.named
 
     // --- timeouts
-    Setting<int> test_timeout_seconds{1500};              // tests.timeout (CTest's default)
-    Setting<std::optional<double>> timeout_multiplier;    // tests.timeout_multiplier (null=auto)
-    Setting<std::vector<std::string>> sanitizers;         // tests.sanitizers / --sanitizer
+    Setting<int> test_timeout_seconds{1500};            // tests.timeout (CTest's default)
+    Setting<std::optional<double>> timeout_multiplier;  // tests.timeout_multiplier (null=auto)
+    Setting<std::vector<std::string>> sanitizers;       // tests.sanitizers / --sanitizer
 
     // --- ci
-    Setting<bool> stop_on_failure{false};      // ci.stop_on_failure
-    Setting<int> repeat_after_timeout{0};      // ci.repeat_after_timeout
-    Setting<int> job_timeout_minutes{60};      // ci.job_timeout_minutes
-    Setting<bool> tests_run_under_sudo{false}; // ci.tests_run_under_sudo
+    Setting<bool> stop_on_failure{false};       // ci.stop_on_failure
+    Setting<int> repeat_after_timeout{0};       // ci.repeat_after_timeout
+    Setting<int> job_timeout_minutes{60};       // ci.job_timeout_minutes
+    Setting<bool> tests_run_under_sudo{false};  // ci.tests_run_under_sudo
 
     // --- env extras, in file order
     std::vector<EnvExtra> env;  // env: {NAME: "value with {placeholders}"}
@@ -170,9 +171,9 @@ std::vector<std::string> known_slowdowns();
 // Fills {placeholders} in an env extra's value with `lookup`; "{{" and "}}"
 // are literal braces. Throws std::invalid_argument (message says what is
 // wrong, e.g. "unknown placeholder {cpu}; known: ...") on a bad template.
-std::string expand_placeholders(std::string_view text,
-                                const std::function<std::optional<std::string>(
-                                    std::string_view name)>& lookup);
+std::string expand_placeholders(
+    std::string_view text,
+    const std::function<std::optional<std::string>(std::string_view name)>& lookup);
 
 // Edit distance for did-you-mean suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);

@@ -72,12 +72,18 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i];
         std::string value = argv[i + 1];
-        if (key == "--log") log = value;
-        else if (key == "--name") name = value;
-        else if (key == "--alloc-mib") alloc_mib = std::stol(value);
-        else if (key == "--write-mib") write_mib = std::stol(value);
-        else if (key == "--sleep-ms") sleep_ms = std::stol(value);
-        else if (key == "--daemon") daemon_pidfile = value;
+        if (key == "--log")
+            log = value;
+        else if (key == "--name")
+            name = value;
+        else if (key == "--alloc-mib")
+            alloc_mib = std::stol(value);
+        else if (key == "--write-mib")
+            write_mib = std::stol(value);
+        else if (key == "--sleep-ms")
+            sleep_ms = std::stol(value);
+        else if (key == "--daemon")
+            daemon_pidfile = value;
         else {
             std::cerr << "heavy_worker: unknown option " << key << "\n";
             return 2;
@@ -93,7 +99,8 @@ int main(int argc, char** argv) {
     std::vector<char> held;
     if (alloc_mib > 0) {
         held.resize(static_cast<size_t>(alloc_mib) << 20);
-        for (size_t i = 0; i < held.size(); i += 4096) held[i] = 1;  // touch every page
+        for (size_t i = 0; i < held.size(); i += 4096)
+            held[i] = 1;  // touch every page
     }
     if (write_mib > 0) {
         std::string dir = env_or_dash("TMPDIR");

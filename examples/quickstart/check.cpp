@@ -33,14 +33,16 @@ int main(int argc, char** argv) {
               << "\n";
     if (touch_mib > 0) {
         std::vector<char> block(static_cast<size_t>(touch_mib) << 20);
-        for (size_t i = 0; i < block.size(); i += 4096) block[i] = 1;  // really touch it
+        for (size_t i = 0; i < block.size(); i += 4096)
+            block[i] = 1;  // really touch it
         std::cout << "touched " << touch_mib << " MiB\n";
     }
     if (write_mib > 0) {
         std::string path = env_or("TMPDIR", "/tmp") + std::string("/quickstart.bin");
         std::ofstream out(path, std::ios::binary);
         std::string chunk(1 << 20, 'x');
-        for (long i = 0; i < write_mib && out; ++i) out.write(chunk.data(), chunk.size());
+        for (long i = 0; i < write_mib && out; ++i)
+            out.write(chunk.data(), chunk.size());
         out.close();
         if (!out) {
             std::cerr << "cannot write " << path << "\n";

@@ -69,11 +69,14 @@ void add_generate(CLI::App& app, int& status) {
         "generate",
         "Probe this host, plan, and write every output file into DIR:\n"
         "  facts.json, plan.json   the inputs and decisions, for the record\n"
-        "  resources.json          CTest resource spec: ctest --resource-spec-file DIR/resources.json\n"
-        "  pools.cmake             Ninja job pools: cmake -G Ninja -C DIR/pools.cmake (or include())\n"
+        "  resources.json          CTest resource spec: ctest --resource-spec-file "
+        "DIR/resources.json\n"
+        "  pools.cmake             Ninja job pools: cmake -G Ninja -C DIR/pools.cmake (or "
+        "include())\n"
         "  pools.ninja             the same pools for hand-written Ninja files\n"
         "  plan.cmake              the plan as CORRAL_PLAN_* CMake variables\n"
-        "  env.sh, github.env      parallel levels, TMPDIR, timeouts: . DIR/env.sh or >> $GITHUB_ENV\n"
+        "  env.sh, github.env      parallel levels, TMPDIR, timeouts: . DIR/env.sh or >> "
+        "$GITHUB_ENV\n"
         "  github-workflow.yml     a GitHub Actions test job using all of the above\n"
         "  forgejo-workflow.yml    the same for Forgejo Actions\n"
         "  report.txt              what was decided and why, with every warning\n"
@@ -94,9 +97,9 @@ void add_generate(CLI::App& app, int& status) {
             auto planned = make_planned(opts->inputs);
             auto files = render_outputs(planned.facts, planned.plan);
             write_outputs(opts->out, files);
-            std::cout << "corral: wrote " << files.size() << " files to " << opts->out
-                      << "/ (" << planned.plan.warnings.size() << " warnings; see "
-                      << opts->out << "/report.txt)\n";
+            std::cout << "corral: wrote " << files.size() << " files to " << opts->out << "/ ("
+                      << planned.plan.warnings.size() << " warnings; see " << opts->out
+                      << "/report.txt)\n";
             for (const auto& w : planned.plan.warnings)
                 std::cerr << "corral: warning [" << w.code << "]: " << w.message << "\n";
         });
@@ -133,8 +136,10 @@ void add_pools(CLI::App& app, int& status) {
     auto opts = add_single(cmd);
     auto format = std::make_shared<std::string>();
     auto* group = cmd->add_option_group("format", "Output format (exactly one)");
-    group->add_flag_callback("--cmake", [format] { *format = "cmake"; }, "pools.cmake");
-    group->add_flag_callback("--ninja", [format] { *format = "ninja"; }, "pools.ninja");
+    group->add_flag_callback(
+        "--cmake", [format] { *format = "cmake"; }, "pools.cmake");
+    group->add_flag_callback(
+        "--ninja", [format] { *format = "ninja"; }, "pools.ninja");
     group->require_option(1);
     cmd->callback([opts, format, &status] {
         status = guarded("pools", [&] {
@@ -161,8 +166,7 @@ void add_env(CLI::App& app, int& status) {
     cmd->callback([opts, format, &status] {
         status = guarded("env", [&] {
             auto plan = make_planned(opts->inputs).plan;
-            put(*format == "github" ? emit_github_env(plan) : emit_env_sh(plan),
-                opts->output_file);
+            put(*format == "github" ? emit_github_env(plan) : emit_env_sh(plan), opts->output_file);
         });
     });
 }
@@ -180,8 +184,10 @@ void add_ci(CLI::App& app, int& status) {
     auto opts = add_single(cmd);
     auto forge = std::make_shared<std::string>();
     auto* group = cmd->add_option_group("forge", "CI system (exactly one)");
-    group->add_flag_callback("--github", [forge] { *forge = "github"; }, "GitHub Actions");
-    group->add_flag_callback("--forgejo", [forge] { *forge = "forgejo"; }, "Forgejo Actions");
+    group->add_flag_callback(
+        "--github", [forge] { *forge = "github"; }, "GitHub Actions");
+    group->add_flag_callback(
+        "--forgejo", [forge] { *forge = "forgejo"; }, "Forgejo Actions");
     group->require_option(1);
     cmd->callback([opts, forge, &status] {
         status = guarded("ci", [&] {

@@ -22,11 +22,13 @@ void row(std::ostream& out, const std::string& what, const std::string& value,
     out << "\n";
 }
 
-std::string yes_no(bool b) { return b ? "yes" : "no"; }
+std::string yes_no(bool b) {
+    return b ? "yes" : "no";
+}
 
 void describe_plan(std::ostream& out, const Plan& p) {
-    out << "Plan (" << p.schema << "), policy: "
-        << (p.policy_file.empty() ? "built-in defaults" : p.policy_file) << "\n";
+    out << "Plan (" << p.schema
+        << "), policy: " << (p.policy_file.empty() ? "built-in defaults" : p.policy_file) << "\n";
     row(out, "CPUs", std::to_string(p.cpus), p.cpus_reason);
     row(out, "memory", human_bytes(p.memory_bytes), p.memory_reason);
     row(out, "memory budget", human_bytes(p.memory_budget_bytes), p.memory_budget_reason);
@@ -60,7 +62,8 @@ void describe_plan(std::ostream& out, const Plan& p) {
         out << "  " << v.name << "=" << v.value << (v.reason.empty() ? "" : "  (" + v.reason + ")")
             << "\n";
     out << "Warnings: " << p.warnings.size() << "\n";
-    for (const auto& w : p.warnings) out << "  [" << w.code << "] " << w.message << "\n";
+    for (const auto& w : p.warnings)
+        out << "  [" << w.code << "] " << w.message << "\n";
 }
 
 }  // namespace

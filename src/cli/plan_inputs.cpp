@@ -14,9 +14,9 @@ namespace {
 Facts load_facts_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        throw PolicyError::other(path, 0, 0, "",
-                                 std::string("cannot read the saved facts (--facts): ") +
-                                     std::strerror(errno));
+        throw PolicyError::other(
+            path, 0, 0, "",
+            std::string("cannot read the saved facts (--facts): ") + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     try {
@@ -79,8 +79,7 @@ std::string discover_policy_file(const PlanInputs& in) {
 Planned make_planned(const PlanInputs& in) {
     Planned out;
     out.policy = default_policy();
-    if (auto file = discover_policy_file(in); !file.empty())
-        load_policy_file(out.policy, file);
+    if (auto file = discover_policy_file(in); !file.empty()) load_policy_file(out.policy, file);
     apply_environment(out.policy, in.probe.env);
     if (in.cpus) apply_cpus_option(out.policy, *in.cpus, "--cpus");
     if (in.memory) apply_memory_option(out.policy, *in.memory, "--memory");
@@ -92,7 +91,8 @@ Planned make_planned(const PlanInputs& in) {
         ProbeOptions options = in.probe;
         // Policy candidates (and the cache directory, to learn its filesystem)
         // are probed like --scratch paths.
-        for (const auto& c : out.policy.scratch_candidates) options.extra_scratch.push_back(c);
+        for (const auto& c : out.policy.scratch_candidates)
+            options.extra_scratch.push_back(c);
         if (!out.policy.cache_dir.value.empty())
             options.extra_scratch.push_back(out.policy.cache_dir.value);
         out.facts = probe(options);

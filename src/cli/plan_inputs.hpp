@@ -17,13 +17,13 @@
 namespace corral::cli {
 
 struct PlanInputs {
-    std::string config;                // --config FILE ("" = discover)
-    std::optional<std::string> cpus;   // --cpus N
-    std::optional<std::string> memory; // --memory SIZE
+    std::string config;                   // --config FILE ("" = discover)
+    std::optional<std::string> cpus;      // --cpus N
+    std::optional<std::string> memory;    // --memory SIZE
     std::vector<std::string> sanitizers;  // --sanitizer NAME (repeatable)
-    std::string facts_file;            // --facts FILE: plan from saved facts, no probe
-    ProbeOptions probe;                // --root, --scratch, --io-bench; env (injectable)
-    std::string working_dir = ".";     // where ./corral.yaml is looked for
+    std::string facts_file;               // --facts FILE: plan from saved facts, no probe
+    ProbeOptions probe;                   // --root, --scratch, --io-bench; env (injectable)
+    std::string working_dir = ".";        // where ./corral.yaml is looked for
 };
 
 // Adds --config, --cpus, --memory, --sanitizer, --root, --scratch, --io-bench, --facts.

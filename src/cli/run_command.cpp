@@ -77,9 +77,11 @@ void add_run_command(CLI::App& app, int& status) {
         ->type_name("FILE");
     cmd->add_option("--lock", opts->locks,
                     "Hold the host-wide lock NAME while the test runs (repeatable)")
+        ->allow_extra_args(false)  // one value per --lock, never the command
         ->type_name("NAME");
     cmd->add_option("--slots", raw->slots,
                     "Hold one of N host-wide slots of TYPE while the test runs (repeatable)")
+        ->allow_extra_args(false)
         ->type_name("TYPE:N");
     cmd->add_option("--leak", raw->leak,
                     "Processes left behind: fail (exit 122 if the test passed), warn, ignore; "

@@ -110,10 +110,15 @@ CgroupFile read_cgroup_file(const HostRoot& host, const std::string& dir, std::s
     return f;
 }
 
+std::string describe_levels(const CgroupLocation& loc) {
+    if (loc.levels.size() == 1) return loc.levels.front() + " (leaf = mount root)";
+    return std::to_string(loc.levels.size()) + " levels from " + loc.levels.front() + " up to " +
+           loc.levels.back();
+}
+
 std::string untranslated_note(const CgroupLocation& loc) {
     return loc.hierarchy_name() + ": cgroup path '" + loc.cgroup_path +
-           "' cannot be mapped through mount root '" + loc.mount_root + "' of " +
-           loc.mount_point +
+           "' cannot be mapped through mount root '" + loc.mount_root + "' of " + loc.mount_point +
            "; read the mount point only, so limits set outside this cgroup namespace may be "
            "missed";
 }
@@ -147,25 +152,27 @@ Read<CgroupLocation> locate_cgroup(const CgroupTables& tables, std::string_view 
     std::optional<std::string> best_relative;
     const MountEntry* fallback = nullptr;
     for (const auto& m : tables.mounts) {
-        bool matches = version == 1 ? m.fstype == "cgroup" && has_option(m.super_options, controller)
-                                    : m.fstype == "cgroup2";
+        bool matches = version == 1
+                           ? m.fstype == "cgroup" && has_option(m.super_options, controller)
+                           : m.fstype == "cgroup2";
         if (!matches) continue;
         if (!fallback) fallback = &m;
         auto relative = translate(line->path, m.root);
         if (!relative) continue;
         if (!best || m.root.size() > best->root.size() ||
-            (m.root.size() == best->root.size() && m.mount_point.size() < best->mount_point.size())) {
+            (m.root.size() == best->root.size() &&
+             m.mount_point.size() < best->mount_point.size())) {
             best = &m;
             best_relative = relative;
         }
     }
     if (!best && !fallback) {
-        return R::fail(
-            version == 1
-                ? "cgroup v1 hierarchy " + std::to_string(line->hierarchy_id) + " holding '" +
-                      std::string(controller) + "' is not mounted (no 'cgroup' entry in " +
-                      "/proc/self/mountinfo with that controller)"
-                : "/proc/self/mountinfo: no cgroup2 mount for the unified hierarchy");
+        return R::fail(version == 1
+                           ? "cgroup v1 hierarchy " + std::to_string(line->hierarchy_id) +
+                                 " holding '" + std::string(controller) +
+                                 "' is not mounted (no 'cgroup' entry in " +
+                                 "/proc/self/mountinfo with that controller)"
+                           : "/proc/self/mountinfo: no cgroup2 mount for the unified hierarchy");
     }
 
     CgroupLocation loc;

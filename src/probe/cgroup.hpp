@@ -71,6 +71,9 @@ struct CgroupFile {
 };
 CgroupFile read_cgroup_file(const HostRoot& host, const std::string& dir, std::string_view name);
 
+// "3 level(s) from <leaf> up to <mount root>" or "<dir> (leaf = mount root)".
+std::string describe_levels(const CgroupLocation& location);
+
 // Note for an untranslated location: limits set outside the namespace may be missed.
 std::string untranslated_note(const CgroupLocation& location);
 

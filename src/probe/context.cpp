@@ -39,7 +39,8 @@ void detect_ci(const Environment& env, ContextFacts& c) {
         c.ci = "gitlab";
         c.ci_source = "GITLAB_CI=" + *get(env, "GITLAB_CI");
     } else if (auto ci = get(env, "CI"); ci && !ci->empty() && *ci != "false" && *ci != "0") {
-        c.ci_source = "CI=" + *ci + " but no known provider variable (FORGEJO_ACTIONS, "
+        c.ci_source = "CI=" + *ci +
+                      " but no known provider variable (FORGEJO_ACTIONS, "
                       "GITEA_ACTIONS, GITHUB_ACTIONS, GITLAB_CI)";
     } else {
         c.ci_source = "none of FORGEJO_ACTIONS, GITEA_ACTIONS, GITHUB_ACTIONS, GITLAB_CI is true";
@@ -48,9 +49,9 @@ void detect_ci(const Environment& env, ContextFacts& c) {
 
 // /proc/1/cgroup paths that container engines and orchestrators create.
 std::optional<std::string> container_cgroup_hint(std::string_view cgroup_text) {
-    static const char* const kHints[] = {"/docker/", "/docker-", "/kubepods", "/libpod-",
-                                         "/lxc/",    "/lxc.payload", "/containerd/",
-                                         "/actions_job/", "/machine.slice/libpod"};
+    static const char* const kHints[] = {"/docker/",     "/docker-",      "/kubepods",
+                                         "/libpod-",     "/lxc/",         "/lxc.payload",
+                                         "/containerd/", "/actions_job/", "/machine.slice/libpod"};
     for (auto line : split_lines(cgroup_text))
         for (const char* hint : kHints)
             if (line.find(hint) != std::string_view::npos)
@@ -88,8 +89,8 @@ void detect_container(const HostRoot& host, const Environment& env, ContextFacts
             for (const char* hint : {"/docker/", "/kubelet/", "/containers/storage/"}) {
                 if (root->root.find(hint) != std::string::npos ||
                     root->source.find(hint) != std::string::npos) {
-                    c.container_source = "/proc/self/mountinfo: / comes from " + root->source +
-                                         " " + root->root;
+                    c.container_source =
+                        "/proc/self/mountinfo: / comes from " + root->source + " " + root->root;
                     return;
                 }
             }
@@ -112,9 +113,9 @@ void add_slowdown(ContextFacts& c, const std::string& what, const std::string& w
 void detect_slowdowns(const Environment& env, ContextFacts& c) {
     // Runtime option variables are set by jobs that run sanitized builds.
     const std::pair<const char*, const char*> option_vars[] = {{"ASAN_OPTIONS", "asan"},
-                                                                {"UBSAN_OPTIONS", "ubsan"},
-                                                                {"TSAN_OPTIONS", "tsan"},
-                                                                {"MSAN_OPTIONS", "msan"}};
+                                                               {"UBSAN_OPTIONS", "ubsan"},
+                                                               {"TSAN_OPTIONS", "tsan"},
+                                                               {"MSAN_OPTIONS", "msan"}};
     for (const auto& [var, what] : option_vars)
         if (get(env, var)) add_slowdown(c, what, std::string(var) + " is set");
     if (auto preload = get(env, "LD_PRELOAD")) {

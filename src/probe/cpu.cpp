@@ -121,8 +121,7 @@ std::optional<Quota> read_level_quota(const HostRoot& host, const CgroupLocation
         std::vector<std::string_view> fields;
         for (auto part : split(f.text, ' '))
             if (!part.empty()) fields.push_back(part);
-        if (fields.size() != 2)
-            return garbage(f, "'" + f.text + "' is not '<quota|max> <period>'");
+        if (fields.size() != 2) return garbage(f, "'" + f.text + "' is not '<quota|max> <period>'");
         auto period = parse_u64(fields[1]);
         if (!period || *period == 0)
             return garbage(f, "period '" + std::string(fields[1]) + "' is not a number > 0");
@@ -143,7 +142,7 @@ std::optional<Quota> read_level_quota(const HostRoot& host, const CgroupLocation
     auto pf = read_cgroup_file(host, dir, "cpu.cfs_period_us");
     if (pf.state != CgroupFile::State::kOk)
         return garbage(pf, pf.state == CgroupFile::State::kAbsent ? "missing beside a quota"
-                                                                   : "unreadable: " + pf.error);
+                                                                  : "unreadable: " + pf.error);
     auto period = parse_u64(pf.text);
     if (!period || *period == 0) return garbage(pf, "'" + pf.text + "' is not a number > 0");
     return Quota{static_cast<uint64_t>(*quota), *period};
@@ -168,23 +167,19 @@ std::optional<int> probe_quota(const HostRoot& host, const CgroupTables& tables,
             strictest_level = i;
         }
     }
-    const std::string files =
-        loc.version == 2 ? "cpu.max" : "cpu.cfs_quota_us/cpu.cfs_period_us";
+    const std::string files = loc.version == 2 ? "cpu.max" : "cpu.cfs_quota_us/cpu.cfs_period_us";
     if (strictest) {
         c.quota = strictest->cpus();
         c.quota_source = loc.hierarchy_name() + " " + files + " = " +
                          std::to_string(strictest->quota) + "/" +
-                         std::to_string(strictest->period) + " at " +
-                         loc.levels[strictest_level] + " (" +
-                         loc.level_name(strictest_level) + ")";
+                         std::to_string(strictest->period) + " at " + loc.levels[strictest_level] +
+                         " (" + loc.level_name(strictest_level) + ")";
         uint64_t ceiling = strictest->quota / strictest->period +
                            (strictest->quota % strictest->period != 0 ? 1 : 0);
         return static_cast<int>(std::min<uint64_t>(ceiling, 1'000'000));
     }
     c.quota_source = "none: " + std::string(any_file ? "no " : "no readable ") + files +
-                     " limit in " + loc.hierarchy_name() + " at " +
-                     std::to_string(loc.levels.size()) + " level(s) from " + loc.levels.front() +
-                     " up to " + loc.levels.back();
+                     " limit in " + loc.hierarchy_name() + " at " + describe_levels(loc);
     return std::nullopt;
 }
 
@@ -199,10 +194,9 @@ void probe_cpuset(const HostRoot& host, const CgroupTables& tables, CpuFacts& c)
     const char* names_v1[] = {"cpuset.effective_cpus", "cpuset.cpus"};
     const char* names_v2[] = {"cpuset.cpus.effective"};
     CgroupFile f;
-    for (const char* name : loc.version == 2 ? std::vector<const char*>(std::begin(names_v2),
-                                                                          std::end(names_v2))
-                                              : std::vector<const char*>(std::begin(names_v1),
-                                                                          std::end(names_v1))) {
+    for (const char* name :
+         loc.version == 2 ? std::vector<const char*>(std::begin(names_v2), std::end(names_v2))
+                          : std::vector<const char*>(std::begin(names_v1), std::end(names_v1))) {
         f = read_cgroup_file(host, loc.levels.front(), name);
         if (f.state != CgroupFile::State::kAbsent) break;
     }
@@ -220,8 +214,8 @@ void probe_cpuset(const HostRoot& host, const CgroupTables& tables, CpuFacts& c)
         return;
     }
     if (c.online && *count >= *c.online) {
-        c.cpuset_source =
-            "none: " + f.path + " = " + f.text + " holds all " + std::to_string(*count) + " online CPUs";
+        c.cpuset_source = "none: " + f.path + " = " + f.text + " holds all " +
+                          std::to_string(*count) + " online CPUs";
         return;
     }
     c.cpuset = *count;
@@ -240,7 +234,8 @@ void compute_effective(CpuFacts& c, std::optional<int> quota_ceiling) {
     else if (c.online)
         take(*c.online, "online " + std::to_string(*c.online));
     if (c.cpuset) take(*c.cpuset, "cpuset " + std::to_string(*c.cpuset));
-    if (c.quota && quota_ceiling) take(*quota_ceiling, "ceil(quota " + format_quota(*c.quota) + ")");
+    if (c.quota && quota_ceiling)
+        take(*quota_ceiling, "ceil(quota " + format_quota(*c.quota) + ")");
     if (!bound) {
         c.effective = 1;
         c.effective_source = "unknown CPU count (" + c.affinity_source + "); 1 as the safe minimum";
@@ -274,7 +269,7 @@ CpuFacts probe_cpu(const HostRoot& host) {
 void describe_cpu(std::ostream& out, const CpuFacts& c) {
     auto num = [](const std::optional<int>& v) { return v ? std::to_string(*v) : "unknown"; };
     out << "CPUs: " << c.effective << " effective = " << c.effective_source;
-    if (c.quota) out << " (quota from " << c.quota_source << ")";
+    if (c.quota) out << " — quota from " << c.quota_source;
     out << "\n";
     out << "  online    " << num(c.online) << "  (" << c.online_source << ")\n";
     out << "  affinity  " << num(c.affinity) << "  (" << c.affinity_source << ")\n";

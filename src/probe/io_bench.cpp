@@ -12,13 +12,14 @@
 namespace corral {
 namespace {
 
-std::string format_result(uint64_t bytes, double seconds, uint64_t chunk, const char* method) {
+std::string format_result(uint64_t bytes, double seconds, uint64_t chunk,
+                          const std::string& method) {
     char buf[200];
     std::snprintf(buf, sizeof buf,
                   "wrote %.1f MiB in %.3f s, fsync after every %llu MiB (sequential 1 MiB "
-                  "writes to a %s file, removed)",
+                  "writes to %s, removed)",
                   static_cast<double>(bytes) / (1 << 20), seconds,
-                  static_cast<unsigned long long>(chunk >> 20), method);
+                  static_cast<unsigned long long>(chunk >> 20), method.c_str());
     return buf;
 }
 
@@ -91,7 +92,7 @@ IoBenchResult measure_write_throughput(const std::string& dir, std::optional<uin
     result.bytes = written;
     result.seconds = seconds;
     if (seconds > 0) result.mb_per_s = static_cast<double>(written) / seconds / 1e6;
-    result.detail = format_result(written, seconds, chunk, files.method());
+    result.detail = format_result(written, seconds, chunk, files.described());
     return result;
 }
 

@@ -10,9 +10,9 @@
 namespace corral {
 
 struct IoBenchLimits {
-    uint64_t max_bytes = 64ull << 20;             // stop after this much ...
-    std::chrono::milliseconds max_time{300};      // ... or after this long, whichever first
-    uint64_t chunk_bytes = 4ull << 20;            // fsync after every chunk (bounds the overrun)
+    uint64_t max_bytes = 64ull << 20;         // stop after this much ...
+    std::chrono::milliseconds max_time{300};  // ... or after this long, whichever first
+    uint64_t chunk_bytes = 4ull << 20;        // fsync after every chunk (bounds the overrun)
 };
 
 struct IoBenchResult {

@@ -62,8 +62,8 @@ class LimitWalk {
         : total_(total), notes_(notes) {}
 
     // A limit read from `file` ("max" or bytes); keeps it when stricter.
-    void offer_file(const CgroupFile& f, const std::string& what, const std::string& usage_dir,
-                    std::optional<Limit>& strictest) {
+    void offer_file(const CgroupFile& f, const std::string& what, const std::string& where,
+                    const std::string& usage_dir, std::optional<Limit>& strictest) {
         if (f.state == CgroupFile::State::kAbsent) return;
         found_file_ = true;
         if (f.state == CgroupFile::State::kUnreadable) {
@@ -77,14 +77,15 @@ class LimitWalk {
                              "' is neither 'max' nor a byte count; this level was ignored");
             return;
         }
-        offer(*v, what, usage_dir, strictest);
+        offer(*v, what, where, usage_dir, strictest);
     }
 
-    void offer(uint64_t v, const std::string& what, const std::string& usage_dir,
-               std::optional<Limit>& strictest) {
+    // `what` names the file, `where` the directory and level: "<what> = <v> <where>".
+    void offer(uint64_t v, const std::string& what, const std::string& where,
+               const std::string& usage_dir, std::optional<Limit>& strictest) {
         if (total_ ? v >= *total_ : v >= kSentinelFloor) return;  // unlimited
         if (!strictest || v < strictest->bytes)
-            strictest = Limit{v, what + " = " + bytes_text(v), usage_dir};
+            strictest = Limit{v, what + " = " + bytes_text(v) + where, usage_dir};
     }
 
     bool found_file() const { return found_file_; }
@@ -109,9 +110,9 @@ Read<uint64_t> available_in_cgroup(const HostRoot& host, int version, const Limi
                                     "' is not a byte count");
     const char* inactive_key = version == 2 ? "inactive_file" : "total_inactive_file";
     std::optional<uint64_t> inactive;
-    if (stat_file.state == CgroupFile::State::kOk) inactive = stat_value(stat_file.text, inactive_key);
-    if (!inactive)
-        return Read<uint64_t>::fail(stat_file.path + ": no readable " + inactive_key);
+    if (stat_file.state == CgroupFile::State::kOk)
+        inactive = stat_value(stat_file.text, inactive_key);
+    if (!inactive) return Read<uint64_t>::fail(stat_file.path + ": no readable " + inactive_key);
     uint64_t working_set = *usage - std::min(*usage, *inactive);
     return Read<uint64_t>::ok(limit.bytes - std::min(limit.bytes, working_set));
 }
@@ -158,10 +159,10 @@ MemoryFacts probe_memory(const HostRoot& host) {
             const auto& dir = loc.levels[i];
             const std::string where = " at " + dir + " (" + loc.level_name(i) + ")";
             walk.offer_file(read_cgroup_file(host, dir, limit_file),
-                            loc.hierarchy_name() + " " + limit_file + where, dir, limit);
+                            loc.hierarchy_name() + " " + limit_file, where, dir, limit);
             if (loc.version == 2)
-                walk.offer_file(read_cgroup_file(host, dir, "memory.high"),
-                                "cgroup v2 memory.high" + where, dir, high);
+                walk.offer_file(read_cgroup_file(host, dir, "memory.high"), "cgroup v2 memory.high",
+                                where, dir, high);
         }
         if (loc.version == 1) {
             // The kernel's own view of every ancestor, also those above the mount root.
@@ -169,21 +170,20 @@ MemoryFacts probe_memory(const HostRoot& host) {
             auto hierarchical = stat.state == CgroupFile::State::kOk
                                     ? stat_value(stat.text, "hierarchical_memory_limit")
                                     : std::nullopt;
-            std::optional<uint64_t> before = limit ? std::optional(limit->bytes) : std::nullopt;
+            const uint64_t before = limit ? limit->bytes : UINT64_MAX;
             if (hierarchical)
-                walk.offer(*hierarchical, "cgroup v1 memory.stat hierarchical_memory_limit at " +
-                                              loc.levels.front() + " (leaf; covers all ancestors)",
+                walk.offer(*hierarchical, "cgroup v1 memory.stat hierarchical_memory_limit",
+                           " at " + loc.levels.front() + " (leaf; covers all ancestors)",
                            loc.levels.back(), limit);
-            if (limit && (!before || limit->bytes < *before))
+            if (limit && limit->bytes < before)
                 m.notes.push_back(
                     "the memory limit is set on an ancestor above the visible mount root; usage "
-                    "is read at " + loc.levels.back() + ", so cgroups outside it are not counted");
+                    "is read at " +
+                    loc.levels.back() + ", so cgroups outside it are not counted");
         }
-        const std::string looked = std::to_string(loc.levels.size()) + " level(s) of " +
-                                   loc.hierarchy_name() + " from " + loc.levels.front() +
-                                   " up to " + loc.levels.back();
+        const std::string looked = loc.hierarchy_name() + " at " + describe_levels(loc);
         const std::string none_text =
-            walk.found_file() ? "none: no limit below MemTotal at " : "none: no limit files at ";
+            walk.found_file() ? "none: no limit below MemTotal in " : "none: no limit files in ";
         m.limit_source = limit ? limit->source : none_text + looked;
         if (high)
             m.high_source = high->source;
@@ -206,12 +206,13 @@ MemoryFacts probe_memory(const HostRoot& host) {
                                      human_bytes(*in_cgroup) + " free)";
             } else {
                 m.available_bytes = *in_cgroup;
-                m.available_source = "cgroup limit - (usage - inactive_file) at " + limit->usage_dir;
+                m.available_source =
+                    "cgroup limit - (usage - inactive_file) at " + limit->usage_dir;
             }
         } else if (mem_available) {
             m.available_bytes = std::min(*mem_available, limit->bytes);
-            m.available_source = "min(/proc/meminfo MemAvailable, limit); cgroup usage unknown: " +
-                                 in_cgroup.error;
+            m.available_source =
+                "min(/proc/meminfo MemAvailable, limit); cgroup usage unknown: " + in_cgroup.error;
         } else {
             m.available_source = "unknown: " + in_cgroup.error + "; " + mem_available_error;
         }
@@ -254,7 +255,8 @@ void describe_memory(std::ostream& out, const MemoryFacts& m) {
         << ")\n";
     out << "  limit      " << size(m.limit_bytes, "none") << "  (" << m.limit_source << ")\n";
     out << "  high       " << size(m.high_bytes, "none") << "  (" << m.high_source << ")\n";
-    out << "  swap       " << size(m.swap_total_bytes, "unknown") << "  (/proc/meminfo SwapTotal)\n";
+    out << "  swap       " << size(m.swap_total_bytes, "unknown")
+        << "  (/proc/meminfo SwapTotal)\n";
     for (const auto& note : m.notes)
         out << "  note: " << note << "\n";
 }

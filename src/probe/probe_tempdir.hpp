@@ -83,7 +83,9 @@ class ProbeTempDir {
 // Anonymous regular files on the filesystem of one directory.
 class ProbeFiles {
   public:
-    explicit ProbeFiles(std::string dir) : dir_(std::move(dir)) {}
+    // `private_directory_only` skips O_TMPFILE (tests use it to exercise the fallback).
+    explicit ProbeFiles(std::string dir, bool private_directory_only = false)
+        : dir_(std::move(dir)), fallback_(private_directory_only) {}
     ~ProbeFiles() {
         if (dir_fd_ >= 0) ::close(dir_fd_);
     }
@@ -119,11 +121,15 @@ class ProbeFiles {
     }
 
     const char* method() const { return fallback_ ? "mkdtemp" : "O_TMPFILE"; }
+    // "O_TMPFILE files" / "files in a private mkdtemp directory", for details.
+    std::string described() const {
+        return fallback_ ? "files in a private mkdtemp directory" : "O_TMPFILE files";
+    }
 
   private:
     std::string dir_;
+    bool fallback_;
     int dir_fd_ = -1;
-    bool fallback_ = false;
     int count_ = 0;
     std::optional<ProbeTempDir> private_dir_;
 };

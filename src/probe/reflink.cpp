@@ -41,7 +41,8 @@ ReflinkTry reflink_verdict_for_errno(int err) {
         case ENOTTY:
         case EINVAL:
         case EXDEV:
-            return {false, "filesystem does not support reflink (FICLONE: " + errno_name(err) + ")"};
+            return {false,
+                    "filesystem does not support reflink (FICLONE: " + errno_name(err) + ")"};
         case EROFS:
             return {std::nullopt, "not tried: read-only filesystem (EROFS)"};
         case ENOSPC:
@@ -63,7 +64,8 @@ ReflinkTry try_reflink(const std::string& dir) {
             return {std::nullopt, "not tried: no permission to create files in " + dir + " (" +
                                       errno_name(err) + ")"};
         if (err == ENOSPC || err == EDQUOT)
-            return {std::nullopt, "not tried: no space left in " + dir + " (" + errno_name(err) + ")"};
+            return {std::nullopt,
+                    "not tried: no space left in " + dir + " (" + errno_name(err) + ")"};
         return {std::nullopt, "not tried: creating a file in " + dir + ": " + errno_text(err)};
     };
     Fd source{files.open_file(O_RDWR)};
@@ -75,8 +77,7 @@ ReflinkTry try_reflink(const std::string& dir) {
     // A few real bytes: an empty clone could succeed where cloning data would not.
     if (!write_all(source.fd, "corral reflink probe\n")) return not_tried(errno);
     if (::ioctl(clone.fd, FICLONE, source.fd) == 0)
-        return {true, std::string("FICLONE succeeded (between two ") + files.method() +
-                          " files, removed)"};
+        return {true, "FICLONE succeeded (between two " + files.described() + ", removed)"};
     return reflink_verdict_for_errno(errno);
 }
 

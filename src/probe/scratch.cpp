@@ -144,8 +144,8 @@ void fill_live(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry
         std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
     s.filesystem_id = "dev:" + device;
     // f_bavail: blocks available to unprivileged users (root's reserve excluded).
-    const uint64_t unit = sfs.f_frsize ? static_cast<uint64_t>(sfs.f_frsize)
-                                       : static_cast<uint64_t>(sfs.f_bsize);
+    const uint64_t unit =
+        sfs.f_frsize ? static_cast<uint64_t>(sfs.f_frsize) : static_cast<uint64_t>(sfs.f_bsize);
     s.free_bytes = static_cast<uint64_t>(sfs.f_bavail) * unit;
     s.read_only = (sfs.f_flags & ST_RDONLY) != 0;
     s.memory_backed = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
@@ -241,7 +241,7 @@ void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratc
             continue;
         }
         out << "    " << (s.fstype.empty() ? "unknown filesystem" : s.fstype);
-        if (!s.device.empty()) out << " on " << s.device;
+        if (!s.device.empty() && s.device != s.fstype) out << " on " << s.device;
         if (!s.mount_point.empty()) out << " (mounted at " << s.mount_point << ")";
         out << ", id " << s.filesystem_id;
         if (s.read_only) out << ", READ-ONLY";
@@ -253,8 +253,10 @@ void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratc
         if (s.memory_backed) out << "; memory-backed: files here count against the memory budget";
         out << "\n";
         out << "    reflink: "
-            << (!s.reflink ? "unknown" : *s.reflink ? "yes" : "no") << " (" << s.reflink_detail
-            << ")\n";
+            << (!s.reflink   ? "unknown"
+                : *s.reflink ? "yes"
+                             : "no")
+            << " (" << s.reflink_detail << ")\n";
         out << "    socket headroom: " << s.socket_headroom
             << " bytes for a socket name directly inside (108-byte sun_path - " << s.path.size()
             << "-byte path - '/' - NUL)";

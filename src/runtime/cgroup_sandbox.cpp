@@ -1,5 +1,6 @@
 #include "runtime/cgroup_sandbox.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include "common/text.hpp"
@@ -76,6 +78,25 @@ std::string join(const std::string& mount, const std::string& path) {
     return path == "/" ? mount : mount + path;
 }
 
+// A launcher killed by SIGKILL cannot remove its cgroup. Remove siblings named
+// corral-* that are empty and older than a minute (a fresh one may be waiting
+// for its child to join); rmdir refuses any that still hold a process.
+void remove_stale_siblings(const std::string& parent) {
+    DIR* d = ::opendir(parent.c_str());
+    if (!d) return;
+    auto now = ::time(nullptr);
+    while (auto* e = ::readdir(d)) {
+        if (std::strncmp(e->d_name, "corral-", 7) != 0) continue;
+        std::string dir = parent + "/" + e->d_name;
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < 60)
+            continue;
+        auto procs = read_small(dir + "/cgroup.procs");
+        if (procs && trim(*procs).empty()) ::rmdir(dir.c_str());
+    }
+    ::closedir(d);
+}
+
 }  // namespace
 
 std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
@@ -116,6 +137,7 @@ std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
 
     std::string reasons;
     for (const auto& c : candidates) {
+        remove_stale_siblings(c.parent);
         std::string dir = c.parent + "/corral-" + name;
         if (::mkdir(dir.c_str(), 0755) != 0) {
             reasons += (reasons.empty() ? "" : "; ") + dir + ": mkdir: " + std::strerror(errno);

@@ -111,6 +111,7 @@ class Launch {
     pid_t main_pid_ = -1;
     bool main_done_ = false;
     int main_status_ = 0;
+    std::optional<Clock::time_point> stop_deadline_;  // set when a stop signal was forwarded
 };
 
 int Launch::prepare() {
@@ -312,8 +313,14 @@ void Launch::handle_signals() {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) continue;  // exits are collected by reap_zombies()
         if (!main_done_) {
-            say(std::string("received ") + ::sigabbrev_np(sig) + "; forwarding it to the test");
+            say(std::string("received SIG") + ::sigabbrev_np(sig) +
+                "; forwarding it to the test, whole tree killed if still running after " +
+                format_number(o_.grace_seconds) + " s");
             ::kill(-main_pid_, sig);
+            // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
+            // will SIGKILL us after its own grace period: finish the job before that.
+            if (!stop_deadline_)
+                stop_deadline_ = Clock::now() + std::chrono::milliseconds(ms_of(o_.grace_seconds));
         }
     }
 }
@@ -324,11 +331,12 @@ void Launch::wait_for_main() {
         deadline = started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
     while (!main_done_) {
         int wait_ms = -1;
-        if (deadline) {
+        for (const auto& d : {deadline, stop_deadline_}) {
+            if (!d) continue;
             auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now())
-                    .count();
-            wait_ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
+                std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now()).count();
+            int ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
+            wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
         }
         struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
         int r = ::poll(fds, 2, wait_ms);
@@ -347,11 +355,18 @@ void Launch::wait_for_main() {
                 }
             }
         }
-        if (!main_done_ && deadline && Clock::now() >= *deadline) {
-            rec_.timed_out = true;
-            say("TIMEOUT: test '" + rec_.name + "' still running after " +
-                format_number(*timeout_) + " s; terminating its whole process tree (TERM, KILL after " +
-                format_number(o_.grace_seconds) + " s)");
+        bool timed_out = !main_done_ && deadline && Clock::now() >= *deadline;
+        bool stop_overdue = !main_done_ && stop_deadline_ && Clock::now() >= *stop_deadline_;
+        if (timed_out || stop_overdue) {
+            if (timed_out) {
+                rec_.timed_out = true;
+                say("TIMEOUT: test '" + rec_.name + "' still running after " +
+                    format_number(*timeout_) +
+                    " s; terminating its whole process tree (TERM, KILL after " +
+                    format_number(o_.grace_seconds) + " s)");
+            } else {
+                say("the test ignored the forwarded signal; terminating its whole process tree");
+            }
             rec_.killed_on_timeout = kill_tree();
             for (const auto& p : rec_.killed_on_timeout)
                 say("  killed pid " + std::to_string(p.pid) + ": " + p.command);

@@ -54,8 +54,8 @@ TEST_F(Workflows, ValidatorRejectsABrokenWorkflow) {
 
 TEST_F(Workflows, GeneratedWorkflowsAreValidAndCarryThePlan) {
     auto out = dir_ / "corral";
-    auto gen = run({CORRAL_EXE, "generate", "--out", out.string(), "--cpus", "4", "--memory",
-                    "4G"});
+    auto gen =
+        run({CORRAL_EXE, "generate", "--out", out.string(), "--cpus", "4", "--memory", "4G"});
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     auto plan = nlohmann::json::parse(slurp(out / "plan.json"));
     for (const char* name : {"github-workflow.yml", "forgejo-workflow.yml"}) {

@@ -21,8 +21,8 @@ using test::spit;
 using test::TempDir;
 
 const std::vector<std::string> kOutputs = {
-    "facts.json",  "plan.json",  "resources.json",      "pools.cmake",          "pools.ninja",
-    "plan.cmake",  "env.sh",     "github.env",          "github-workflow.yml", "forgejo-workflow.yml",
+    "facts.json", "plan.json", "resources.json", "pools.cmake",         "pools.ninja",
+    "plan.cmake", "env.sh",    "github.env",     "github-workflow.yml", "forgejo-workflow.yml",
     "report.txt"};
 
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
@@ -41,7 +41,8 @@ TEST(Generate, WritesEveryOutputAndTheSingleCommandsAgree) {
     auto r = run(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto files = snapshot(out);
-    for (const auto& name : kOutputs) EXPECT_TRUE(files.count(name)) << name;
+    for (const auto& name : kOutputs)
+        EXPECT_TRUE(files.count(name)) << name;
     EXPECT_EQ(files.size(), kOutputs.size());
 
     auto single = [&](std::vector<std::string> cmd) {
@@ -70,8 +71,8 @@ TEST(Generate, WritesEveryOutputAndTheSingleCommandsAgree) {
 TEST(Generate, BadInputWritesNothing) {
     TempDir dir("bad");
     auto out = dir / "corral";
-    auto good = run({CORRAL_EXE, "generate", "--out", out.string(), "--cpus", "4", "--memory",
-                     "4G"});
+    auto good =
+        run({CORRAL_EXE, "generate", "--out", out.string(), "--cpus", "4", "--memory", "4G"});
     ASSERT_EQ(good.exit_code, 0) << good.err;
     spit(dir / "single.txt", "old single output\n");
     auto before = snapshot(out);
@@ -85,12 +86,21 @@ TEST(Generate, BadInputWritesNothing) {
     };
     const std::string cfg = (dir / "corral.yaml").string();
     std::vector<Case> cases = {
-        {"unknown key", "cpu:\n  oversubscribtion: 2\n", {}, {},
+        {"unknown key",
+         "cpu:\n  oversubscribtion: 2\n",
+         {},
+         {},
          {"corral.yaml:2:3", "oversubscribtion", "oversubscription"}},
         {"unknown section", "memroy:\n  per_test: 1G\n", {}, {}, {"corral.yaml:1:1", "memroy"}},
-        {"wrong type", "cpu:\n  oversubscription: lots\n", {}, {},
+        {"wrong type",
+         "cpu:\n  oversubscription: lots\n",
+         {},
+         {},
          {"corral.yaml:2:", "cpu.oversubscription", "lots"}},
-        {"bad size", "memory:\n  per_test: 12 parsecs\n", {}, {},
+        {"bad size",
+         "memory:\n  per_test: 12 parsecs\n",
+         {},
+         {},
          {"corral.yaml:2:", "memory.per_test"}},
         {"bad duration", "tests:\n  timeout: soon\n", {}, {}, {"corral.yaml:2:", "tests.timeout"}},
         {"YAML syntax", "cpu: [1, 2\n", {}, {}, {"corral.yaml"}},
@@ -161,7 +171,8 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
         pid_t pid = ::fork();
         if (pid == 0) {
             std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
+            for (auto& a : argv)
+                args.push_back(a.data());
             args.push_back(nullptr);
             ::execv(args[0], args.data());
             ::_exit(127);

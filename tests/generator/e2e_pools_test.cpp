@@ -36,20 +36,21 @@ class Pools : public ::testing::Test {
     }
 
     void write_project(const std::string& before_targets) {
-        spit(root_ / "src/CMakeLists.txt", "cmake_minimum_required(VERSION 3.16)\n"
-                                           "project(pooled CXX)\n" +
-                                               before_targets +
-                                               "add_library(ab STATIC a.cpp b.cpp)\n"
-                                               "add_executable(app main.cpp)\n"
-                                               "target_link_libraries(app PRIVATE ab)\n");
+        spit(root_ / "src/CMakeLists.txt",
+             "cmake_minimum_required(VERSION 3.16)\n"
+             "project(pooled CXX)\n" +
+                 before_targets +
+                 "add_library(ab STATIC a.cpp b.cpp)\n"
+                 "add_executable(app main.cpp)\n"
+                 "target_link_libraries(app PRIVATE ab)\n");
     }
 
     // Configures and builds with `cmake`, then checks the Ninja files.
     void build_and_check(const std::string& cmake, const std::vector<std::string>& extra,
                          const std::string& tag) {
         auto build = root_ / ("build-" + tag);
-        std::vector<std::string> configure = {cmake, "-S", (root_ / "src").string(), "-B",
-                                              build.string(), "-G", "Ninja"};
+        std::vector<std::string> configure = {
+            cmake, "-S", (root_ / "src").string(), "-B", build.string(), "-G", "Ninja"};
         configure.insert(configure.end(), extra.begin(), extra.end());
         auto c = run(configure);
         ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
@@ -64,7 +65,8 @@ class Pools : public ::testing::Test {
                       std::string::npos)
                 << tag << ": pool " << name << " not declared with depth " << depth;
         // Every compile edge in the compile pool, every link edge in the link pool.
-        std::regex edge(R"(\nbuild ([^\n]*?): (CXX_COMPILER|CXX_STATIC_LIBRARY_LINKER|CXX_EXECUTABLE_LINKER)__\w+[^\n]*\n((?:  [^\n]*\n)*))");
+        std::regex edge(
+            R"(\nbuild ([^\n]*?): (CXX_COMPILER|CXX_STATIC_LIBRARY_LINKER|CXX_EXECUTABLE_LINKER)__\w+[^\n]*\n((?:  [^\n]*\n)*))");
         int compiles = 0, links = 0;
         for (std::sregex_iterator it(ninja.begin(), ninja.end(), edge), end; it != end; ++it) {
             bool compile = (*it)[2] == "CXX_COMPILER";
@@ -107,8 +109,10 @@ TEST_F(Pools, AppliedThroughInclude) {
 }
 
 TEST_F(Pools, IncludeAddsToAProjectsOwnPools) {
-    write_project("set_property(GLOBAL PROPERTY JOB_POOLS codegen=1)\n"
-                  "include(" + (root_ / "corral/pools.cmake").string() + ")\n");
+    write_project(
+        "set_property(GLOBAL PROPERTY JOB_POOLS codegen=1)\n"
+        "include(" +
+        (root_ / "corral/pools.cmake").string() + ")\n");
     depth_["codegen"] = 1;
     build_and_check("cmake", {}, "own");
 }
@@ -134,7 +138,8 @@ TEST_F(Pools, HandWrittenNinjaUsesPoolsNinja) {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(fs::exists(dir / "x") && fs::exists(dir / "y"));
     // An undeclared pool is an error, so the include really declared them.
-    spit(dir / "bad.ninja", "rule touch\n  command = touch $out\n  pool = compile\nbuild z: touch\n");
+    spit(dir / "bad.ninja",
+         "rule touch\n  command = touch $out\n  pool = compile\nbuild z: touch\n");
     EXPECT_NE(run({"ninja", "-C", dir.string(), "-f", "bad.ninja"}).exit_code, 0);
 }
 

@@ -58,7 +58,8 @@ Record read_record(const fs::path& file) {
     Record r;
     r.name = file.filename().string().substr(4);
     std::map<std::string, std::string> kv;
-    for (auto line : split_lines(slurp(file))) {
+    const std::string text = slurp(file);  // split_lines views into it
+    for (auto line : split_lines(text)) {
         auto eq = line.find('=');
         if (eq != std::string_view::npos)
             kv[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
@@ -99,7 +100,8 @@ long peak(const std::vector<Record>& records, F f) {
     }
     std::sort(events.begin(), events.end());
     long now = 0, best = 0;
-    for (const auto& [t, delta] : events) best = std::max(best, now += delta);
+    for (const auto& [t, delta] : events)
+        best = std::max(best, now += delta);
     return best;
 }
 
@@ -119,7 +121,8 @@ TEST(CTestResources, GeneratedSpecBoundsMemoryAndHeavyIoUnderRealCTest) {
     auto spec = nlohmann::json::parse(slurp(root / "corral/resources.json"));
     const auto& local = spec.at("local").at(0);
     long budget = 0;
-    for (const auto& id : local.at("mem_mib")) budget += id.at("slots").get<long>();
+    for (const auto& id : local.at("mem_mib"))
+        budget += id.at("slots").get<long>();
     std::map<std::string, long> heavy_io_slots;
     for (const auto& id : local.at("heavy_io"))
         heavy_io_slots[id.at("id").get<std::string>()] = id.at("slots").get<long>();
@@ -132,29 +135,36 @@ TEST(CTestResources, GeneratedSpecBoundsMemoryAndHeavyIoUnderRealCTest) {
     fs::create_directories(logs);
     fs::create_directories(root / "project");
     spit(root / "project/record.sh", kRecorder);
-    spit(root / "project/CMakeLists.txt",
-         "cmake_minimum_required(VERSION 3.16)\nproject(resources NONE)\nenable_testing()\n"
-         "set(rec sh ${CMAKE_CURRENT_SOURCE_DIR}/record.sh)\n"
-         "foreach(i RANGE 1 6)\n"
-         "  add_test(NAME big_${i} COMMAND ${rec} big_${i} big " + logs.string() + " 6)\n"
-         "  set_tests_properties(big_${i} PROPERTIES RESOURCE_GROUPS \"mem_mib:" +
-         std::to_string(big) + ",heavy_io:1\")\n"
-         "endforeach()\n"
-         "foreach(i RANGE 1 10)\n"
-         "  add_test(NAME io_${i} COMMAND ${rec} io_${i} io " + logs.string() + " 10)\n"
-         "  set_tests_properties(io_${i} PROPERTIES RESOURCE_GROUPS \"heavy_io:1,mem_mib:64\")\n"
-         "endforeach()\n"
-         "foreach(i RANGE 1 4)\n"
-         "  add_test(NAME light_${i} COMMAND ${rec} light_${i} light " + logs.string() +
-         " 4)\n"
-         "endforeach()\n");
+    spit(
+        root / "project/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.16)\nproject(resources NONE)\nenable_testing()\n"
+        "set(rec sh ${CMAKE_CURRENT_SOURCE_DIR}/record.sh)\n"
+        "foreach(i RANGE 1 6)\n"
+        "  add_test(NAME big_${i} COMMAND ${rec} big_${i} big " +
+            logs.string() +
+            " 6)\n"
+            "  set_tests_properties(big_${i} PROPERTIES RESOURCE_GROUPS \"mem_mib:" +
+            std::to_string(big) +
+            ",heavy_io:1\")\n"
+            "endforeach()\n"
+            "foreach(i RANGE 1 10)\n"
+            "  add_test(NAME io_${i} COMMAND ${rec} io_${i} io " +
+            logs.string() +
+            " 10)\n"
+            "  set_tests_properties(io_${i} PROPERTIES RESOURCE_GROUPS \"heavy_io:1,mem_mib:64\")\n"
+            "endforeach()\n"
+            "foreach(i RANGE 1 4)\n"
+            "  add_test(NAME light_${i} COMMAND ${rec} light_${i} light " +
+            logs.string() +
+            " 4)\n"
+            "endforeach()\n");
     auto configure = run({"cmake", "-S", (root / "project").string(), "-B",
                           (root / "build").string(), "-G", "Ninja"});
     ASSERT_EQ(configure.exit_code, 0) << configure.err;
-    auto ctest = run({"ctest", "-j8", "--resource-spec-file",
-                      (root / "corral/resources.json").string(), "--timeout", "120",
-                      "--output-on-failure"},
-                     root / "build");
+    auto ctest =
+        run({"ctest", "-j8", "--resource-spec-file", (root / "corral/resources.json").string(),
+             "--timeout", "120", "--output-on-failure"},
+            root / "build");
     ASSERT_EQ(ctest.exit_code, 0) << ctest.out << ctest.err;
 
     std::vector<Record> records;
@@ -178,8 +188,7 @@ TEST(CTestResources, GeneratedSpecBoundsMemoryAndHeavyIoUnderRealCTest) {
     long memory_peak = peak(records, [](const Record& r) { return granted(r, "mem_mib"); });
     EXPECT_LE(memory_peak, budget);
     for (const auto& [id, slots] : heavy_io_slots) {
-        long io_peak =
-            peak(records, [&](const Record& r) { return granted(r, "heavy_io", id); });
+        long io_peak = peak(records, [&](const Record& r) { return granted(r, "heavy_io", id); });
         EXPECT_LE(io_peak, slots) << "heavy_io id " << id;
     }
     long big_peak = peak(records, [](const Record& r) { return r.kind == "big" ? 1L : 0L; });

@@ -70,8 +70,8 @@ TEST(ResourceSpec, RejectsWhatCTestWouldReject) {
          "^[a-z_][a-z0-9_]*$"},
         {"dash in id", [](Plan& p) { p.resources[1].ids[0].id = "dev-sda"; }, "^[a-z0-9_]+$"},
         {"empty id", [](Plan& p) { p.resources[1].ids[0].id = ""; }, "^[a-z0-9_]+$"},
-        {"duplicate id",
-         [](Plan& p) { p.resources[1].ids.push_back(p.resources[1].ids[0]); }, "twice"},
+        {"duplicate id", [](Plan& p) { p.resources[1].ids.push_back(p.resources[1].ids[0]); },
+         "twice"},
         {"duplicate type", [](Plan& p) { p.resources.push_back(p.resources[0]); }, "twice"},
         {"zero slots", [](Plan& p) { p.resources[0].ids[0].slots = 0; }, "at least 1"},
     };
@@ -263,7 +263,7 @@ TEST(Pools, CMakeScriptSetsCacheAndProperty) {
 TEST(Template, FillIsStrict) {
     using emit_detail::fill_template;
     EXPECT_EQ(fill_template("a @X@ b uses: x@v4", "t", {{"X", "1"}}), "a 1 b uses: x@v4");
-    EXPECT_THROW(fill_template("@X@ @Y@", "t", {{"X", "1"}}), EmitError);  // unknown
+    EXPECT_THROW(fill_template("@X@ @Y@", "t", {{"X", "1"}}), EmitError);          // unknown
     EXPECT_THROW(fill_template("@X@", "t", {{"X", "1"}, {"Z", "2"}}), EmitError);  // unused
     EXPECT_THROW(fill_template("@X@", "t", {{"X", "1\n  evil: yes"}}), EmitError);
 }

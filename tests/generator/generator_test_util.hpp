@@ -35,9 +35,8 @@ inline void spit(const fs::path& p, const std::string& text) {
 class TempDir {
   public:
     explicit TempDir(const std::string& tag) {
-        path_ = fs::temp_directory_path() /
-                ("corral-g2-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(counter()++));
+        path_ = fs::temp_directory_path() / ("corral-g2-" + tag + "-" + std::to_string(::getpid()) +
+                                             "-" + std::to_string(counter()++));
         fs::remove_all(path_);
         fs::create_directories(path_);
     }
@@ -78,9 +77,11 @@ inline RunResult run(const std::vector<std::string>& argv, const fs::path& cwd =
         int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
         if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        for (const auto& [k, v] : env)
+            ::setenv(k.c_str(), v.c_str(), 1);
         std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         ::execvp(args[0], args.data());
         ::_exit(127);

@@ -39,8 +39,9 @@ TEST(OutputWriter, WritesEveryFileWithItsModeAndNoLeftovers) {
     TempDir dir("writer");
     auto out = dir / "nested/out";
     write_outputs(out, files_with("new"));
-    EXPECT_EQ(snapshot(out), (std::map<std::string, std::string>{
-                                 {"a.txt", "a new\n"}, {"b.sh", "b new\n"}, {"c.json", "c new\n"}}));
+    EXPECT_EQ(snapshot(out),
+              (std::map<std::string, std::string>{
+                  {"a.txt", "a new\n"}, {"b.sh", "b new\n"}, {"c.json", "c new\n"}}));
     struct stat st;
     ASSERT_EQ(::stat((out / "b.sh").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0755u);
@@ -81,7 +82,8 @@ TEST(OutputWriter, AFullFilesystemChangesNothing) {
     {  // Fill the rest of the filesystem.
         std::ofstream filler(mnt / "filler", std::ios::binary);
         std::string block(4096, 'f');
-        for (int i = 0; i < 64 && filler.write(block.data(), block.size()); ++i) filler.flush();
+        for (int i = 0; i < 64 && filler.write(block.data(), block.size()); ++i)
+            filler.flush();
     }
     before["filler"] = slurp(mnt / "filler");
     try {
@@ -120,14 +122,16 @@ TEST(RenderOutputs, EveryFileOnceInAFixedOrder) {
     Facts facts;
     auto files = render_outputs(facts, sample_plan());
     std::vector<std::string> names;
-    for (const auto& f : files) names.push_back(f.name);
-    EXPECT_EQ(names, (std::vector<std::string>{
-                         "facts.json", "plan.json", "resources.json", "pools.cmake",
-                         "pools.ninja", "plan.cmake", "env.sh", "github.env",
-                         "github-workflow.yml", "forgejo-workflow.yml", "report.txt"}));
+    for (const auto& f : files)
+        names.push_back(f.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"facts.json", "plan.json", "resources.json",
+                                               "pools.cmake", "pools.ninja", "plan.cmake", "env.sh",
+                                               "github.env", "github-workflow.yml",
+                                               "forgejo-workflow.yml", "report.txt"}));
     // Deterministic: rendering twice gives the same bytes.
     auto again = render_outputs(facts, sample_plan());
-    for (size_t i = 0; i < files.size(); ++i) EXPECT_EQ(files[i].content, again[i].content);
+    for (size_t i = 0; i < files.size(); ++i)
+        EXPECT_EQ(files[i].content, again[i].content);
 }
 
 TEST(RenderOutputs, ABadPlanRendersNothing) {

@@ -84,10 +84,12 @@ class PlanCli : public ::testing::Test {
                                          0644);
         if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
         std::vector<char*> argv, envp;
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& a : args)
+            argv.push_back(a.data());
         argv.push_back(nullptr);
         env.push_back("PATH=/usr/bin:/bin");
-        for (auto& e : env) envp.push_back(e.data());
+        for (auto& e : env)
+            envp.push_back(e.data());
         envp.push_back(nullptr);
         pid_t pid = -1;
         Result r;
@@ -168,9 +170,9 @@ TEST_F(PlanCli, PolicyDiscoveryOptionThenVariableThenWorkingDirectory) {
                                 {"CORRAL_CONFIG=" + (dir_ / "other.yaml").string()}, dir_));
     EXPECT_EQ(by_env["memory_per_test_bytes"], 2ull << 30);
 
-    auto by_option = plan_json(run({"plan", "--json", "--facts", facts_, "--config",
-                                    (dir_ / "third.yaml").string()},
-                                   {"CORRAL_CONFIG=" + (dir_ / "other.yaml").string()}, dir_));
+    auto by_option = plan_json(
+        run({"plan", "--json", "--facts", facts_, "--config", (dir_ / "third.yaml").string()},
+            {"CORRAL_CONFIG=" + (dir_ / "other.yaml").string()}, dir_));
     EXPECT_EQ(by_option["memory_per_test_bytes"], 3ull << 30);
     EXPECT_EQ(by_option["policy_file"], (dir_ / "third.yaml").string());
 }

@@ -254,6 +254,18 @@ TEST(Planner, ReflinkRequiredButCacheElsewhereWarns) {
               std::string::npos);
 }
 
+TEST(Planner, PolicyCandidateMissingFromTheFactsIsAnUnknownFact) {
+    Policy pol = default_policy();
+    pol.scratch_candidates = {"/ci"};
+    Plan p = make_plan(host(4, 16 * kGiB), pol);
+    EXPECT_EQ(p.scratch_dir, "/tmp");
+    const Warning* w = find_warning(p, "unknown_fact");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->message,
+              "scratch candidate /ci (scratch.candidates) is not in the probed facts; it was not "
+              "considered");
+}
+
 TEST(Planner, NoUsableScratchLeavesTmpdirAlone) {
     Facts f = host(2, 4 * kGiB);
     f.scratch[0].usable = false;
@@ -320,8 +332,9 @@ TEST(Planner, RequestedParallelLevelBeyondTheMemoryBudgetWarns) {
     Plan p = make_plan(host(16, 4 * kGiB), pol);
     bool found = false;
     for (const auto& w : p.warnings)
-        found = found || w.message == "requested test parallel level 16 x 512.0 MiB = 8.0 GiB "
-                                      "exceeds the 3.5 GiB memory budget";
+        found = found || w.message ==
+                             "requested test parallel level 16 x 512.0 MiB = 8.0 GiB "
+                             "exceeds the 3.5 GiB memory budget";
     EXPECT_TRUE(found);
 }
 
@@ -450,8 +463,8 @@ TEST(PlanJson, RoundTripsAndUsesThePublicFieldNames) {
     for (const char* key :
          {"cpus", "cpus_source", "memory_bytes", "memory_budget_bytes", "test_parallel_level",
           "build_parallel_level", "resources", "pools", "scratch_dir", "timeout_multiplier",
-          "test_timeout_seconds", "job_timeout_minutes", "stop_on_failure",
-          "repeat_after_timeout", "tests_run_under_sudo", "env", "warnings"})
+          "test_timeout_seconds", "job_timeout_minutes", "stop_on_failure", "repeat_after_timeout",
+          "tests_run_under_sudo", "env", "warnings"})
         EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["resources"][1]["name"], "heavy_io");
     EXPECT_EQ(j["resources"][1]["ids"][0]["path"], "/tmp");

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "generator/plan_json.hpp"
+#include "generator/planner.hpp"
 #include "generator/policy.hpp"
 
 namespace corral {
@@ -169,7 +171,8 @@ env:
 }
 
 TEST(PolicyFile, AutoAndNullMeanAuto) {
-    Policy p = load("cpu:\n  cpus: auto\ntests:\n  parallel_level: ~\n  timeout_multiplier: auto\n");
+    Policy p =
+        load("cpu:\n  cpus: auto\ntests:\n  parallel_level: ~\n  timeout_multiplier: auto\n");
     EXPECT_FALSE(p.cpus_override.value);
     EXPECT_FALSE(p.test_parallel_level.value);
     EXPECT_FALSE(p.timeout_multiplier.value);
@@ -282,8 +285,8 @@ TEST(PolicyErrors, PoolsAndNamedResources) {
 }
 
 TEST(PolicyFile, ReadsARealFileAndReportsAMissingOne) {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("corral-g1-policy-" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("corral-g1-policy-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto file = dir / "corral.yaml";
     std::ofstream(file) << "memory:\n  per_test: 2G\n";
@@ -336,8 +339,7 @@ TEST(PolicyEnvironment, OverridesWithProvenanceAndNamesTheVariableOnError) {
 TEST(PolicyPrecedence, DefaultsThenFileThenEnvironmentThenCommandLine) {
     Policy p = default_policy();
     EXPECT_EQ(p.cpus_override.source, "default");
-    load_policy_text(p, "cpu:\n  cpus: 4\nmemory:\n  total: 4G\n  per_test: 1G\n",
-                     "corral.yaml");
+    load_policy_text(p, "cpu:\n  cpus: 4\nmemory:\n  total: 4G\n  per_test: 1G\n", "corral.yaml");
     EXPECT_EQ(p.cpus_override.value, 4);
     apply_environment(p, {{"CORRAL_CPUS", "6"}, {"CORRAL_MEMORY", "6G"}});
     EXPECT_EQ(p.cpus_override.value, 6);
@@ -376,6 +378,72 @@ TEST(PolicyHelpers, EditDistanceAndSlowdowns) {
     EXPECT_EQ(slowdown_factor("tsan"), 5.0);
     EXPECT_EQ(slowdown_factor("valgrind"), 10.0);
     EXPECT_FALSE(slowdown_factor("purify"));
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// Drops every "reason"/"*_reason" field and the policy file name: what is left
+// is the decisions themselves.
+nlohmann::ordered_json decisions(nlohmann::ordered_json j) {
+    if (j.is_object()) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::object();
+        for (auto& [k, v] : j.items()) {
+            if (k == "reason" || k == "policy_file" ||
+                (k.size() > 7 && k.compare(k.size() - 7, 7, "_reason") == 0))
+                continue;
+            out[k] = decisions(v);
+        }
+        return out;
+    }
+    if (j.is_array()) {
+        for (auto& v : j)
+            v = decisions(v);
+    }
+    return j;
+}
+
+Facts sample_host() {
+    Facts f;
+    f.cpu.online = 16;
+    f.cpu.affinity = 16;
+    f.cpu.effective = 16;
+    f.memory.effective_bytes = 32ull << 30;
+    ScratchFacts s;
+    s.path = "/tmp";
+    s.usable = true;
+    s.fstype = "ext4";
+    s.filesystem_id = "vda";
+    s.free_bytes = 10ull << 30;
+    s.socket_headroom = 100;
+    f.scratch.push_back(s);
+    return f;
+}
+
+TEST(ExamplePolicies, EveryExampleLoads) {
+    const auto dir = std::filesystem::path(CORRAL_SOURCE_DIR) / "examples" / "policies";
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".yaml") continue;
+        Policy p = default_policy();
+        EXPECT_NO_THROW(load_policy_file(p, entry.path())) << entry.path();
+        EXPECT_NO_THROW(make_plan(sample_host(), p)) << entry.path();
+        ++count;
+    }
+    EXPECT_GE(count, 4);
+}
+
+TEST(ExamplePolicies, DefaultsFileMatchesTheBuiltInDefaults) {
+    Policy from_file = default_policy();
+    load_policy_file(from_file, std::filesystem::path(CORRAL_SOURCE_DIR) / "examples" / "policies" /
+                                    "defaults.yaml");
+    const std::string& source = from_file.memory_per_test_bytes.source;
+    EXPECT_TRUE(source.ends_with("/defaults.yaml:14:13")) << source;  // read, not defaulted
+    EXPECT_EQ(decisions(to_json(make_plan(sample_host(), from_file))).dump(2),
+              decisions(to_json(make_plan(sample_host(), default_policy()))).dump(2));
 }
 
 }  // namespace

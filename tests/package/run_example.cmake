@@ -4,7 +4,10 @@
 #   cmake -DEXAMPLE=<source> -DWORK=<fresh dir> -DCMAKE_BIN=<cmake> -DCTEST_BIN=<ctest>
 #         -DCORRAL_BUILD=<corral build dir> -DMODE=build_tree|installed|cpack
 #         [-DKIND=quickstart|heavy|plain] [-DCHECKER=<schedule_check>] [-DJOBS=6]
-#         [-DCONFIGURE_ARGS=a;b] -P run_example.cmake
+#         [-DCONFIGURE_ARGS=a;b] [-DSPEC_AT_TEST_TIME=OFF] -P run_example.cmake
+#
+# SPEC_AT_TEST_TIME=OFF: the example asks for the configure-time spec even on
+# CMake 3.28+ (corral_setup(SPEC_AT_TEST_TIME OFF)).
 #
 # MODE build_tree: Corral_DIR=<corral build dir>. installed: cmake --install into
 # WORK/prefix first. cpack: cpack makes the .deb and .tar.gz, the .tar.gz is
@@ -92,6 +95,16 @@ run_step("configure" "${CMAKE_BIN}" -S "${EXAMPLE}" -B "${build}" -G Ninja ${fin
 set(configure_output "${step_output}")
 message("${configure_output}")
 run_step("build" "${CMAKE_BIN}" --build "${build}" --parallel 2)
+if(KIND STREQUAL "heavy")
+  # corral_setup(POOLS): the planned pools exist and compile/link jobs use them.
+  file(READ "${build}/build.ninja" ninja)
+  file(READ "${build}/CMakeFiles/rules.ninja" rules)
+  string(APPEND ninja "${rules}")
+  foreach(text "pool compile" "pool link" "pool = compile" "pool = link")
+    string(FIND "${ninja}" "${text}" at)
+    expect("at;GREATER;-1" "build.ninja lacks \"${text}\": POOLS did not apply the job pools")
+  endforeach()
+endif()
 
 string(FIND "${configure_output}" "launcher ON" at)
 set(launcher OFF)
@@ -104,7 +117,11 @@ file(READ "${build}/CTestTestfile.cmake" testfile)
 string(FIND "${testfile}" "CTEST_RESOURCE_SPEC_FILE" at_spec_var)
 string(FIND "${testfile}" "GENERATED_RESOURCE_SPEC_FILE" at_generated)
 string(FIND "${testfile}" "TIMEOUT_SIGNAL_NAME \"SIGTERM\"" at_signal)
-if(version VERSION_GREATER_EQUAL 3.28)
+set(generated_spec OFF)
+if(version VERSION_GREATER_EQUAL 3.28 AND NOT SPEC_AT_TEST_TIME STREQUAL "OFF")
+  set(generated_spec ON)
+endif()
+if(generated_spec)
   expect("at_generated;GREATER;-1" "CMake ${version}: no GENERATED_RESOURCE_SPEC_FILE fixture")
   expect("at_spec_var;EQUAL;-1"
          "CMake ${version}: CTEST_RESOURCE_SPEC_FILE is set beside the generated-spec fixture")
@@ -124,7 +141,7 @@ endif()
 run_step("ctest" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS} --output-on-failure)
 message("${step_output}")
 expect("EXISTS;${spec}" "no resource spec at ${spec} after ctest")
-if(version VERSION_GREATER_EQUAL 3.28)
+if(generated_spec)
   string(REGEX MATCH "corral\\.spec[ .]*Passed" spec_ran "${step_output}")
   expect("spec_ran" "CMake ${version}: the corral.spec fixture did not run")
 endif()

@@ -59,9 +59,13 @@ std::string value_after(const std::string& token, const std::string& key) {
     return token.rfind(key, 0) == 0 ? token.substr(key.size()) : std::string("-");
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const char* prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
 
-bool overlap(const Run& a, const Run& b) { return a.start < b.end && b.start < a.end; }
+bool overlap(const Run& a, const Run& b) {
+    return a.start < b.end && b.start < a.end;
+}
 
 int failures = 0;
 void fail(const std::string& message) {
@@ -79,10 +83,9 @@ long long peak(const std::vector<Run>& runs, Amount amount, std::string* at_peak
         events.emplace_back(r.start, a);
         events.emplace_back(r.end, -a);
     }
-    std::sort(events.begin(), events.end(),
-              [](const auto& x, const auto& y) {
-                  return x.first != y.first ? x.first < y.first : x.second < y.second;
-              });
+    std::sort(events.begin(), events.end(), [](const auto& x, const auto& y) {
+        return x.first != y.first ? x.first < y.first : x.second < y.second;
+    });
     long long current = 0, best = 0, best_time = 0;
     for (const auto& [time, delta] : events) {
         current += delta;
@@ -106,10 +109,14 @@ int main(int argc, char** argv) {
     std::string log_path, spec_path, expect_launched = "no", expect_plain = "no";
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i];
-        if (key == "--log") log_path = argv[i + 1];
-        else if (key == "--spec") spec_path = argv[i + 1];
-        else if (key == "--expect-launched") expect_launched = argv[i + 1];
-        else if (key == "--expect-plain-launched") expect_plain = argv[i + 1];
+        if (key == "--log")
+            log_path = argv[i + 1];
+        else if (key == "--spec")
+            spec_path = argv[i + 1];
+        else if (key == "--expect-launched")
+            expect_launched = argv[i + 1];
+        else if (key == "--expect-plain-launched")
+            expect_plain = argv[i + 1];
         else {
             std::cerr << "schedule_check: unknown option " << key << "\n";
             return 2;
@@ -182,7 +189,8 @@ int main(int argc, char** argv) {
             fail(r.name + " got no mem_mib from CTest: resource allocation was not active");
     }
     std::string who;
-    long long mem_peak = peak(runs, [](const Run& r) { return r.mem.slots; }, &who);
+    long long mem_peak = peak(
+        runs, [](const Run& r) { return r.mem.slots; }, &who);
     std::cout << "peak memory granted at once: " << mem_peak << " MiB:" << who << "\n";
     if (mem_peak > budget)
         fail("tests holding " + std::to_string(mem_peak) + " MiB ran at once, over the " +

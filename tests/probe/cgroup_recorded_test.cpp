@@ -87,9 +87,9 @@ TEST(DescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
     HostRoot host(hosts_dir() / "cgroup-hybrid-host");
     std::ostringstream out;
     describe_cpu(out, probe_cpu(host));
-    EXPECT_NE(out.str().find("CPUs: 2 effective = min(affinity 2, ceil(quota 1.5)) (quota from "
+    EXPECT_NE(out.str().find("CPUs: 2 effective = min(affinity 2, ceil(quota 1.5)) — quota from "
                              "cgroup v1 cpu cpu.cfs_quota_us/cpu.cfs_period_us = 150000/100000 at "
-                             "/sys/fs/cgroup/cpu/build/job7 (leaf))"),
+                             "/sys/fs/cgroup/cpu/build/job7 (leaf)\n"),
               std::string::npos)
         << out.str();
 }

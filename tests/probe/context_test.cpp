@@ -23,8 +23,8 @@ TEST(ContextCi, Providers) {
     EXPECT_EQ(gh.ci_source, "GITHUB_ACTIONS=true");
 
     // Forgejo runners set all three (they are act-based): Forgejo wins.
-    auto fj = bare({{"GITHUB_ACTIONS", "true"}, {"GITEA_ACTIONS", "true"},
-                    {"FORGEJO_ACTIONS", "true"}});
+    auto fj =
+        bare({{"GITHUB_ACTIONS", "true"}, {"GITEA_ACTIONS", "true"}, {"FORGEJO_ACTIONS", "true"}});
     EXPECT_EQ(fj.ci, "forgejo");
     EXPECT_EQ(fj.ci_source, "FORGEJO_ACTIONS=true");
 

@@ -95,10 +95,10 @@ TEST(GpuRecorded, CudaStopsAtTheFirstInvalidEntry) {
 }
 
 TEST(GpuRecorded, CudaVisibleDevicesByUuidAndUniquePrefix) {
-    EXPECT_EQ(ids(gpus_of("gpu-visible-subset",
-                          {{"CUDA_VISIBLE_DEVICES",
-                            "GPU-33330000-aaaa-bbbb-cccc-000000000003,GPU-1111"}})),
-              (std::vector<std::string>{"nvidia3", "nvidia1"}));
+    EXPECT_EQ(
+        ids(gpus_of("gpu-visible-subset", {{"CUDA_VISIBLE_DEVICES",
+                                            "GPU-33330000-aaaa-bbbb-cccc-000000000003,GPU-1111"}})),
+        (std::vector<std::string>{"nvidia3", "nvidia1"}));
     // "GPU-" alone matches all four: ambiguous, so nothing from there on.
     EXPECT_EQ(ids(gpus_of("gpu-visible-subset", {{"CUDA_VISIBLE_DEVICES", "2,GPU-,0"}})),
               (std::vector<std::string>{"nvidia2"}));

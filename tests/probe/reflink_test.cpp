@@ -3,9 +3,16 @@
 #include <gtest/gtest.h>
 #include <sys/statfs.h>
 
+#include <grp.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "probe/probe.hpp"
+#include "probe/probe_tempdir.hpp"
 #include "probe/reflink.hpp"
 #include "scratch_test_support.hpp"
 
@@ -46,15 +53,49 @@ TEST(Reflink, MissingDirectoryIsNotTried) {
     EXPECT_NE(r.detail.find("ENOENT"), std::string::npos) << r.detail;
 }
 
+// Runs try_reflink(dir) as the unprivileged user "nobody" when we are root
+// (root may write anywhere), else as ourselves.
+ReflinkTry try_reflink_unprivileged(const std::string& dir) {
+    if (::geteuid() != 0) return try_reflink(dir);
+    int fds[2];
+    if (::pipe(fds) != 0) return {std::nullopt, "pipe failed"};
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(fds[0]);
+        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(2);
+        auto r = try_reflink(dir);
+        std::string out = (r.supported ? (*r.supported ? "1" : "0") : "-") + r.detail;
+        if (::write(fds[1], out.data(), out.size()) < 0) ::_exit(3);
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string got;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
+        got.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got.empty())
+        return {std::nullopt, "child failed with status " + std::to_string(status)};
+    ReflinkTry r;
+    if (got[0] != '-') r.supported = got[0] == '1';
+    r.detail = got.substr(1);
+    return r;
+}
+
 TEST(Reflink, UnwritableDirectorySaysPermission) {
-    if (::geteuid() == 0) GTEST_SKIP() << "root writes anywhere; this checks an unprivileged user";
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    ASSERT_EQ(::chmod(dir.path().c_str(), 0500), 0);
-    auto r = try_reflink(dir.path());
+    // Readable and searchable by everyone, writable by nobody but root.
+    ASSERT_EQ(::chmod(dir.path().c_str(), ::geteuid() == 0 ? 0755 : 0555), 0);
+    auto r = try_reflink_unprivileged(dir.path());
     ::chmod(dir.path().c_str(), 0700);
-    EXPECT_FALSE(r.supported.has_value());
-    EXPECT_NE(r.detail.find("permission"), std::string::npos) << r.detail;
+    EXPECT_FALSE(r.supported.has_value()) << r.detail;
+    EXPECT_NE(r.detail.find("no permission"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("EACCES"), std::string::npos) << r.detail;
 }
 
 TEST(Reflink, ReadOnlyMountSaysReadOnly) {
@@ -140,6 +181,45 @@ TEST(Reflink, XfsWithoutReflinkSaysNo) {
     EXPECT_FALSE(*r.supported);
     EXPECT_NE(r.detail.find("EOPNOTSUPP"), std::string::npos) << r.detail;
     EXPECT_TRUE(test::entries(xfs.path()).empty());
+}
+
+// Where a filesystem has no O_TMPFILE, the files live in a private 0700
+// mkdtemp directory that disappears as soon as they are open. No filesystem
+// here lacks O_TMPFILE, so the fallback is forced, on XFS to clone for real.
+TEST(ProbeFiles, PrivateDirectoryFallbackClonesAndLeavesNothing) {
+    if (auto why = TestMount::loop_skip_reason("mkfs.xfs"); !why.empty()) GTEST_SKIP() << why;
+    TestMount xfs("300M", "mkfs.xfs -q -m reflink=1");
+    ASSERT_TRUE(xfs.mounted()) << xfs.error();
+    ProbeFiles files(xfs.path(), /*private_directory_only=*/true);
+    int a = files.open_file(O_RDWR);
+    ASSERT_GE(a, 0) << std::strerror(errno);
+    int b = files.open_file(O_WRONLY);
+    ASSERT_GE(b, 0) << std::strerror(errno);
+    EXPECT_STREQ(files.method(), "mkdtemp");
+    auto during = test::entries(xfs.path());
+    ASSERT_EQ(during.size(), 1u);
+    EXPECT_EQ(during[0].rfind(".corral-probe-", 0), 0u) << during[0];
+    struct stat st;
+    ASSERT_EQ(::stat((xfs.path() + "/" + during[0]).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    EXPECT_EQ(test::entries(xfs.path() + "/" + during[0]).size(), 2u);
+    files.remove_names();
+    EXPECT_TRUE(test::entries(xfs.path()).empty());
+    ASSERT_EQ(::write(a, "data\n", 5), 5);
+    EXPECT_EQ(::ioctl(b, FICLONE, a), 0) << std::strerror(errno);
+    ::close(a);
+    ::close(b);
+}
+
+TEST(ProbeFiles, TmpfileIsTheDefaultAndNeverHasAName) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    ProbeFiles files(dir.path());
+    int a = files.open_file(O_RDWR);
+    ASSERT_GE(a, 0) << std::strerror(errno);
+    EXPECT_STREQ(files.method(), "O_TMPFILE");
+    EXPECT_TRUE(test::entries(dir.path()).empty());
+    ::close(a);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 namespace corral::test {
 
 struct CommandResult {
-    int status = -1;  // exit code, or -1 if it did not exit normally
+    int status = -1;     // exit code, or -1 if it did not exit normally
     std::string output;  // stdout and stderr together
 };
 

@@ -346,7 +346,8 @@ TEST_F(ReapProcessTest, DaemonIsFoundAndKilled) {
     auto info = read_process(daemon.pid);
     ASSERT_TRUE(info);
     EXPECT_NE(info->ppid, ::getpid());
-    EXPECT_EQ(info->sid, daemon.pid);  // setsid: its own session
+    EXPECT_NE(info->sid, ::getsid(0));  // setsid: out of our session
+    EXPECT_NE(info->sid, daemon.pid);   // second fork: not a session leader
     EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(daemon.pid) + "/fd/1"), "/dev/null");
 
     auto r = run_corral({"reap", "--scope", scope.string(), "--json"});
@@ -402,7 +403,8 @@ TEST_F(ReapProcessTest, IgnoredTermIsKilledAfterGrace) {
     auto r = run_corral({"reap", "--scope", scope.string(), "--grace", "1", "--json"});
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    auto* found = find_pid(r.json()["found"], started_[stubborn].pid);
+    auto j = r.json();
+    auto* found = find_pid(j["found"], started_[stubborn].pid);
     ASSERT_NE(found, nullptr);
     EXPECT_EQ((*found)["outcome"], "killed");
     int st = wait_child(stubborn);
@@ -457,7 +459,8 @@ TEST_F(ReapProcessTest, OpenFileMatchIsOptIn) {
     EXPECT_FALSE(ended(holder));
     r = run_corral({"reap", "--scope", scope.string(), "--match", "files", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto* f = find_pid(r.json()["found"], started_[holder].pid);
+    auto j = r.json();
+    auto* f = find_pid(j["found"], started_[holder].pid);
     ASSERT_NE(f, nullptr) << r.out;
     EXPECT_EQ((*f)["matched_by"], "files");
     EXPECT_TRUE(ended(holder));

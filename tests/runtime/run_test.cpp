@@ -199,7 +199,7 @@ TEST_F(Run, ExitCodesFollowTimeoutConventions) {
     EXPECT_EQ(run({"--memory-limit", "lots", "--", "true"}).code, 125);
     EXPECT_EQ(run({"--lock", "a/b", "--", "true"}).code, 125);
     // Arguments after the command are the test's, untouched (even --x and [a,b]).
-    auto passthrough = run({"printf", "<%s>", "--x", "[a,b]", "--"});
+    auto passthrough = run({"--lock", "l", "--", "printf", "<%s>", "--x", "[a,b]", "--"});
     EXPECT_EQ(passthrough.out, "<--x><[a,b]><-->");
 }
 
@@ -377,6 +377,25 @@ TEST_F(Run, ForwardsSigtermToTheTest) {
     EXPECT_TRUE(with_tokens().empty());
 }
 
+TEST_F(Run, AForwardedSignalTheTestIgnoresStillEndsItAfterGrace) {
+    auto ready = dir_ / "ready";
+    auto t = token();
+    auto s = spawn(corral({"--grace", "1", "--", "sh", "-c",
+                           "trap '' TERM; touch " + ready.string() + "; sleep " + t}),
+                   env_);
+    auto t0 = Clock::now();
+    while (!fs::exists(ready) && Clock::now() - t0 < std::chrono::seconds(30))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(fs::exists(ready));
+    auto sent = Clock::now();
+    ::kill(s.pid, SIGTERM);
+    auto r = finish(s, sent);
+    EXPECT_EQ(r.code, 128 + SIGKILL) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("ignored the forwarded signal"));
+    EXPECT_LT(r.seconds, 1 + 15.0) << "grace + a generous margin";
+    EXPECT_TRUE(with_tokens().empty());
+}
+
 // Acceptance 11: host-wide locks never overlap; SIGKILL of a holder releases.
 TEST_F(Run, LockHoldersNeverOverlap) {
     std::vector<Spawned> runs;
@@ -422,7 +441,9 @@ TEST_F(Run, SlotsBoundConcurrency) {
 TEST_F(Run, LockIsReleasedWhenTheHolderIsKilled) {
     auto ready = dir_ / "holding";
     auto t = token();
-    auto holder = spawn(corral({"--lock", "x", "--", "sh", "-c",
+    // --cgroup off: a SIGKILLed launcher cannot remove its cgroup (the next
+    // launcher removes stale ones after a minute); keep this test tidy.
+    auto holder = spawn(corral({"--cgroup", "off", "--lock", "x", "--", "sh", "-c",
                                 "touch " + ready.string() + "; exec sleep " + t}),
                         env_, false);
     auto t0 = Clock::now();
