@@ -376,6 +376,7 @@ function(corral_setup)
   set(CORRAL_OUTPUT_DIR "${out}" PARENT_SCOPE)
   set(CORRAL_SCOPE_DIR "${scope}" PARENT_SCOPE)
   set(CORRAL_SPEC_FILE "${spec_file}" PARENT_SCOPE)
+  set(CORRAL_LAUNCHER ${use_launcher} PARENT_SCOPE)
 
   _corral_set(SETUP_DONE ON)
   _corral_set(LAUNCHER ${launcher})

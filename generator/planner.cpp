@@ -152,6 +152,17 @@ class Planner {
             warn("memory_reserve_too_high", plan_.memory_budget_reason);
         }
         plan_.memory_per_test_bytes = p_.memory_per_test_bytes.value;
+
+        // A busy host (other jobs, a leftover build) has less free than its size;
+        // a shortfall under 10 % of the budget is noise, not news.
+        if (!p_.memory_override.value && m.available_bytes &&
+            static_cast<double>(*m.available_bytes) <
+                0.9 * static_cast<double>(plan_.memory_budget_bytes))
+            warn("memory_in_use",
+                 "only " + human_bytes(*m.available_bytes) +
+                     " of memory is available now, less than the " +
+                     human_bytes(plan_.memory_budget_bytes) + " budget: something else is using " +
+                     human_bytes(plan_.memory_budget_bytes - *m.available_bytes) + " of it");
     }
 
     void size_tests() {
@@ -267,8 +278,7 @@ class Planner {
     std::vector<std::string> misses(const ScratchFacts& s, const ScratchFacts* cache) const {
         std::vector<std::string> out;
         if (p_.reflink_required.value && s.reflink != true)
-            out.push_back(!s.reflink ? "reflink untested"
-                                     : "no reflink (" + s.reflink_detail + ")");
+            out.push_back(!s.reflink ? "reflink untested" : "no reflink");
         if (p_.reflink_required.value && cache && !cache->filesystem_id.empty() &&
             cache->filesystem_id != s.filesystem_id)
             out.push_back("not on the cache's filesystem");
@@ -331,6 +341,8 @@ class Planner {
         std::stable_sort(candidates.begin(), candidates.end(),
                          [](const Candidate& a, const Candidate& b) {
                              if (a.tier != b.tier) return a.tier < b.tier;
+                             if (a.misses.size() != b.misses.size())
+                                 return a.misses.size() < b.misses.size();
                              double ta = a.s->write_mb_per_s.value_or(-1);
                              double tb = b.s->write_mb_per_s.value_or(-1);
                              if (ta != tb) return ta > tb;
@@ -507,8 +519,9 @@ class Planner {
         env.push_back({"PYTEST_XDIST_AUTO_NUM_WORKERS", test, "test parallel level (-n auto)"});
         env.push_back({"NEXTEST_TEST_THREADS", test, "test parallel level"});
         env.push_back({"MESON_TESTTHREADS", test, "test parallel level"});
-        env.push_back({"GOMAXPROCS", std::to_string(plan_.cpus),
-                       "the CPUs the cgroup allows (Go before 1.25 counts the host's)"});
+        env.push_back(
+            {"GOMAXPROCS", std::to_string(plan_.cpus),
+             "the planned CPUs (Go before 1.25 counts the host's, not the cgroup quota)"});
         env.push_back({"OMP_NUM_THREADS", std::to_string(threads),
                        "CPUs per parallel test: " + std::to_string(plan_.cpus) + " / " + test +
                            ", so parallel tests do not multiply threads past the CPUs"});

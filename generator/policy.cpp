@@ -640,6 +640,10 @@ void load_policy_text(Policy& policy, std::string_view text, const std::string& 
 }
 
 void load_policy_file(Policy& policy, const std::filesystem::path& file) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+        throw PolicyError::other(file.string(), 0, 0, "",
+                                 "is a directory; expected a corral.yaml policy file");
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         throw PolicyError::other(

@@ -82,6 +82,14 @@ void add_plan_command(CLI::App& app, int& status) {
     auto opts = std::make_shared<Options>();
     cmd->add_flag("--json", opts->json, "Print the plan as JSON (schema corral.plan/1)");
     add_plan_input_options(cmd, opts->inputs);
+    cmd->footer(
+        "\nExamples:\n"
+        "  corral plan                          this host, ./corral.yaml if present\n"
+        "  corral plan --cpus 4 --memory 16G    plan for a 4-CPU, 16 GiB runner instead\n"
+        "  corral plan --sanitizer tsan         timeouts for a ThreadSanitizer run\n"
+        "  corral probe --json > facts.json && corral plan --facts facts.json --json\n"
+        "Precedence: built-in defaults < corral.yaml < CORRAL_* variables < options.\n"
+        "Policy knobs: docs/policy.md. Plan fields and warning codes: docs/plan-schema.md.");
     cmd->callback([opts, &status] {
         try {
             auto planned = make_planned(opts->inputs);

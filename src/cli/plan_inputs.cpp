@@ -79,7 +79,15 @@ std::string discover_policy_file(const PlanInputs& in) {
 Planned make_planned(const PlanInputs& in) {
     Planned out;
     out.policy = default_policy();
-    if (auto file = discover_policy_file(in); !file.empty()) load_policy_file(out.policy, file);
+    if (auto file = discover_policy_file(in); !file.empty()) {
+        std::error_code ec;
+        if (in.config.empty() && !std::filesystem::exists(file, ec))
+            throw PolicyError::other("CORRAL_CONFIG", 0, 0, "",
+                                     file +
+                                         ": no such policy file (unset CORRAL_CONFIG to "
+                                         "use ./corral.yaml or the built-in defaults)");
+        load_policy_file(out.policy, file);
+    }
     apply_environment(out.policy, in.probe.env);
     if (in.cpus) apply_cpus_option(out.policy, *in.cpus, "--cpus");
     if (in.memory) apply_memory_option(out.policy, *in.memory, "--memory");

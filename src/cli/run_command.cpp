@@ -16,7 +16,8 @@ namespace {
 std::optional<std::vector<std::string>> command_after_separator() {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     std::vector<std::string> words;
-    for (std::string w; std::getline(in, w, '\0');) words.push_back(w);
+    for (std::string w; std::getline(in, w, '\0');)
+        words.push_back(w);
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
     if (run == words.end()) return std::nullopt;
     auto sep = std::find(run + 1, words.end(), "--");
@@ -61,8 +62,9 @@ void add_run_command(CLI::App& app, int& status) {
                     "Seconds between TERM and KILL, on timeout and for leaked processes")
         ->type_name("SECONDS")
         ->capture_default_str();
-    cmd->add_option("--timeout-multiplier", opts->timeout_multiplier,
-                    "Scale --timeout (default: the plan's, else $CORRAL_TIMEOUT_MULTIPLIER, else 1)")
+    cmd->add_option(
+           "--timeout-multiplier", opts->timeout_multiplier,
+           "Scale --timeout (default: the plan's, else $CORRAL_TIMEOUT_MULTIPLIER, else 1)")
         ->type_name("X");
     cmd->add_option("--scratch-root", opts->scratch_root,
                     "Create the scratch directory under DIR (default: granted heavy_io dir, the "

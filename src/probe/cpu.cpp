@@ -160,6 +160,7 @@ std::optional<int> probe_quota(const HostRoot& host, const CgroupTables& tables,
     std::optional<Quota> strictest;
     size_t strictest_level = 0;
     bool any_file = false;
+    const size_t notes_before = c.notes.size();
     for (size_t i = 0; i < loc.levels.size(); ++i) {
         auto q = read_level_quota(host, loc, loc.levels[i], c.notes, any_file);
         if (q && (!strictest || q->cpus() < strictest->cpus())) {
@@ -167,19 +168,23 @@ std::optional<int> probe_quota(const HostRoot& host, const CgroupTables& tables,
             strictest_level = i;
         }
     }
+    const size_t ignored = c.notes.size() - notes_before;
+    const std::string ignored_text =
+        ignored ? "; " + std::to_string(ignored) + " level(s) ignored (see notes)" : "";
     const std::string files = loc.version == 2 ? "cpu.max" : "cpu.cfs_quota_us/cpu.cfs_period_us";
     if (strictest) {
         c.quota = strictest->cpus();
         c.quota_source = loc.hierarchy_name() + " " + files + " = " +
                          std::to_string(strictest->quota) + "/" +
                          std::to_string(strictest->period) + " at " + loc.levels[strictest_level] +
-                         " (" + loc.level_name(strictest_level) + ")";
+                         " (" + loc.level_name(strictest_level) + ")" + ignored_text;
         uint64_t ceiling = strictest->quota / strictest->period +
                            (strictest->quota % strictest->period != 0 ? 1 : 0);
         return static_cast<int>(std::min<uint64_t>(ceiling, 1'000'000));
     }
     c.quota_source = "none: " + std::string(any_file ? "no " : "no readable ") + files +
-                     " limit in " + loc.hierarchy_name() + " at " + describe_levels(loc);
+                     " limit in " + loc.hierarchy_name() + " at " + describe_levels(loc) +
+                     ignored_text;
     return std::nullopt;
 }
 

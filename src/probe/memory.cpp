@@ -2,6 +2,7 @@
 // the strictest hard limit (and v2 memory.high) from the leaf cgroup up to the
 // mount root, and what is still available inside the limiting cgroup.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <ostream>
 
@@ -68,6 +69,7 @@ class LimitWalk {
         found_file_ = true;
         if (f.state == CgroupFile::State::kUnreadable) {
             notes_.push_back(f.path + ": unreadable: " + f.error + "; this level was ignored");
+            ++ignored_;
             return;
         }
         if (f.text == "max") return;
@@ -75,6 +77,7 @@ class LimitWalk {
         if (!v) {
             notes_.push_back(f.path + ": '" + f.text +
                              "' is neither 'max' nor a byte count; this level was ignored");
+            ++ignored_;
             return;
         }
         offer(*v, what, where, usage_dir, strictest);
@@ -89,11 +92,16 @@ class LimitWalk {
     }
 
     bool found_file() const { return found_file_; }
+    // "; 1 level ignored (see notes)" when garbage or unreadable files were skipped.
+    std::string ignored_text() const {
+        return ignored_ ? "; " + std::to_string(ignored_) + " file(s) ignored (see notes)" : "";
+    }
 
   private:
     std::optional<uint64_t> total_;
     std::vector<std::string>& notes_;
     bool found_file_ = false;
+    int ignored_ = 0;
 };
 
 // limit - (usage - inactive_file) for the cgroup the limit applies to.
@@ -182,9 +190,10 @@ MemoryFacts probe_memory(const HostRoot& host) {
                     loc.levels.back() + ", so cgroups outside it are not counted");
         }
         const std::string looked = loc.hierarchy_name() + " at " + describe_levels(loc);
-        const std::string none_text =
-            walk.found_file() ? "none: no limit below MemTotal in " : "none: no limit files in ";
-        m.limit_source = limit ? limit->source : none_text + looked;
+        const std::string none_text = !walk.found_file() ? "none: no limit files in "
+                                      : m.total_bytes     ? "none: no limit below MemTotal in "
+                                                          : "none: no limit in ";
+        m.limit_source = (limit ? limit->source : none_text + looked) + walk.ignored_text();
         if (high)
             m.high_source = high->source;
         else if (loc.version == 1)
@@ -234,7 +243,7 @@ MemoryFacts probe_memory(const HostRoot& host) {
         m.effective_bytes = m.limit_bytes;
         m.effective_source = "cgroup limit (MemTotal unknown)";
     } else {
-        m.effective_source = "unknown: " + m.total_source + "; " + m.limit_source;
+        m.effective_source = "unknown: MemTotal is unknown and no cgroup limit is known";
     }
     return m;
 }

@@ -23,7 +23,8 @@ std::optional<std::string> read_small(const std::string& path) {
     std::string out;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
     ::close(fd);
     if (n < 0) return std::nullopt;
     return out;
@@ -159,8 +160,8 @@ std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
         }
         s->procs_fd_ = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
         if (s->procs_fd_ < 0) {
-            reasons += (reasons.empty() ? "" : "; ") + dir + "/cgroup.procs: " +
-                       std::strerror(errno);
+            reasons +=
+                (reasons.empty() ? "" : "; ") + dir + "/cgroup.procs: " + std::strerror(errno);
             s->remove(why);
             continue;
         }

@@ -108,7 +108,8 @@ HeldLocks::HeldLocks(HeldLocks&& o) noexcept : fds_(std::move(o.fds_)), held_(st
 
 HeldLocks& HeldLocks::operator=(HeldLocks&& o) noexcept {
     if (this != &o) {
-        for (int fd : fds_) ::close(fd);
+        for (int fd : fds_)
+            ::close(fd);
         fds_ = std::move(o.fds_);
         held_ = std::move(o.held_);
         o.fds_.clear();
@@ -117,7 +118,8 @@ HeldLocks& HeldLocks::operator=(HeldLocks&& o) noexcept {
 }
 
 HeldLocks::~HeldLocks() {
-    for (int fd : fds_) ::close(fd);
+    for (int fd : fds_)
+        ::close(fd);
 }
 
 void HeldLocks::add(int fd, std::string what) {

@@ -140,7 +140,8 @@ int Launch::prepare() {
         return fail(std::string("cannot read the resources CTest granted: ") + e.what());
     }
     translation_ = translate_grants(rec_.resources, plan.heavy_io_paths);
-    for (const auto& note : translation_.notes) say(note);
+    for (const auto& note : translation_.notes)
+        say(note);
 
     if (o_.timeout_multiplier) {
         multiplier_ = *o_.timeout_multiplier;
@@ -189,9 +190,11 @@ std::vector<std::string> Launch::child_environment() const {
         {"CORRAL_SCRATCH_DIR", scratch_.path},
         {"CORRAL_TIMEOUT_MULTIPLIER", format_number(multiplier_)},
     };
-    for (const auto& kv : translation_.env) set.push_back(kv);
+    for (const auto& kv : translation_.env)
+        set.push_back(kv);
     std::set<std::string> names;
-    for (const auto& kv : set) names.insert(kv.first);
+    for (const auto& kv : set)
+        names.insert(kv.first);
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e) {
         std::string_view entry(*e);
@@ -199,7 +202,8 @@ std::vector<std::string> Launch::child_environment() const {
         if (eq != std::string_view::npos && names.count(std::string(entry.substr(0, eq)))) continue;
         env.emplace_back(entry);
     }
-    for (const auto& [k, v] : set) env.push_back(k + "=" + v);
+    for (const auto& [k, v] : set)
+        env.push_back(k + "=" + v);
     return env;
 }
 
@@ -211,7 +215,8 @@ int Launch::spawn() {
     // the child's exit; the child gets the original mask back before exec.
     sigset_t handled;
     sigemptyset(&handled);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled, s);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD})
+        sigaddset(&handled, s);
     if (::sigprocmask(SIG_BLOCK, &handled, &old_mask_) != 0)
         return fail(std::string("sigprocmask: ") + std::strerror(errno));
     sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -219,11 +224,13 @@ int Launch::spawn() {
 
     auto env = child_environment();
     std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
+    for (auto& e : env)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<std::string> args = o_.command;
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
 
     int report[2];
@@ -386,14 +393,16 @@ void Launch::wait_for_main() {
 std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
     std::set<pid_t> pids;
     if (cgroup_)
-        for (pid_t p : cgroup_->pids()) pids.insert(p);
+        for (pid_t p : cgroup_->pids())
+            pids.insert(p);
     // Descendants: as a subreaper, everything the test daemonized is re-parented here.
     std::vector<pid_t> frontier = proc::children_of(::getpid());
     while (!frontier.empty()) {
         pid_t p = frontier.back();
         frontier.pop_back();
         if (!pids.insert(p).second) continue;
-        for (pid_t c : proc::children_of(p)) frontier.push_back(c);
+        for (pid_t c : proc::children_of(p))
+            frontier.push_back(c);
     }
     // The test's process group (a full scan only when the group still exists).
     if (main_pid_ > 0 && ::kill(-main_pid_, 0) == 0)
@@ -453,7 +462,8 @@ void Launch::sweep_leaks() {
     if (o_.leak == LeakPolicy::Ignore || rec_.leaked.empty()) return;
     say("LEAK: test '" + rec_.name + "' left " + std::to_string(rec_.leaked.size()) +
         " process(es) running after its main process exited:");
-    for (const auto& p : rec_.leaked) say("  pid " + std::to_string(p.pid) + ": " + p.command);
+    for (const auto& p : rec_.leaked)
+        say("  pid " + std::to_string(p.pid) + ": " + p.command);
     say(o_.leak == LeakPolicy::Fail
             ? "killed them; --leak fail: the test FAILS for leaking"
             : "killed them; --leak warn: the test's own result stands (use --leak fail to fail "
@@ -494,7 +504,8 @@ int Launch::finish(int code) {
         for (const auto& m : tree.skipped_mounts)
             say("WARNING: left a mount inside the scratch directory alone: " + m +
                 " (unmount it in the test)");
-        for (const auto& e : tree.errors) say("WARNING: scratch cleanup: " + e);
+        for (const auto& e : tree.errors)
+            say("WARNING: scratch cleanup: " + e);
     }
 
     rec_.launcher_exit_code = code;
@@ -587,8 +598,8 @@ std::vector<GrantedResource> parse_ctest_resources(const EnvLookup& getenv) {
         std::string var = "CTEST_RESOURCE_GROUP_" + std::to_string(g);
         auto types = getenv(var);
         if (!types)
-            throw std::invalid_argument(var + " is not set although CTEST_RESOURCE_GROUP_COUNT=" +
-                                        *count_text);
+            throw std::invalid_argument(
+                var + " is not set although CTEST_RESOURCE_GROUP_COUNT=" + *count_text);
         for (auto type_view : split(*types, ',')) {
             auto type = std::string(trim(type_view));
             if (type.empty()) continue;
@@ -602,7 +613,8 @@ std::vector<GrantedResource> parse_ctest_resources(const EnvLookup& getenv) {
                 if (entry.empty()) continue;
                 auto fields = split(entry, ',');
                 auto bad = [&] {
-                    return std::invalid_argument(tvar + "='" + *value + "': expected id:ID,slots:N[;...], got '" +
+                    return std::invalid_argument(tvar + "='" + *value +
+                                                 "': expected id:ID,slots:N[;...], got '" +
                                                  std::string(entry) + "'");
                 };
                 if (fields.size() != 2 || fields[0].substr(0, 3) != "id:" ||
@@ -626,7 +638,8 @@ Translation translate_grants(const std::vector<GrantedResource>& grants,
     bool any_mem = false;
     auto join = [](const std::vector<std::string>& v) {
         std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+        for (const auto& x : v)
+            s += (s.empty() ? "" : ",") + x;
         return s;
     };
     for (const auto& g : grants) {
@@ -697,7 +710,8 @@ PlanHints load_plan_hints(const std::string& path) {
 std::optional<uint64_t> parse_size(std::string_view text) {
     text = trim(text);
     size_t i = 0;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
+        ++i;
     if (i == 0) return std::nullopt;
     auto number = std::string(text.substr(0, i));
     char* end = nullptr;

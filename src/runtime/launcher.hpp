@@ -42,9 +42,9 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::vector<records::GrantedResource> parse_ctest_resources(const EnvLookup& getenv);
 
 struct Translation {
-    std::optional<std::string> scratch_root;                  // from a granted heavy_io id
-    std::vector<std::pair<std::string, std::string>> env;     // variables to export
-    std::vector<std::string> notes;                           // human: what could not be mapped
+    std::optional<std::string> scratch_root;               // from a granted heavy_io id
+    std::vector<std::pair<std::string, std::string>> env;  // variables to export
+    std::vector<std::string> notes;                        // human: what could not be mapped
 };
 // heavy_io id -> its scratch directory (from the plan); gpus ids "nvidia0"
 // "amd1" "gpu2" "3" -> CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES (+ROCR);

@@ -38,11 +38,19 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
         if (auto exe = proc::read_exe(info.pid); exe && path_in_scope(*exe, scope))
             return Match{"exe", *exe};
     }
-    if (scope.token && options.match.env) {
-        const std::string wanted = std::string(kTokenVariable) + *scope.token;
+    // CORRAL_SCOPE=<token>, or CORRAL_SCOPE=<a path under the scope>: `corral
+    // run` exports its scratch directory there, which lies under the scope the
+    // cleanup fixture reaps, so a test process that left its cwd is still found.
+    if (options.match.env && (scope.token || have_paths)) {
         if (auto env = proc::read_environ(info.pid)) {
-            for (const auto& e : *env)
-                if (e == wanted) return Match{"env", e};
+            for (const auto& e : *env) {
+                if (e.compare(0, kTokenVariable.size(), kTokenVariable) != 0) continue;
+                std::string_view value = std::string_view(e).substr(kTokenVariable.size());
+                if ((scope.token && value == *scope.token) ||
+                    (have_paths && !value.empty() && value.front() == '/' &&
+                     path_in_scope(value, scope)))
+                    return Match{"env", e};
+            }
         }
     }
     if (have_paths && options.match.files) {
@@ -171,7 +179,7 @@ ScanResult scan(const ScanOptions& options) {
     const auto ancestors = ancestors_of_self();
     for (pid_t pid : proc::list_pids()) {
         auto info = proc::read_process(pid);
-        if (!info) continue;                                 // vanished mid-scan
+        if (!info) continue;                                     // vanished mid-scan
         if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
         auto match = match_process(*info, options);
         if (!match) continue;
@@ -219,8 +227,7 @@ ReapReport reap(const ReapOptions& options) {
     add_spared(report.spared, spared_seen, scanned.spared);
     if (options.dry_run) {
         for (auto& c : scanned.targets) {
-            Found f{c, class_name(class_index(c.info, options), options), 0,
-                    Outcome::NotSignalled};
+            Found f{c, class_name(class_index(c.info, options), options), 0, Outcome::NotSignalled};
             report.found.push_back(std::move(f));
         }
         report.remaining = std::move(scanned.targets);
@@ -242,8 +249,8 @@ ReapReport reap(const ReapOptions& options) {
         std::vector<Found> step;
         for (auto& c : scanned.targets)
             if (signallable(c) && class_index(c.info, options) == first)
-                step.push_back(Found{c, class_name(first, options), report.rounds,
-                                     Outcome::NotSignalled});
+                step.push_back(
+                    Found{c, class_name(first, options), report.rounds, Outcome::NotSignalled});
         if (options.after_scan) options.after_scan(step);
         std::vector<Found*> batch;
         for (auto& f : step)
@@ -265,14 +272,10 @@ namespace {
 
 nlohmann::json process_json(const proc::ProcessInfo& info, const std::string& by,
                             const std::string& detail) {
-    return {{"pid", info.pid},
-            {"ppid", info.ppid},
-            {"uid", info.uid},
-            {"start_time", info.start_time},
-            {"comm", info.comm},
-            {"command_line", info.command_line()},
-            {"matched_by", by},
-            {"match_detail", detail}};
+    return {{"pid", info.pid},   {"ppid", info.ppid},
+            {"uid", info.uid},   {"start_time", info.start_time},
+            {"comm", info.comm}, {"command_line", info.command_line()},
+            {"matched_by", by},  {"match_detail", detail}};
 }
 
 }  // namespace
@@ -287,8 +290,12 @@ nlohmann::json to_json(const ReapReport& report) {
     j["clean"] = report.clean();
     auto& found = j["found"] = nlohmann::json::array();
     auto& killed = j["killed"] = nlohmann::json::array();
-    nlohmann::json summary = {{"found", report.found.size()}, {"terminated", 0}, {"killed", 0},
-                              {"vanished", 0},                {"survived", 0},   {"spared", 0},
+    nlohmann::json summary = {{"found", report.found.size()},
+                              {"terminated", 0},
+                              {"killed", 0},
+                              {"vanished", 0},
+                              {"survived", 0},
+                              {"spared", 0},
                               {"remaining", report.remaining.size()}};
     for (const auto& f : report.found) {
         auto p = process_json(f.candidate.info, f.candidate.matched_by, f.candidate.match_detail);
@@ -329,10 +336,15 @@ void describe(std::ostream& out, const ReapReport& report) {
             << "      tied by " << f.candidate.matched_by << ": " << f.candidate.match_detail
             << "\n";
     }
-    for (const auto& s : report.spared)
-        out << "  spared (" << s.reason << ")  pid " << s.info.pid << "  uid " << s.info.uid
-            << "  " << s.info.command_line() << "\n      tied by " << s.matched_by << ": "
-            << s.match_detail << "\n";
+    // corral reap always matches its own --scope argument: listed in JSON only.
+    size_t spared_shown = 0;
+    for (const auto& s : report.spared) {
+        if (s.reason == "self") continue;
+        ++spared_shown;
+        out << "  spared (" << s.reason << ")  pid " << s.info.pid << "  uid " << s.info.uid << "  "
+            << s.info.command_line() << "\n      tied by " << s.matched_by << ": " << s.match_detail
+            << "\n";
+    }
     size_t terminated = 0, killed = 0, vanished = 0, survived = 0;
     for (const auto& f : report.found) {
         terminated += f.outcome == Outcome::Terminated;
@@ -341,19 +353,18 @@ void describe(std::ostream& out, const ReapReport& report) {
         survived += f.outcome == Outcome::Survived;
     }
     if (report.dry_run) {
-        out << "would signal " << report.found.size() << " process(es); spared "
-            << report.spared.size() << "\n";
+        out << "would signal " << report.found.size() << " process(es); spared " << spared_shown
+            << "\n";
         return;
     }
     if (report.found.empty() && report.remaining.empty()) {
-        out << "clean: nothing in scope (spared " << report.spared.size() << ")\n";
+        out << "clean: nothing in scope (spared " << spared_shown << ")\n";
         return;
     }
-    out << (report.clean() && survived == 0 ? "clean" : "NOT CLEAN") << " after "
-        << report.rounds << " round(s): " << report.found.size() << " found, " << terminated
-        << " ended on SIGTERM, " << killed << " needed SIGKILL, " << vanished
-        << " already gone, " << survived << " survived; spared " << report.spared.size()
-        << "\n";
+    out << (report.clean() && survived == 0 ? "clean" : "NOT CLEAN") << " after " << report.rounds
+        << " round(s): " << report.found.size() << " found, " << terminated << " ended on SIGTERM, "
+        << killed << " needed SIGKILL, " << vanished << " already gone, " << survived
+        << " survived; spared " << spared_shown << "\n";
     for (const auto& c : report.remaining)
         out << "  STILL RUNNING  pid " << c.info.pid << "  " << c.info.command_line()
             << "  (tied by " << c.matched_by << ": " << c.match_detail << ")\n";

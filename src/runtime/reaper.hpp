@@ -135,7 +135,7 @@ struct ReapReport {
     bool dry_run = false;
     int rounds = 0;  // scans that found something to signal
     std::vector<Found> found;
-    std::vector<Spared> spared;     // each process once
+    std::vector<Spared> spared;        // each process once
     std::vector<Candidate> remaining;  // still in scope after the last round
     bool clean() const { return remaining.empty(); }
     bool any_survived() const;

@@ -20,7 +20,8 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
 
 nlohmann::json processes_json(const std::vector<ProcessEntry>& list) {
     auto a = nlohmann::json::array();
-    for (const auto& p : list) a.push_back({{"pid", p.pid}, {"command", p.command}});
+    for (const auto& p : list)
+        a.push_back({{"pid", p.pid}, {"command", p.command}});
     return a;
 }
 

@@ -48,7 +48,7 @@ struct RunRecord {
     std::string peak_memory_source;  // "cgroup-v1", "cgroup-v2" or "ru_maxrss"
     std::optional<uint64_t> memory_limit_bytes;
     bool oom_killed = false;
-    std::string cgroup;  // the per-test cgroup directory, empty when none
+    std::string cgroup;                           // the per-test cgroup directory, empty when none
     std::vector<ProcessEntry> leaked;             // alive after the test's main process exited
     std::vector<ProcessEntry> killed_on_timeout;  // the tree killed when the timeout fired
     uint64_t scratch_bytes = 0;

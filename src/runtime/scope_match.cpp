@@ -110,7 +110,8 @@ Scope make_scope(const std::string& dir, std::optional<std::string> token) {
     if (p.is_relative()) {
         std::error_code ec;
         auto cwd = fs::current_path(ec);
-        if (ec) throw UsageError("--scope " + dir + ": relative, and the current directory is unknown");
+        if (ec)
+            throw UsageError("--scope " + dir + ": relative, and the current directory is unknown");
         p = cwd / p;
     }
     auto given = strip_trailing_slashes(p.lexically_normal().string());

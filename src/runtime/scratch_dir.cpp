@@ -61,7 +61,8 @@ class Walker {
             names.emplace_back(e->d_name);
         }
         int dfd = ::dirfd(d);
-        for (const auto& name : names) visit(dfd, name, path + "/" + name, top);
+        for (const auto& name : names)
+            visit(dfd, name, path + "/" + name, top);
         ::closedir(d);
     }
 
@@ -138,7 +139,8 @@ std::string random_id(size_t n) {
 
 ScratchDir create(const std::string& root, size_t id_length) {
     std::string base = root;
-    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    while (base.size() > 1 && base.back() == '/')
+        base.pop_back();
     for (int attempt = 0;; ++attempt) {
         ScratchDir d;
         d.id = random_id(id_length);

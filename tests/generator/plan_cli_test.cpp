@@ -216,6 +216,12 @@ TEST_F(PlanCli, BadPolicyIsExitTwoWithTheMessageAndNoOutput) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("cannot read the policy file"), std::string::npos) << r.err;
 
+    r = run({"plan", "--facts", facts_}, {"CORRAL_CONFIG=" + (dir_ / "gone.yaml").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "corral plan: CORRAL_CONFIG: " + (dir_ / "gone.yaml").string() +
+                         ": no such policy file (unset CORRAL_CONFIG to use ./corral.yaml or the "
+                         "built-in defaults)\n");
+
     r = run({"plan", "--facts", (dir_ / "missing.json").string()});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("cannot read the saved facts"), std::string::npos) << r.err;

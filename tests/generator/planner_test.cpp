@@ -136,6 +136,19 @@ TEST(Planner, UnknownMemoryUsesASafeAssumptionAndSaysSo) {
     EXPECT_NE(w->message.find("--memory"), std::string::npos);
 }
 
+TEST(Planner, MemoryAlreadyInUseWarns) {
+    Facts f = host(4, 16 * kGiB);
+    f.memory.available_bytes = 4 * kGiB;
+    Plan p = make_plan(f, default_policy());
+    const Warning* w = find_warning(p, "memory_in_use");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->message,
+              "only 4.0 GiB of memory is available now, less than the 14.4 GiB budget: "
+              "something else is using 10.4 GiB of it");
+    f.memory.available_bytes = 15 * kGiB;
+    EXPECT_FALSE(find_warning(make_plan(f, default_policy()), "memory_in_use"));
+}
+
 TEST(Planner, UnknownCpuCountSaysSo) {
     Facts f = host(1, 4 * kGiB);
     f.cpu.online.reset();

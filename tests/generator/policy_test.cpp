@@ -305,6 +305,13 @@ TEST(PolicyFile, ReadsARealFileAndReportsAMissingOne) {
                                              ": cannot read the policy file: No such file or "
                                              "directory");
     }
+    try {
+        load_policy_file(q, dir);
+        ADD_FAILURE() << "no error for a directory";
+    } catch (const PolicyError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  dir.string() + ": is a directory; expected a corral.yaml policy file");
+    }
     std::filesystem::remove_all(dir);
 }
 

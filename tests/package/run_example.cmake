@@ -152,12 +152,14 @@ if(KIND STREQUAL "heavy")
     set(expect_plain yes)
   endif()
   set(expect_launched no)
+  set(records_args "")
   if(launcher)
     set(expect_launched yes)
+    set(records_args --records "${build}/corral-plan/records.jsonl")
   endif()
   execute_process(
     COMMAND "${CHECKER}" --log "${build}/schedule.log" --spec "${spec}" --expect-launched
-            ${expect_launched} --expect-plain-launched ${expect_plain}
+            ${expect_launched} --expect-plain-launched ${expect_plain} ${records_args}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   message("${out}${err}")
   # The daemon left by daemon.leaves: the launcher must have killed it.

@@ -3,6 +3,7 @@
 //
 //   schedule_check --log schedule.log --spec resources.json
 //                  [--expect-launched yes|no] [--expect-plain-launched yes|no]
+//                  [--records records.jsonl]
 //
 // Log lines (written by examples/heavy-tests/worker.cpp when each test ends):
 //   NAME START_NS END_NS MEM=<id:x,slots:n|-> IO=<id:x,slots:n|-> LAUNCHED=<0|1>
@@ -15,7 +16,10 @@
 //   * light tests ran in parallel with the heavy ones (the budget did not
 //     serialise everything);
 //   * the budget was smaller than everything declared, so the check had teeth;
-//   * tests ran under the launcher when expected (CORRAL_TEST_ID was set).
+//   * tests ran under the launcher when expected (CORRAL_TEST_ID was set);
+//   * with --records (corral run's records): hang.timeout was ended by the
+//     launcher's own timeout (timed_out, exit 124), daemon.leaves had its leaked
+//     daemon reported, and no other test timed out.
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -103,16 +107,53 @@ long long peak(const std::vector<Run>& runs, Amount amount, std::string* at_peak
     return best;
 }
 
+void check_records(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        fail("cannot read the records file " + path);
+        return;
+    }
+    bool saw_hang = false, saw_daemon = false;
+    std::string line;
+    while (std::getline(in, line)) {
+        nlohmann::json record;
+        try {
+            record = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::exception& e) {
+            fail(path + ": a line is not JSON: " + e.what());
+            continue;
+        }
+        const std::string name = record.value("name", "");
+        const bool timed_out = record.value("timed_out", false);
+        if (name == "hang.timeout") {
+            saw_hang = true;
+            if (!timed_out || record.value("launcher_exit_code", 0) != 124)
+                fail("hang.timeout was not ended by corral run's timeout: " + line);
+        } else if (timed_out) {
+            fail(name + " timed out: " + line);
+        }
+        if (name == "daemon.leaves") {
+            saw_daemon = true;
+            if (record.value("leaked", nlohmann::json::array()).empty())
+                fail("daemon.leaves left a daemon but its record lists no leaked process");
+        }
+    }
+    if (!saw_hang) fail(path + " has no record of hang.timeout");
+    if (!saw_daemon) fail(path + " has no record of daemon.leaves");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string log_path, spec_path, expect_launched = "no", expect_plain = "no";
+    std::string log_path, spec_path, records_path, expect_launched = "no", expect_plain = "no";
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i];
         if (key == "--log")
             log_path = argv[i + 1];
         else if (key == "--spec")
             spec_path = argv[i + 1];
+        else if (key == "--records")
+            records_path = argv[i + 1];
         else if (key == "--expect-launched")
             expect_launched = argv[i + 1];
         else if (key == "--expect-plain-launched")
@@ -123,8 +164,9 @@ int main(int argc, char** argv) {
         }
     }
     if (log_path.empty() || spec_path.empty()) {
-        std::cerr << "usage: schedule_check --log FILE --spec resources.json "
-                     "[--expect-launched yes|no] [--expect-plain-launched yes|no]\n";
+        std::cerr
+            << "usage: schedule_check --log FILE --spec resources.json "
+               "[--expect-launched yes|no] [--expect-plain-launched yes|no] [--records FILE]\n";
         return 2;
     }
 
@@ -246,6 +288,8 @@ int main(int argc, char** argv) {
         if (expected == "no" && r.launched)
             fail(r.name + " ran under corral run, which was not expected here");
     }
+
+    if (!records_path.empty()) check_records(records_path);
 
     if (failures > 0) {
         std::cerr << failures << " check(s) failed\n";

@@ -369,7 +369,7 @@ TEST_F(ReapProcessTest, OnlyTheScopeDiesNotItsSiblings) {
 
     auto start_batch = [&] {
         std::vector<size_t> in, out;
-        in.push_back(spawn_helper({}, s001));                                 // cwd
+        in.push_back(spawn_helper({}, s001));                                        // cwd
         in.push_back(spawn_helper({"--data-dir=" + (s001 / "d").string()}, base_));  // argv
         out.push_back(spawn_helper({}, s0010));
         out.push_back(spawn_helper({(s0010 / "disk").string()}, base_));
@@ -423,17 +423,20 @@ TEST_F(ReapProcessTest, DisguisedProcessFoundByTokenOrCwd) {
                                  "reap_test_helper", {"CORRAL_SCOPE=" + token});
     // Tied only by the cwd: argv rewritten.
     auto by_cwd = spawn_helper({"--disguise", "innocent2"}, scope);
-    for (auto i : {by_token, by_cwd}) {
+    // Tied only by CORRAL_SCOPE naming a directory under the scope (as `corral run` sets it).
+    auto by_scope_var = spawn_helper({"--disguise", "innocent3"}, base_, "reap_test_helper",
+                                     {"CORRAL_SCOPE=" + (scope / "t1").string()});
+    for (auto i : {by_token, by_cwd, by_scope_var}) {
         auto info = read_process(started_[i].pid);
         ASSERT_TRUE(info);
         EXPECT_EQ(info->comm.substr(0, 8), "innocent");
         for (const auto& a : info->argv)
             EXPECT_EQ(a.find(scope.string()), std::string::npos) << "argv still names the scope";
     }
-    // Without the token only the cwd one is found.
+    // Without the token only the cwd and CORRAL_SCOPE=<path> ones are found.
     auto dry = run_corral({"reap", "--scope", scope.string(), "--dry-run", "--json"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
-    EXPECT_EQ(dry.json()["found"].size(), 1u) << dry.out;
+    EXPECT_EQ(dry.json()["found"].size(), 2u) << dry.out;
     EXPECT_FALSE(ended(by_token));
     EXPECT_FALSE(ended(by_cwd));  // dry run signals nothing
 
@@ -442,9 +445,12 @@ TEST_F(ReapProcessTest, DisguisedProcessFoundByTokenOrCwd) {
     auto j = r.json();
     auto* t = find_pid(j["found"], started_[by_token].pid);
     auto* c = find_pid(j["found"], started_[by_cwd].pid);
-    ASSERT_TRUE(t && c) << j.dump(2);
+    auto* v = find_pid(j["found"], started_[by_scope_var].pid);
+    ASSERT_TRUE(t && c && v) << j.dump(2);
     EXPECT_EQ((*t)["matched_by"], "env");
     EXPECT_EQ((*c)["matched_by"], "cwd");
+    EXPECT_EQ((*v)["matched_by"], "env");
+    EXPECT_TRUE(ended(by_scope_var));
     EXPECT_TRUE(ended(by_token));
     EXPECT_TRUE(ended(by_cwd));
 }
@@ -452,7 +458,8 @@ TEST_F(ReapProcessTest, DisguisedProcessFoundByTokenOrCwd) {
 // --match files finds a process tied only by an open file; the default does not.
 TEST_F(ReapProcessTest, OpenFileMatchIsOptIn) {
     auto scope = make_dir("001");
-    auto holder = spawn_helper({"--open", (scope / "held").string(), "--disguise", "holder"}, base_);
+    auto holder =
+        spawn_helper({"--open", (scope / "held").string(), "--disguise", "holder"}, base_);
     auto r = run_corral({"reap", "--scope", scope.string(), "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.json()["found"].size(), 0u) << r.out;
@@ -493,9 +500,9 @@ TEST_F(ReapProcessTest, GuestIsDeadBeforePagerIsSignalled) {
                                scope, "worker");
     auto m = started_[middle];
     auto mspec = std::to_string(m.pid) + ":" + std::to_string(m.start_time);
-    auto pager = spawn_helper({"--check-dead", gspec, "--check-dead", mspec, "--record",
-                               (ctl_ / "pager").string()},
-                              scope, "fake-pager");
+    auto pager = spawn_helper(
+        {"--check-dead", gspec, "--check-dead", mspec, "--record", (ctl_ / "pager").string()},
+        scope, "fake-pager");
 
     auto r = run_corral({"reap", "--scope", scope.string(), "--order",
                          "firecracker,cloud-hypervisor,qemu-system*", "--then", "*-pager",
@@ -524,7 +531,7 @@ TEST_F(ReapProcessTest, AncestorsAreSpared) {
     auto target = spawn_helper({}, scope);
     auto out = ctl_ / "reap.json";
     auto sh = spawn("/bin/sh",
-                    {"sh", "-c", "cd \"$1\" && \"$0\" reap --scope \"$1\" --json > \"$2\"; echo $?",
+                    {"sh", "-c", "cd \"$1\" && \"$0\" reap --scope \"$1\" --json > \"$2\"; exit $?",
                      CORRAL_EXE, scope.string(), out.string()},
                     base_);
     int st = wait_child(sh);

@@ -53,9 +53,11 @@ Spawned spawn(const std::vector<std::string>& args, const std::map<std::string, 
             ::dup2(null, 1);
             ::dup2(null, 2);
         }
-        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        for (const auto& [k, v] : env)
+            ::setenv(k.c_str(), v.c_str(), 1);
         std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
         ::execvp(argv[0], argv.data());
         ::_exit(127);
@@ -105,7 +107,8 @@ std::vector<nlohmann::json> read_records(const fs::path& p) {
     std::vector<nlohmann::json> out;
     std::ifstream in(p);
     std::string line;
-    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+    while (std::getline(in, line))
+        out.push_back(nlohmann::json::parse(line));
     return out;
 }
 
@@ -128,7 +131,8 @@ class Run : public testing::Test {
 
     void TearDown() override {
         // Kill only what this test started: processes carrying our tokens.
-        for (pid_t pid : with_tokens()) ::kill(pid, SIGKILL);
+        for (pid_t pid : with_tokens())
+            ::kill(pid, SIGKILL);
         fs::remove_all(dir_);
     }
 
@@ -152,8 +156,9 @@ class Run : public testing::Test {
     }
 
     std::vector<std::string> corral(std::vector<std::string> args) const {
-        std::vector<std::string> v = {CORRAL_EXE, "run", "--scratch-root", (dir_ / "scratch").string(),
-                                      "--records", records_.string()};
+        std::vector<std::string> v = {CORRAL_EXE,       "run",
+                                      "--scratch-root", (dir_ / "scratch").string(),
+                                      "--records",      records_.string()};
         v.insert(v.end(), args.begin(), args.end());
         return v;
     }
@@ -239,7 +244,8 @@ TEST_F(Run, TranslatesCtestGrantsFromThePlan) {
         {"scratch_dir", (dir_ / "scratch").string()},
         {"timeout_multiplier", 2},
         {"resources",
-         {{{"name", "heavy_io"}, {"ids", {{{"id", "fs_a"}, {"slots", 2}, {"path", heavy.string()}}}}}}}};
+         {{{"name", "heavy_io"},
+           {"ids", {{{"id", "fs_a"}, {"slots", 2}, {"path", heavy.string()}}}}}}}};
     std::map<std::string, std::string> ctest = {
         {"CTEST_RESOURCE_GROUP_COUNT", "2"},
         {"CTEST_RESOURCE_GROUP_0", "gpus,mem_mib,heavy_io"},
@@ -269,7 +275,8 @@ TEST_F(Run, KillsADoubleForkSetsidDaemon) {
     auto pidfile = dir_ / "daemon.pid";
     std::string script = "( setsid sh -c 'echo $$ > " + pidfile.string() + "; exec sleep " + t +
                          "' </dev/null >/dev/null 2>&1 & ); "
-                         "while [ ! -s " + pidfile.string() + " ]; do sleep 0.01; done";
+                         "while [ ! -s " +
+                         pidfile.string() + " ]; do sleep 0.01; done";
     auto r = run({"--grace", "2", "--", "sh", "-c", script});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr("LEAK"));
@@ -335,8 +342,7 @@ TEST_F(Run, CtestDoesNotWaitForALeakedGrandchild) {
 TEST_F(Run, TimeoutKillsTheWholeTree) {
     auto a = token(), b = token(), c = token();
     auto r = run({"--timeout", "1", "--grace", "2", "--", "sh", "-c",
-                  "sleep " + a + " & (setsid sleep " + b + " &) ; sh -c 'sleep " + c +
-                      "' & wait"});
+                  "sleep " + a + " & (setsid sleep " + b + " &) ; sh -c 'sleep " + c + "' & wait"});
     EXPECT_EQ(r.code, 124);
     EXPECT_THAT(r.err, HasSubstr("TIMEOUT"));
     auto rec = last_record();
@@ -402,7 +408,8 @@ TEST_F(Run, LockHoldersNeverOverlap) {
     auto t0 = Clock::now();
     for (int i = 0; i < 4; ++i)
         runs.push_back(spawn(corral({"--lock", "x", "--", "sleep", "0.3"}), env_));
-    for (auto& s : runs) EXPECT_EQ(finish(s, t0).code, 0);
+    for (auto& s : runs)
+        EXPECT_EQ(finish(s, t0).code, 0);
     auto recs = read_records(records_);
     ASSERT_EQ(recs.size(), 4u);
     std::vector<std::pair<double, double>> spans;
@@ -420,7 +427,8 @@ TEST_F(Run, SlotsBoundConcurrency) {
     auto t0 = Clock::now();
     for (int i = 0; i < 5; ++i)
         runs.push_back(spawn(corral({"--slots", "vm:2", "--", "sleep", "0.3"}), env_));
-    for (auto& s : runs) EXPECT_EQ(finish(s, t0).code, 0);
+    for (auto& s : runs)
+        EXPECT_EQ(finish(s, t0).code, 0);
     auto recs = read_records(records_);
     ASSERT_EQ(recs.size(), 5u);
     std::vector<std::pair<double, int>> events;
@@ -432,7 +440,8 @@ TEST_F(Run, SlotsBoundConcurrency) {
     }
     std::sort(events.begin(), events.end());  // an end sorts before a start at the same time
     int now = 0, most = 0;
-    for (auto& [when, delta] : events) most = std::max(most, now += delta);
+    for (auto& [when, delta] : events)
+        most = std::max(most, now += delta);
     EXPECT_LE(most, 2);
     for (const auto& [slot, n] : slot_use)
         EXPECT_TRUE(slot == "slot:vm.0" || slot == "slot:vm.1") << slot;

@@ -32,9 +32,9 @@ launcher::EnvLookup env_of(std::map<std::string, std::string> m) {
 
 fs::path unique_dir(const std::string& what) {
     static int counter = 0;
-    auto p = fs::temp_directory_path() /
-             ("corral-r1-unit-" + what + "-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++));
+    auto p =
+        fs::temp_directory_path() / ("corral-r1-unit-" + what + "-" + std::to_string(::getpid()) +
+                                     "-" + std::to_string(counter++));
     fs::create_directories(p);
     return p;
 }
@@ -90,7 +90,7 @@ TEST(CtestResources, MalformedValuesNameTheVariable) {
 
 TEST(CtestResources, TranslatesGpusMemoryAndHeavyIo) {
     std::vector<records::GrantedResource> grants = {
-        {0, "gpus", "nvidia1", 1}, {0, "gpus", "amd0", 1},     {1, "gpus", "nvidia3", 1},
+        {0, "gpus", "nvidia1", 1},  {0, "gpus", "amd0", 1},     {1, "gpus", "nvidia3", 1},
         {0, "mem_mib", "mem", 256}, {1, "mem_mib", "mem", 256}, {0, "heavy_io", "fs_ci", 1},
     };
     auto t = launcher::translate_grants(grants, {{"fs_ci", "/ci/scratch"}});
@@ -175,8 +175,8 @@ TEST(Records, OneWellFormedLinePerAppend) {
         ++lines;
     }
     EXPECT_EQ(lines, 2);
-    EXPECT_EQ(records::iso8601_utc(std::chrono::system_clock::time_point(
-                  std::chrono::milliseconds(1700000000123))),
+    EXPECT_EQ(records::iso8601_utc(
+                  std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123))),
               "2023-11-14T22:13:20.123Z");
     fs::remove_all(dir);
 }

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
         chunks.push_back(c);
     }
     long sum = 0;
-    for (char* c : chunks) sum += c[4096];
+    for (char* c : chunks)
+        sum += c[4096];
     std::printf("touched %ld MiB (%ld)\n", mib, sum);
     return 0;
 }

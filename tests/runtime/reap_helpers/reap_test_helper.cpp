@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
     app.add_option("--check-dead", o.check_dead);
     app.add_option("--record", o.record);
     app.add_option("tail", o.tail);  // ignored: puts paths into argv
-    app.allow_extras();  // the tail may hold anything, options included
+    app.allow_extras();              // the tail may hold anything, options included
     CLI11_PARSE(app, argc, argv);
 
     if (o.daemon) daemonize();
