@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -176,6 +177,11 @@ int Launch::prepare() {
         scratch_root_ = t;
     else
         scratch_root_ = "/tmp";
+    // TMPDIR must stay valid after the test changes directory.
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(scratch_root_, ec);
+    if (ec) return fail("scratch root '" + scratch_root_ + "': " + ec.message());
+    scratch_root_ = absolute.lexically_normal().string();
     return 0;
 }
 

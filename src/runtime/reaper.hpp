@@ -35,7 +35,7 @@ struct MatchSet {
     bool cwd = true;     // the working directory is under the scope
     bool exe = true;     // the executable lies under the scope
     bool files = false;  // an open file descriptor points under the scope (slower)
-    bool env = true;     // CORRAL_SCOPE=<token> in the environment
+    bool env = true;     // CORRAL_SCOPE=<token> or CORRAL_SCOPE=<path under the scope>
 };
 
 // Parses "argv,cwd,exe,files,env" (any subset, at least one). Throws UsageError.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -155,9 +156,14 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
         return std::vector<std::string>{CORRAL_EXE, "generate", "--facts", facts.string(),
                                         "--cpus",   cpus,       "--out",   out.string()};
     };
-    // The two versions every file may hold.
+    // The two versions every file may hold. Timing the second run only
+    // calibrates where kills land (spread over a whole run, sanitizers or not).
     ASSERT_EQ(run(gen(dir / "old", "2")).exit_code, 0);
+    auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(run(gen(dir / "new", "3")).exit_code, 0);
+    auto run_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     auto old_files = snapshot(dir / "old"), new_files = snapshot(dir / "new");
     ASSERT_NE(old_files["plan.json"], new_files["plan.json"]);
 
@@ -177,7 +183,8 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
             ::execv(args[0], args.data());
             ::_exit(127);
         }
-        ::usleep(std::uniform_int_distribution<int>(0, 20000)(random));
+        ::usleep(static_cast<useconds_t>(
+            std::uniform_int_distribution<long>(0, run_us * 5 / 4)(random)));
         ::kill(pid, SIGKILL);
         int status = 0;
         ::waitpid(pid, &status, 0);

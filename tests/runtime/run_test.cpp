@@ -227,6 +227,18 @@ TEST_F(Run, GivesAShortUniqueScratchDirAndRemovesIt) {
     EXPECT_FALSE(fs::exists(scratch));
 }
 
+TEST_F(Run, ARelativeScratchRootBecomesAbsolute) {
+    auto env = env_;
+    auto t0 = Clock::now();
+    // Run from dir_ so "scratch" names dir_/scratch.
+    std::vector<std::string> cmd = {
+        "env", "-C", dir_.string(), CORRAL_EXE,        "run", "--scratch-root", "scratch",
+        "--",  "sh", "-c",          "echo \"$TMPDIR\""};
+    auto r = finish(spawn(cmd, env), t0);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, testing::StartsWith((dir_ / "scratch" / "c-").string()));
+}
+
 TEST_F(Run, KeepScratchKeepsItOnlyForFailures) {
     run({"--keep-scratch", "--", "sh", "-c", "touch $TMPDIR/evidence; exit 1"});
     auto failed = last_record();
