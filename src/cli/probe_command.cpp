@@ -35,8 +35,8 @@ void add_probe_command(CLI::App& app, int& status) {
         "  corral probe --root tests/data/hosts/cgroup-hybrid-host   a recorded host\n"
         "\n"
         "Exit status: 0 facts printed (some may be unknown; see their *_source);\n"
-        "2 bad usage or a --root that is not a directory (facts are still printed, all\n"
-        "unknown). See docs/exit-codes.md and docs/facts-schema.md.");
+        "1 stdout could not be written; 2 bad usage or a --root that is not a directory\n"
+        "(facts are still printed, all unknown). See docs/exit-codes.md, docs/facts-schema.md.");
     struct Options {
         ProbeOptions probe;
         bool json = false;

@@ -161,7 +161,7 @@ MemoryFacts probe_memory(const HostRoot& host) {
     } else {
         const CgroupLocation& loc = *found;
         if (!loc.translated) m.notes.push_back(untranslated_note(loc));
-        LimitWalk walk(m.total_bytes, m.notes);
+        LimitWalk walk(m.total_bytes, m.notes), high_walk(m.total_bytes, m.notes);
         const char* limit_file = loc.version == 2 ? "memory.max" : "memory.limit_in_bytes";
         for (size_t i = 0; i < loc.levels.size(); ++i) {
             const auto& dir = loc.levels[i];
@@ -169,8 +169,8 @@ MemoryFacts probe_memory(const HostRoot& host) {
             walk.offer_file(read_cgroup_file(host, dir, limit_file),
                             loc.hierarchy_name() + " " + limit_file, where, dir, limit);
             if (loc.version == 2)
-                walk.offer_file(read_cgroup_file(host, dir, "memory.high"), "cgroup v2 memory.high",
-                                where, dir, high);
+                high_walk.offer_file(read_cgroup_file(host, dir, "memory.high"),
+                                     "cgroup v2 memory.high", where, dir, high);
         }
         if (loc.version == 1) {
             // The kernel's own view of every ancestor, also those above the mount root.
@@ -190,16 +190,17 @@ MemoryFacts probe_memory(const HostRoot& host) {
                     loc.levels.back() + ", so cgroups outside it are not counted");
         }
         const std::string looked = loc.hierarchy_name() + " at " + describe_levels(loc);
-        const std::string none_text = !walk.found_file() ? "none: no limit files in "
-                                      : m.total_bytes     ? "none: no limit below MemTotal in "
-                                                          : "none: no limit in ";
-        m.limit_source = (limit ? limit->source : none_text + looked) + walk.ignored_text();
-        if (high)
-            m.high_source = high->source;
-        else if (loc.version == 1)
+        auto none_text = [&](const LimitWalk& w) {
+            return !w.found_file() ? "none: no limit files in "
+                   : m.total_bytes ? "none: no limit below MemTotal in "
+                                   : "none: no limit in ";
+        };
+        m.limit_source = (limit ? limit->source : none_text(walk) + looked) + walk.ignored_text();
+        if (loc.version == 1)
             m.high_source = "none: cgroup v1 has no memory.high";
         else
-            m.high_source = none_text + looked;
+            m.high_source =
+                (high ? high->source : none_text(high_walk) + looked) + high_walk.ignored_text();
     }
     if (limit) m.limit_bytes = limit->bytes;
     if (high) m.high_bytes = high->bytes;

@@ -255,6 +255,8 @@ TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms, 
         if (t.signal(SIGTERM)) {
             t.signal(SIGCONT);
             live.push_back(&t);
+        } else if (errno != ESRCH) {
+            r.survived.push_back(t.pid());  // refused (EPERM): must not vanish from the result
         }
     }
     auto after_term = wait_all(live, grace_ms);

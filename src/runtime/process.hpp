@@ -73,7 +73,7 @@ class ProcessRef {
 struct TerminateResult {
     std::vector<pid_t> exited_on_term;  // gone within the grace period
     std::vector<pid_t> killed;          // needed SIGKILL
-    std::vector<pid_t> survived;        // still alive after SIGKILL + wait (D state, ...)
+    std::vector<pid_t> survived;        // alive after SIGKILL + wait (D state), or signal refused
 };
 
 // SIGTERM (+SIGCONT, so stopped processes can act on it) to every process,

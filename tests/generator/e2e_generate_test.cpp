@@ -86,6 +86,7 @@ TEST(Generate, BadInputWritesNothing) {
         std::vector<std::string> message;  // all must appear in stderr
     };
     const std::string cfg = (dir / "corral.yaml").string();
+    spit(dir / "bad-facts.json", "{\"schema\": 3}\n");
     std::vector<Case> cases = {
         {"unknown key",
          "cpu:\n  oversubscribtion: 2\n",
@@ -111,6 +112,11 @@ TEST(Generate, BadInputWritesNothing) {
         {"bad --cpus", "", {"--cpus", "0"}, {}, {"--cpus"}},
         {"bad CORRAL_CPUS", "", {}, {{"CORRAL_CPUS", "many"}}, {"CORRAL_CPUS", "many"}},
         {"bad CORRAL_MEMORY", "", {}, {{"CORRAL_MEMORY", "12 parsecs"}}, {"CORRAL_MEMORY"}},
+        {"bad --facts",
+         "",
+         {"--facts", (dir / "bad-facts.json").string()},
+         {},
+         {"bad-facts.json", "corral.facts/1"}},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.what);
@@ -169,8 +175,8 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
 
     auto target = dir / "target";
     std::mt19937 random(12345);
-    int killed_mid_run = 0;
-    for (int round = 0; round < 25; ++round) {
+    int killed_mid_run = 0, left_staging = 0, mixed = 0;
+    for (int round = 0; round < 20; ++round) {
         fs::remove_all(target);
         fs::copy(dir / "old", target);
         auto argv = gen(target, "3");
@@ -189,16 +195,23 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
         int status = 0;
         ::waitpid(pid, &status, 0);
         if (WIFSIGNALED(status)) ++killed_mid_run;
+        int new_count = 0;
         for (const auto& [name, content] : snapshot(target)) {
-            if (name.starts_with(kStagingPrefix)) continue;  // removed by the next run
+            if (name.starts_with(kStagingPrefix)) {  // removed by the next run
+                ++left_staging;
+                continue;
+            }
+            new_count += content == new_files[name] && content != old_files[name];
             EXPECT_TRUE(content == old_files[name] || content == new_files[name])
                 << "round " << round << ": " << name << " is torn or foreign";
         }
+        if (new_count > 0 && new_count < static_cast<int>(old_files.size()) - 2) ++mixed;
         // The next run finishes the job and cleans up.
         ASSERT_EQ(run(gen(target, "3")).exit_code, 0);
         EXPECT_EQ(snapshot(target), new_files) << "round " << round;
     }
-    std::cout << killed_mid_run << " of 25 runs were killed before they finished\n";
+    std::cout << killed_mid_run << " of 20 runs killed before they finished; " << left_staging
+              << " left a staging directory, " << mixed << " were killed while renaming\n";
 }
 
 }  // namespace

@@ -18,9 +18,9 @@ using test::expect_section;
 using test::expected_of;
 using test::hosts_dir;
 
-class RecordedTree : public ::testing::TestWithParam<std::string> {};
+class CgroupTree : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(RecordedTree, LibraryMatchesExpected) {
+TEST_P(CgroupTree, LibraryMatchesExpected) {
     const auto tree = GetParam();
     HostRoot host(hosts_dir() / tree);
     ASSERT_FALSE(host.live());
@@ -34,10 +34,10 @@ TEST_P(RecordedTree, LibraryMatchesExpected) {
     expect_section(json.at("memory"), expected.at("memory"), tree + " memory");
 }
 
-TEST_P(RecordedTree, ProgramJsonMatchesExpected) {
+TEST_P(CgroupTree, ProgramJsonMatchesExpected) {
     const auto tree = GetParam();
-    auto r = test::run_program(
-        {CORRAL_EXE, "probe", "--json", "--root", (hosts_dir() / tree).string()});
+    auto r =
+        test::run_program({CORRAL_EXE, "probe", "--json", "--root", (hosts_dir() / tree).string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto json = nlohmann::json::parse(r.out);
     EXPECT_EQ(json.at("schema"), "corral.facts/1");
@@ -47,7 +47,7 @@ TEST_P(RecordedTree, ProgramJsonMatchesExpected) {
     expect_section(json.at("memory"), expected.at("memory"), tree + " memory");
 }
 
-TEST_P(RecordedTree, HumanSummaryExplainsEveryNumber) {
+TEST_P(CgroupTree, HumanSummaryExplainsEveryNumber) {
     const auto tree = GetParam();
     HostRoot host(hosts_dir() / tree);
     auto cpu = probe_cpu(host);
@@ -66,24 +66,24 @@ TEST_P(RecordedTree, HumanSummaryExplainsEveryNumber) {
         EXPECT_NE(text.find(note), std::string::npos) << text;
 }
 
-INSTANTIATE_TEST_SUITE_P(Hosts, RecordedTree, ::testing::ValuesIn(cgroup_tree_names()),
+INSTANTIATE_TEST_SUITE_P(Hosts, CgroupTree, ::testing::ValuesIn(cgroup_tree_names()),
                          [](const auto& info) { return test::test_name_of(info.param); });
 
 // Guards against a moved data directory making the suite above silently empty,
 // and names every situation the issue asks for.
-TEST(RecordedTrees, EverySituationHasATree) {
+TEST(CgroupTrees, EverySituationHasATree) {
     auto names = cgroup_tree_names();
     for (const char* required :
          {"cgroup-v2-leaf-limit", "cgroup-v2-ancestor-limit", "cgroup-v2-ancestor-stricter",
-          "cgroup-v1-container-bind", "cgroup-hybrid-host", "cgroup-no-limits",
-          "cgroup-quota-half", "cgroup-quota-above-affinity", "cgroup-memory-sentinels",
-          "cgroup-memory-max-zero", "cgroup-escaped-space", "cgroup-untranslatable-root",
-          "cgroup-garbage", "cgroup-missing-proc", "cgroup-v1-limit-above-mount-root"})
+          "cgroup-v1-container-bind", "cgroup-hybrid-host", "cgroup-no-limits", "cgroup-quota-half",
+          "cgroup-quota-above-affinity", "cgroup-memory-sentinels", "cgroup-memory-max-zero",
+          "cgroup-escaped-space", "cgroup-untranslatable-root", "cgroup-garbage",
+          "cgroup-missing-proc", "cgroup-v1-limit-above-mount-root"})
         EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
 }
 
 // The human line the issue shows, on the hybrid tree (v1 cpu, 1.5 CPUs).
-TEST(DescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
+TEST(ProbeDescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
     HostRoot host(hosts_dir() / "cgroup-hybrid-host");
     std::ostringstream out;
     describe_cpu(out, probe_cpu(host));
@@ -94,7 +94,7 @@ TEST(DescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
         << out.str();
 }
 
-TEST(DescribeMemory, ShowsMinOfTotalAndLimit) {
+TEST(ProbeDescribeMemory, ShowsMinOfTotalAndLimit) {
     HostRoot host(hosts_dir() / "cgroup-v2-ancestor-stricter");
     std::ostringstream out;
     describe_memory(out, probe_memory(host));
@@ -105,7 +105,7 @@ TEST(DescribeMemory, ShowsMinOfTotalAndLimit) {
 }
 
 // An empty directory as root: nothing is known, nothing is invented.
-TEST(BadRoot, EmptyDirectoryGivesUnknownsNotNumbers) {
+TEST(ProbeBadRoot, EmptyDirectoryGivesUnknownsNotNumbers) {
     auto dir = std::filesystem::temp_directory_path() /
                ("corral-p1-empty-root-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -127,7 +127,7 @@ TEST(BadRoot, EmptyDirectoryGivesUnknownsNotNumbers) {
     EXPECT_NE(memory.limit_source.find("unknown"), std::string::npos) << memory.limit_source;
 }
 
-TEST(BadRoot, ProgramReportsARootThatIsNotADirectoryAndCarriesOn) {
+TEST(ProbeBadRoot, ProgramReportsARootThatIsNotADirectoryAndCarriesOn) {
     const auto file = (hosts_dir() / "cgroup-v2-leaf-limit" / "expected.json").string();
     auto r = test::run_program({CORRAL_EXE, "probe", "--json", "--root", file});
     EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -138,7 +138,7 @@ TEST(BadRoot, ProgramReportsARootThatIsNotADirectoryAndCarriesOn) {
     EXPECT_EQ(json.at("cpu").at("effective"), 1);
 }
 
-TEST(BadRoot, ProgramReportsAMissingRoot) {
+TEST(ProbeBadRoot, ProgramReportsAMissingRoot) {
     auto r = test::run_program({CORRAL_EXE, "probe", "--root", "/nonexistent/corral-p1"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("/nonexistent/corral-p1"), std::string::npos) << r.err;

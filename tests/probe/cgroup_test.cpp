@@ -42,7 +42,8 @@ TEST(LocateCgroup, CpuacctIsNotCpu) {
     ASSERT_TRUE(loc) << loc.error;
     EXPECT_EQ((*loc).version, 1);
     EXPECT_EQ((*loc).mount_point, "/sys/fs/cgroup/cpu");
-    EXPECT_EQ((*loc).levels, (std::vector<std::string>{"/sys/fs/cgroup/cpu/b", "/sys/fs/cgroup/cpu"}));
+    EXPECT_EQ((*loc).levels,
+              (std::vector<std::string>{"/sys/fs/cgroup/cpu/b", "/sys/fs/cgroup/cpu"}));
 }
 
 TEST(LocateCgroup, CombinedHierarchyHoldsBothControllers) {
@@ -76,8 +77,8 @@ TEST(LocateCgroup, TranslatesThroughABindMountedRoot) {
     auto loc = locate_cgroup(t, "memory");
     ASSERT_TRUE(loc) << loc.error;
     EXPECT_TRUE((*loc).translated);
-    EXPECT_EQ((*loc).levels, (std::vector<std::string>{"/sys/fs/cgroup/memory/inner",
-                                                       "/sys/fs/cgroup/memory"}));
+    EXPECT_EQ((*loc).levels,
+              (std::vector<std::string>{"/sys/fs/cgroup/memory/inner", "/sys/fs/cgroup/memory"}));
     EXPECT_EQ((*loc).level_name(0), "leaf");
     EXPECT_EQ((*loc).level_name(1), "mount root");
 }
@@ -119,9 +120,8 @@ TEST(LocateCgroup, LevelsGoFromLeafToMountRoot) {
     auto t = tables("0::/a/b/c/\n", "31 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
     auto loc = locate_cgroup(t, "cpu");
     ASSERT_TRUE(loc) << loc.error;
-    EXPECT_EQ((*loc).levels,
-              (std::vector<std::string>{"/sys/fs/cgroup/a/b/c", "/sys/fs/cgroup/a/b",
-                                        "/sys/fs/cgroup/a", "/sys/fs/cgroup"}));
+    EXPECT_EQ((*loc).levels, (std::vector<std::string>{"/sys/fs/cgroup/a/b/c", "/sys/fs/cgroup/a/b",
+                                                       "/sys/fs/cgroup/a", "/sys/fs/cgroup"}));
     EXPECT_EQ((*loc).level_name(1), "parent");
     EXPECT_EQ((*loc).level_name(2), "2 levels up");
     EXPECT_EQ((*loc).level_name(3), "mount root");

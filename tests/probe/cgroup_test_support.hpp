@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,7 +84,8 @@ inline std::vector<std::string> cgroup_tree_names() {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(hosts_dir(), ec)) {
         auto name = entry.path().filename().string();
-        if (name.rfind("cgroup-", 0) == 0 && std::filesystem::exists(entry.path() / "expected.json"))
+        if (name.rfind("cgroup-", 0) == 0 &&
+            std::filesystem::exists(entry.path() / "expected.json"))
             names.push_back(name);
     }
     std::sort(names.begin(), names.end());
@@ -113,12 +114,16 @@ inline void expect_section(const nlohmann::json& actual, const nlohmann::json& e
         const auto& want = item.value();
         const std::string suffix = "_contains";
         if (key == "notes_contain") {
-            bool found = false;
-            for (const auto& note : actual.at("notes"))
-                found = found || note.get<std::string>().find(want.get<std::string>()) !=
-                                     std::string::npos;
-            EXPECT_TRUE(found) << label << ": no note contains '" << want.get<std::string>()
-                               << "'; notes: " << actual.at("notes").dump();
+            // One string, or an array of strings that must each appear in some note.
+            auto wanted = want.is_array() ? want : nlohmann::json::array({want});
+            for (const auto& text : wanted) {
+                bool found = false;
+                for (const auto& note : actual.at("notes"))
+                    found = found || note.get<std::string>().find(text.get<std::string>()) !=
+                                         std::string::npos;
+                EXPECT_TRUE(found) << label << ": no note contains '" << text.get<std::string>()
+                                   << "'; notes: " << actual.at("notes").dump();
+            }
         } else if (key.size() > suffix.size() &&
                    key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
             auto field = key.substr(0, key.size() - suffix.size());

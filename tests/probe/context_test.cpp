@@ -1,10 +1,12 @@
 // CI provider, container and slowdowns: environment maps passed in, files
 // from recorded trees.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <sstream>
 
 #include "probe/probe.hpp"
+#include "scratch_test_support.hpp"
 
 namespace corral {
 namespace {
@@ -115,6 +117,34 @@ TEST(ContextDescribe, SaysWhy) {
     EXPECT_NE(text.find("container: yes (/.dockerenv exists)"), std::string::npos) << text;
     EXPECT_NE(text.find("slower than usual: asan (ASAN_OPTIONS is set)"), std::string::npos)
         << text;
+}
+
+TEST(ContextCli, TheProgramReadsItsOwnEnvironment) {
+    auto r = test::run_command(
+        "env -i GITHUB_ACTIONS=true ASAN_OPTIONS=abort_on_error=1 "
+        "SUDO_USER=alice " +
+            std::string(CORRAL_EXE) + " probe --json",
+        false);
+    ASSERT_EQ(r.status, 0) << r.output;
+    auto facts = nlohmann::json::parse(r.output, nullptr, false);
+    ASSERT_FALSE(facts.is_discarded()) << r.output;
+    EXPECT_EQ(facts["context"]["ci"], "github");
+    EXPECT_EQ(facts["context"]["ci_source"], "GITHUB_ACTIONS=true");
+    EXPECT_EQ(facts["context"]["slowdowns"], nlohmann::json::array({"asan"}));
+    EXPECT_EQ(facts["context"]["sudo"], true);
+}
+
+TEST(ContextLive, ContainerMarkersOfThisHost) {
+    auto c = probe_context(HostRoot("/"), {});
+    if (::access("/.dockerenv", F_OK) == 0) {
+        EXPECT_TRUE(c.container);
+        EXPECT_EQ(c.container_source, "/.dockerenv exists");
+    } else if (::access("/run/.containerenv", F_OK) == 0) {
+        EXPECT_TRUE(c.container);
+        EXPECT_EQ(c.container_source, "/run/.containerenv exists");
+    } else {
+        EXPECT_FALSE(c.container_source.empty());
+    }
 }
 
 }  // namespace

@@ -36,9 +36,10 @@ TEST(Mountinfo, UnescapesOctalInPaths) {
 
 TEST(Mountinfo, SkipsMalformedLines) {
     std::vector<std::string> bad;
-    auto mounts = parse_mountinfo("garbage\n1 2 3 4 5 6 7 8\nx y 0:1 / / rw - ext4 /dev/a rw\n"
-                                  "27 1 254:0 / / rw - ext4 /dev/vda rw\n",
-                                  &bad);
+    auto mounts = parse_mountinfo(
+        "garbage\n1 2 3 4 5 6 7 8\nx y 0:1 / / rw - ext4 /dev/a rw\n"
+        "27 1 254:0 / / rw - ext4 /dev/vda rw\n",
+        &bad);
     ASSERT_EQ(mounts.size(), 1u);
     EXPECT_EQ(mounts[0].mount_point, "/");
     EXPECT_EQ(bad.size(), 3u);

@@ -138,10 +138,11 @@ ChildRun run_probe_in(const std::vector<std::string>& cgroup_procs) {
     return run;
 }
 
-class RealCgroup : public ::testing::Test {
+class ProbeRealCgroup : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups (euid " << ::geteuid() << ")";
+        if (::geteuid() != 0)
+            GTEST_SKIP() << "needs root to create cgroups (euid " << ::geteuid() << ")";
         auto cpu = own_v1_cgroup("cpu");
         if (!cpu) GTEST_SKIP() << "no writable v1 cpu hierarchy: " << cpu.error;
         auto memory = own_v1_cgroup("memory");
@@ -153,7 +154,7 @@ class RealCgroup : public ::testing::Test {
     std::string cpu_base_, memory_base_, suffix_;
 };
 
-TEST_F(RealCgroup, QuotaOneAndAHalfAndThreeGiB) {
+TEST_F(ProbeRealCgroup, QuotaOneAndAHalfAndThreeGiB) {
     TestCgroup cpu(cpu_base_ + "/" + suffix_ + "-flat");
     if (!cpu.ok()) GTEST_SKIP() << "cpu hierarchy not writable: " << cpu.error();
     TestCgroup memory(memory_base_ + "/" + suffix_ + "-flat");
@@ -186,7 +187,7 @@ TEST_F(RealCgroup, QuotaOneAndAHalfAndThreeGiB) {
 }
 
 // The parent is stricter than the leaf: what reading only the leaf gets wrong.
-TEST_F(RealCgroup, NestedParentStricterThanLeaf) {
+TEST_F(ProbeRealCgroup, NestedParentStricterThanLeaf) {
     TestCgroup cpu_parent(cpu_base_ + "/" + suffix_ + "-nested");
     if (!cpu_parent.ok()) GTEST_SKIP() << "cpu hierarchy not writable: " << cpu_parent.error();
     TestCgroup memory_parent(memory_base_ + "/" + suffix_ + "-nested");

@@ -294,7 +294,8 @@ class ReapProcessTest : public ::testing::Test {
         }
     }
 
-    CorralResult run_corral(std::vector<std::string> args) {
+    // Runs the real corral program; as_uid drops to that uid (and gid) first.
+    CorralResult run_corral(std::vector<std::string> args, std::optional<uid_t> as_uid = {}) {
         auto out = ctl_ / ("corral.out." + std::to_string(run_count_));
         auto err = ctl_ / ("corral.err." + std::to_string(run_count_++));
         std::vector<std::string> full = {"corral"};
@@ -308,6 +309,9 @@ class ReapProcessTest : public ::testing::Test {
             int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (o < 0 || e < 0 || ::dup2(o, 1) < 0 || ::dup2(e, 2) < 0) ::_exit(126);
+            if (as_uid &&
+                (::setgroups(0, nullptr) != 0 || ::setgid(*as_uid) != 0 || ::setuid(*as_uid) != 0))
+                ::_exit(126);
             ::execv(CORRAL_EXE, argv_c.data());
             ::_exit(127);
         }
@@ -591,6 +595,25 @@ TEST_F(ReapProcessTest, OtherUsersProcessIsSparedUnlessAllUsers) {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(find_pid(r.json()["found"], pid), nullptr) << r.out;
     EXPECT_TRUE(ended(other));
+}
+
+// Exit 1: a process that refuses the signal (EPERM: corral runs as uid 65534,
+// the target as root) is reported as survived, not retried, and not clean.
+TEST_F(ReapProcessTest, UnkillableProcessMakesItNotClean) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run corral as uid 65534 against root";
+    auto scope = make_dir("001");
+    auto root_owned = spawn_helper({(scope / "data").string()}, base_);
+    auto r = run_corral({"reap", "--scope", scope.string(), "--all-users", "--json"}, 65534);
+    ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+    auto j = r.json();
+    auto* f = find_pid(j["found"], started_[root_owned].pid);
+    ASSERT_NE(f, nullptr) << j.dump(2);
+    EXPECT_EQ((*f)["outcome"], "survived");
+    EXPECT_EQ(j["rounds"], 1) << "a refused signal must not be retried every round";
+    EXPECT_FALSE(j["clean"].get<bool>());
+    EXPECT_NE(find_pid(j["remaining"], started_[root_owned].pid), nullptr);
+    EXPECT_EQ(j["exit_status"], 1);
+    EXPECT_FALSE(ended(root_owned));
 }
 
 // Exit codes and the dry run.
