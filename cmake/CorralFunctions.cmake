@@ -595,8 +595,6 @@ function(corral_add_test)
   _corral_get(LAUNCHER launcher)
   set(command "")
   if(use_launcher)
-    # --lock before --name: a repeatable option right before "--" makes corral
-    # run's CLI11 parser read the test's own arguments as its options.
     set(command ${launcher})
     foreach(lock IN LISTS _c_locks)
       list(APPEND command --lock "${lock}")

@@ -206,6 +206,11 @@ TEST_F(Run, ExitCodesFollowTimeoutConventions) {
     // Arguments after the command are the test's, untouched (even --x and [a,b]).
     auto passthrough = run({"--lock", "l", "--", "printf", "<%s>", "--x", "[a,b]", "--"});
     EXPECT_EQ(passthrough.out, "<--x><[a,b]><-->");
+    // A repeatable option right before "--" must not swallow the test's own options.
+    auto own_options = run(
+        {"--slots", "s:2", "--lock", "l", "--", "printf", "<%s>", "--name", "z", "--lock", "w"});
+    EXPECT_EQ(own_options.code, 0);
+    EXPECT_EQ(own_options.out, "<--name><z><--lock><w>");
 }
 
 TEST_F(Run, GivesAShortUniqueScratchDirAndRemovesIt) {
