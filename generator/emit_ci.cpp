@@ -3,19 +3,12 @@
 // checked, so a template edit cannot silently drop the timeout or the spec.
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
-
+#include "common/text.hpp"
 #include "generator/emit.hpp"
 #include "generator/templates.hpp"
 
 namespace corral {
 namespace {
-
-std::string format_double(double v) {
-    char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
-}
 
 // The one line that runs the tests (inside `run: |`, working directory build/).
 std::string test_command(const Plan& plan) {
@@ -74,7 +67,7 @@ std::string emit_workflow(const Plan& plan, const std::string& template_name) {
                         std::to_string(plan.job_timeout_minutes) + " min)");
     std::string command = test_command(plan);
     std::string note = "each test may take " + std::to_string(plan.test_timeout_seconds) +
-                       " s (timeout multiplier " + format_double(plan.timeout_multiplier) + ")";
+                       " s (timeout multiplier " + shortest_decimal(plan.timeout_multiplier) + ")";
     std::string text = emit_detail::fill_template(
         embedded_template(template_name), template_name,
         {{"JOB_TIMEOUT_MINUTES", std::to_string(plan.job_timeout_minutes)},

@@ -1,21 +1,15 @@
 // plan.cmake: the plan as CMake variables for the CMake package, which must
 // work with CMake 3.16 (no string(JSON)). Every value is a bracket argument,
 // so any path or text arrives byte for byte.
-#include <charconv>
 #include <numeric>
 
+#include "common/text.hpp"
 #include "generator/emit.hpp"
 
 namespace corral {
 namespace {
 
 using emit_detail::cmake_bracket;
-
-std::string format_double(double v) {
-    char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact form
-    return std::string(buf, res.ptr);
-}
 
 const ResourceType* find_type(const Plan& plan, const std::string& name) {
     for (const auto& t : plan.resources)
@@ -62,7 +56,7 @@ std::string emit_plan_cmake(const Plan& plan) {
     set("CORRAL_PLAN_MEMORY_BUDGET_MIB", std::to_string(plan.memory_budget_bytes >> 20));
     set("CORRAL_PLAN_TEST_PARALLEL_LEVEL", std::to_string(plan.test_parallel_level));
     set("CORRAL_PLAN_BUILD_PARALLEL_LEVEL", std::to_string(plan.build_parallel_level));
-    set("CORRAL_PLAN_TIMEOUT_MULTIPLIER", format_double(plan.timeout_multiplier));
+    set("CORRAL_PLAN_TIMEOUT_MULTIPLIER", shortest_decimal(plan.timeout_multiplier));
     set("CORRAL_PLAN_TEST_TIMEOUT", std::to_string(plan.test_timeout_seconds));
     set("CORRAL_PLAN_JOB_TIMEOUT_MINUTES", std::to_string(plan.job_timeout_minutes));
     set("CORRAL_PLAN_STOP_ON_FAILURE", plan.stop_on_failure ? "ON" : "OFF");

@@ -1,17 +1,9 @@
 // report.txt: what was planned and why, for a human; every warning in full.
-#include <charconv>
-
 #include "common/text.hpp"
 #include "generator/emit.hpp"
 
 namespace corral {
 namespace {
-
-std::string format_double(double v) {
-    char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
-}
 
 std::string because(const std::string& reason) {
     return reason.empty() ? "" : "\n      " + reason;
@@ -29,7 +21,7 @@ std::string emit_report(const Plan& plan) {
            because(plan.test_parallel_reason) + "\n";
     out += "Builds       " + std::to_string(plan.build_parallel_level) + " at a time" +
            because(plan.build_parallel_reason) + "\n";
-    out += "Timeouts     x" + format_double(plan.timeout_multiplier) + ": ctest --timeout " +
+    out += "Timeouts     x" + shortest_decimal(plan.timeout_multiplier) + ": ctest --timeout " +
            std::to_string(plan.test_timeout_seconds) + " s, CI job " +
            std::to_string(plan.job_timeout_minutes) + " min" + because(plan.timeout_reason) + "\n";
     if (plan.stop_on_failure) out += "             ctest --stop-on-failure\n";

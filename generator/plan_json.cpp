@@ -2,17 +2,14 @@
 
 #include <stdexcept>
 
+#include "common/json_fields.hpp"
+
 namespace corral {
 namespace {
 
 using json = nlohmann::ordered_json;
 
-template <typename T>
-T get_or(const json& j, const char* key, T fallback) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return fallback;
-    return it->get<T>();
-}
+using json_fields::get_or;
 
 }  // namespace
 

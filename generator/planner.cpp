@@ -305,11 +305,17 @@ class Planner {
             }
         }
 
-        for (const auto& wanted : p_.scratch_candidates)
-            if (!find_scratch(wanted))
+        for (const auto& wanted : p_.scratch_candidates) {
+            const ScratchFacts* s = find_scratch(wanted);
+            if (!s)
                 warn("unknown_fact", "scratch candidate " + wanted +
                                          " (scratch.candidates) is not in the probed facts; "
                                          "it was not considered");
+            else if (!s->usable)
+                warn("unknown_fact", "scratch candidate " + wanted +
+                                         " (scratch.candidates) is not usable (" + s->error +
+                                         "); it was not considered");
+        }
 
         struct Candidate {
             const ScratchFacts* s;

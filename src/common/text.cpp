@@ -27,16 +27,32 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     }
 }
 
-std::vector<std::string_view> split_lines(std::string_view s) {
+std::vector<std::string_view> split_records(std::string_view s, char terminator) {
     std::vector<std::string_view> out;
     size_t start = 0;
     while (start < s.size()) {
-        auto pos = s.find('\n', start);
+        auto pos = s.find(terminator, start);
         if (pos == std::string_view::npos) pos = s.size();
         out.push_back(s.substr(start, pos - start));
         start = pos + 1;
     }
     return out;
+}
+
+std::vector<std::string_view> split_lines(std::string_view s) {
+    return split_records(s, '\n');
+}
+
+std::string human_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+std::string shortest_decimal(double v) {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, res.ptr);
 }
 
 bool starts_with_path(std::string_view path, std::string_view prefix) {

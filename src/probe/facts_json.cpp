@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/json_fields.hpp"
+
 namespace corral {
 namespace {
 
@@ -12,19 +14,8 @@ json opt(const std::optional<T>& v) {
     return v ? json(*v) : json(nullptr);
 }
 
-template <typename T>
-std::optional<T> get_opt(const json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    return it->get<T>();
-}
-
-template <typename T>
-T get_or(const json& j, const char* key, T fallback) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return fallback;
-    return it->get<T>();
-}
+using json_fields::get_opt;
+using json_fields::get_or;
 
 }  // namespace
 

@@ -20,7 +20,6 @@
 #include <iostream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 #include "common/text.hpp"
@@ -42,12 +41,6 @@ std::string upper(std::string_view s) {
     for (auto& c : out)
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     return out;
-}
-
-std::string format_number(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
 }
 
 std::optional<double> parse_positive_double(const std::string& text) {
@@ -88,6 +81,7 @@ class Launch {
     void wait_for_main();
     void handle_signals();
     void reap_zombies();
+    void collect_main();  // blocking wait for the main process, unless already collected
     std::vector<proc::ProcessInfo> find_leftovers() const;
     std::vector<ProcessEntry> kill_tree();
     void sweep_leaks();
@@ -157,11 +151,11 @@ int Launch::prepare() {
     }
     if (!(multiplier_ > 0) || !std::isfinite(multiplier_))
         return fail("the timeout multiplier must be a positive number, got " +
-                    format_number(multiplier_));
+                    human_number(multiplier_));
     if (o_.timeout_seconds) {
         if (!(*o_.timeout_seconds > 0))
             return fail("--timeout must be positive seconds, got " +
-                        format_number(*o_.timeout_seconds));
+                        human_number(*o_.timeout_seconds));
         timeout_ = *o_.timeout_seconds * multiplier_;
         rec_.timeout_seconds = *timeout_;
     }
@@ -194,7 +188,7 @@ std::vector<std::string> Launch::child_environment() const {
         {"CORRAL_TEST_NAME", rec_.name},
         {"CORRAL_SCOPE", scratch_.path},
         {"CORRAL_SCRATCH_DIR", scratch_.path},
-        {"CORRAL_TIMEOUT_MULTIPLIER", format_number(multiplier_)},
+        {"CORRAL_TIMEOUT_MULTIPLIER", human_number(multiplier_)},
     };
     for (const auto& kv : translation_.env)
         set.push_back(kv);
@@ -318,6 +312,15 @@ void Launch::reap_zombies() {
     }
 }
 
+void Launch::collect_main() {
+    if (main_done_) return;
+    int status = 0;
+    if (::waitpid(main_pid_, &status, 0) == main_pid_) {
+        main_done_ = true;
+        main_status_ = status;
+    }
+}
+
 void Launch::handle_signals() {
     for (;;) {
         struct signalfd_siginfo si {};
@@ -328,7 +331,7 @@ void Launch::handle_signals() {
         if (!main_done_) {
             say(std::string("received SIG") + ::sigabbrev_np(sig) +
                 "; forwarding it to the test, whole tree killed if still running after " +
-                format_number(o_.grace_seconds) + " s");
+                human_number(o_.grace_seconds) + " s");
             ::kill(-main_pid_, sig);
             // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
             // will SIGKILL us after its own grace period: finish the job before that.
@@ -360,13 +363,7 @@ void Launch::wait_for_main() {
         if (r > 0 && (fds[1].revents & POLLIN)) handle_signals();
         if (r > 0 && (fds[0].revents & POLLIN)) {
             reap_zombies();
-            if (!main_done_) {
-                int status = 0;
-                if (::waitpid(main_pid_, &status, 0) == main_pid_) {
-                    main_done_ = true;
-                    main_status_ = status;
-                }
-            }
+            collect_main();
         }
         bool timed_out = !main_done_ && deadline && Clock::now() >= *deadline;
         bool stop_overdue = !main_done_ && stop_deadline_ && Clock::now() >= *stop_deadline_;
@@ -374,9 +371,9 @@ void Launch::wait_for_main() {
             if (timed_out) {
                 rec_.timed_out = true;
                 say("TIMEOUT: test '" + rec_.name + "' still running after " +
-                    format_number(*timeout_) +
+                    human_number(*timeout_) +
                     " s; terminating its whole process tree (TERM, KILL after " +
-                    format_number(o_.grace_seconds) + " s)");
+                    human_number(o_.grace_seconds) + " s)");
             } else {
                 say("the test ignored the forwarded signal; terminating its whole process tree");
             }
@@ -384,14 +381,8 @@ void Launch::wait_for_main() {
             for (const auto& p : rec_.killed_on_timeout)
                 say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
             reap_zombies();
-            if (!main_done_) {
-                // Survived SIGKILL (uninterruptible sleep): wait for it, the kernel will finish it.
-                int status = 0;
-                if (::waitpid(main_pid_, &status, 0) == main_pid_) {
-                    main_done_ = true;
-                    main_status_ = status;
-                }
-            }
+            // Survived SIGKILL (uninterruptible sleep): wait, the kernel will finish it.
+            collect_main();
         }
     }
 }

@@ -38,15 +38,8 @@ std::optional<std::string> slurp(const std::string& path) {
 }
 
 std::vector<std::string> split_nul(const std::string& s) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < s.size()) {
-        auto end = s.find('\0', start);
-        if (end == std::string::npos) end = s.size();
-        out.emplace_back(s.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
+    auto records = split_records(s, '\0');
+    return {records.begin(), records.end()};
 }
 
 std::optional<std::string> link_target(const std::string& path) {

@@ -38,3 +38,24 @@ TEST(Text, SplitKeepsEmptyFields) {
     EXPECT_EQ(parts[1], "");
     EXPECT_EQ(split_lines("x\ny\n").size(), 2u);
 }
+
+TEST(Text, SplitRecordsDropsOnlyTheFinalTerminator) {
+    using V = std::vector<std::string_view>;
+    EXPECT_EQ(split_lines("a\nb\n"), (V{"a", "b"}));
+    EXPECT_EQ(split_lines("a\n\nb"), (V{"a", "", "b"}));
+    EXPECT_EQ(split_lines(""), V{});
+    using namespace std::string_view_literals;
+    EXPECT_EQ(split_records("sleep\0100\0"sv, '\0'), (V{"sleep", "100"}));
+}
+
+TEST(Text, ShortestDecimalRoundTrips) {
+    EXPECT_EQ(shortest_decimal(1.5), "1.5");
+    EXPECT_EQ(shortest_decimal(3), "3");
+    EXPECT_EQ(shortest_decimal(0.1 + 0.2), "0.30000000000000004");
+}
+
+TEST(Text, HumanNumberHidesBinaryNoise) {
+    EXPECT_EQ(human_number(0.3 * 3), "0.9");
+    EXPECT_EQ(human_number(60), "60");
+    EXPECT_EQ(human_number(1.5), "1.5");
+}

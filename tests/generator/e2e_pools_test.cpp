@@ -79,18 +79,6 @@ class Pools : public ::testing::Test {
         EXPECT_EQ(links, 2) << tag;
     }
 
-    std::vector<std::string> cmakes() {
-        // The system cmake, and the npm-installed ones ./bootstrap provides.
-        std::vector<std::string> found = {"cmake"};
-        auto tools = fs::path(CORRAL_SOURCE_DIR) / "build/tools/node_modules";
-        for (const char* version : {"cmake-3.29", "cmake-4.3"})
-            if (fs::exists(tools / version / "bin/cmake"))
-                found.push_back((tools / version / "bin/cmake").string());
-            else
-                std::cout << "note: " << version << " not installed (./bootstrap); not tried\n";
-        return found;
-    }
-
     TempDir root_{"pools"};
     std::map<std::string, int> depth_;
 };
@@ -98,7 +86,7 @@ class Pools : public ::testing::Test {
 TEST_F(Pools, AppliedThroughInitialCacheScript) {
     write_project("");
     int n = 0;
-    for (const auto& cmake : cmakes())
+    for (const auto& cmake : test::cmake_releases("cmake"))
         build_and_check(cmake, {"-C", (root_ / "corral/pools.cmake").string()},
                         "C" + std::to_string(n++));
 }

@@ -112,18 +112,6 @@ int granted(const Record& r, const std::string& type, const std::string& id = ""
     return sum;
 }
 
-// The system ctest, and the npm-installed ones ./bootstrap provides.
-std::vector<std::string> ctests() {
-    std::vector<std::string> found = {"ctest"};
-    auto tools = fs::path(CORRAL_SOURCE_DIR) / "build/tools/node_modules";
-    for (const char* version : {"cmake-3.29", "cmake-4.3"})
-        if (fs::exists(tools / version / "bin/ctest"))
-            found.push_back((tools / version / "bin/ctest").string());
-        else
-            std::cout << "note: " << version << " not installed (./bootstrap); not tried\n";
-    return found;
-}
-
 // Runs the project's tests with ctest -j8 and returns what each recorded.
 std::vector<Record> run_ctest(const std::string& ctest_exe, const fs::path& build,
                               const fs::path& logs, const std::vector<std::string>& extra,
@@ -192,7 +180,7 @@ TEST(CTestResources, GeneratedSpecBoundsMemoryAndHeavyIoUnderRealCTest) {
     auto configure = run({"cmake", "-S", (root / "project").string(), "-B",
                           (root / "build").string(), "-G", "Ninja"});
     ASSERT_EQ(configure.exit_code, 0) << configure.err;
-    for (const auto& ctest_exe : ctests()) {
+    for (const auto& ctest_exe : test::cmake_releases("ctest")) {
         SCOPED_TRACE(ctest_exe);
         auto records =
             run_ctest(ctest_exe, root / "build", logs,

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -128,6 +129,21 @@ inline Plan sample_plan() {
              {"TMPDIR", "/tmp", ""}};
     p.warnings = {{"memory_tight", "the 3.5 GiB budget fits 7 tests of 512 MiB, fewer than 8"}};
     return p;
+}
+
+// `tool` (cmake or ctest) of the system CMake, then of the newer releases
+// ./bootstrap installs under build/tools; a release not installed is said, not tried.
+inline std::vector<std::string> cmake_releases(const char* tool) {
+    std::vector<std::string> found = {tool};
+    auto tools = fs::path(CORRAL_SOURCE_DIR) / "build/tools/node_modules";
+    for (const char* version : {"cmake-3.29", "cmake-4.3"}) {
+        auto exe = tools / version / "bin" / tool;
+        if (fs::exists(exe))
+            found.push_back(exe.string());
+        else
+            std::cout << "note: " << version << " not installed (./bootstrap); not tried\n";
+    }
+    return found;
 }
 
 }  // namespace corral::test

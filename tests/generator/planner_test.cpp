@@ -279,6 +279,23 @@ TEST(Planner, PolicyCandidateMissingFromTheFactsIsAnUnknownFact) {
               "considered");
 }
 
+TEST(Planner, PolicyCandidateThatCannotBeUsedIsSaid) {
+    Facts f = host(4, 16 * kGiB);
+    ScratchFacts ci = disk("/ci", "vdb", 100);
+    ci.usable = false;
+    ci.error = "/ci: No such file or directory";
+    f.scratch.push_back(ci);
+    Policy pol = default_policy();
+    pol.scratch_candidates = {"/ci"};
+    Plan p = make_plan(f, pol);
+    EXPECT_EQ(p.scratch_dir, "/tmp");
+    const Warning* w = find_warning(p, "unknown_fact");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->message,
+              "scratch candidate /ci (scratch.candidates) is not usable (/ci: No such file or "
+              "directory); it was not considered");
+}
+
 TEST(Planner, NoUsableScratchLeavesTmpdirAlone) {
     Facts f = host(2, 4 * kGiB);
     f.scratch[0].usable = false;
