@@ -45,7 +45,7 @@ TEST(Text, SplitRecordsDropsOnlyTheFinalTerminator) {
     EXPECT_EQ(split_lines("a\n\nb"), (V{"a", "", "b"}));
     EXPECT_EQ(split_lines(""), V{});
     using namespace std::string_view_literals;
-    EXPECT_EQ(split_records("sleep\0100\0"sv, '\0'), (V{"sleep", "100"}));
+    EXPECT_EQ(split_records("sleep\0abc\0"sv, '\0'), (V{"sleep", "abc"}));
 }
 
 TEST(Text, ShortestDecimalRoundTrips) {
