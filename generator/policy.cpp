@@ -347,8 +347,17 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
         if (d < best_distance) best_distance = d, best = c;
     }
     std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-    if (best.empty() || best_distance > limit) return {};
-    return best;
+    if (!best.empty() && best_distance <= limit) return best;
+    // Another form of the same word ("oversubscribe" for "oversubscription"):
+    // a long shared stem is as telling as a small edit distance.
+    for (const auto& c : candidates) {
+        auto a = lower(word), b = lower(c);
+        std::size_t stem = 0;
+        while (stem < a.size() && stem < b.size() && a[stem] == b[stem])
+            ++stem;
+        if (stem >= 6 && stem * 3 >= std::min(a.size(), b.size()) * 2) return c;
+    }
+    return {};
 }
 
 // --- YAML ---------------------------------------------------------------------

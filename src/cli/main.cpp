@@ -1,18 +1,47 @@
 // corral: probe the host, plan, emit; launch and reap tests.
 #include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "corral_version.hpp"
 
+namespace {
+
+// One line per subcommand in `corral --help`; each subcommand's own --help
+// keeps its full description.
+const std::map<std::string, std::string> kSummaries = {
+    {"probe", "what this host really offers: cgroup-aware CPUs and memory, scratch disks, GPUs"},
+    {"plan", "decide parallel levels, CTest resources, Ninja pools, scratch and timeouts"},
+    {"generate", "probe + plan + write every output (resources.json, pools, env, CI snippets)"},
+    {"spec", "print the CTest resource spec (resources.json)"},
+    {"pools", "print the Ninja job pools (pools.cmake or pools.ninja)"},
+    {"env", "print the planned environment (sh export lines or $GITHUB_ENV lines)"},
+    {"ci", "print a GitHub or Forgejo Actions test job"},
+    {"run", "launch one test bounded and isolated; kill what it leaves behind"},
+    {"reap", "kill the processes left behind under a scope directory"},
+};
+
+class SummaryFormatter : public CLI::Formatter {
+  public:
+    std::string make_subcommand(const CLI::App* sub) const override {
+        auto it = kSummaries.find(sub->get_name());
+        if (it == kSummaries.end()) return CLI::Formatter::make_subcommand(sub);
+        std::stringstream out;
+        CLI::detail::format_help(out, sub->get_display_name(true), it->second, column_width_);
+        return out.str();
+    }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{
         "Corral bounds parallel CMake/CTest builds and tests to the machine they run on.\n"
-        "  probe     what this host really offers (cgroup-aware CPUs and memory, scratch disks)\n"
-        "  plan      decide parallel levels, CTest resources, Ninja pools, scratch, timeouts\n"
-        "  generate  probe + plan + write every output file (resources.json, pools, env, CI)\n"
-        "  run       launch one test bounded and isolated; kill what it leaves behind\n"
-        "  reap      kill processes left behind under a scope directory\n",
+        "Start with `corral probe`, then `corral generate`; `corral SUBCOMMAND --help` for more.",
         "corral"};
+    app.formatter(std::make_shared<SummaryFormatter>());
     app.set_version_flag("--version", std::string("corral ") + corral::kCorralVersion);
     app.require_subcommand(1);
     app.fallthrough(false);
@@ -29,6 +58,12 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e);  // prints help, version or the error
         return code == 0 ? corral::cli::kExitOk : corral::cli::kExitUsage;
+    }
+    // Output that never arrived is a failure (stdout on a full disk, /dev/full).
+    std::cout.flush();
+    if (!std::cout) {
+        std::cerr << "corral: cannot write to standard output\n";
+        if (status == corral::cli::kExitOk) return corral::cli::kExitFailure;
     }
     return status;
 }

@@ -214,5 +214,30 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
               << " left a staging directory, " << mixed << " were killed while renaming\n";
 }
 
+TEST(Cli, TopLevelHelpGivesOneLinePerSubcommand) {
+    auto r = run({CORRAL_EXE, "--help"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* sub :
+         {"probe", "plan", "generate", "spec", "pools", "env", "ci", "run", "reap"}) {
+        auto at = r.out.find("\n  " + std::string(sub) + " ");
+        ASSERT_NE(at, std::string::npos) << sub << " missing from:\n" << r.out;
+        // The next line is blank or the next subcommand, not a continuation.
+        auto next_start = r.out.find('\n', at + 1) + 1;
+        auto next = r.out.substr(next_start, r.out.find('\n', next_start) - next_start);
+        EXPECT_TRUE(next.empty() || (next.size() > 2 && next.rfind("  ", 0) == 0 && next[2] != ' '))
+            << sub << " takes more than one line:\n"
+            << r.out;
+    }
+}
+
+TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
+    for (const char* command : {" plan", " spec", " probe --json"}) {
+        auto r = run({"sh", "-c", std::string(CORRAL_EXE) + command + " > /dev/full"});
+        EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
+        EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos)
+            << command << ": " << r.err;
+    }
+}
+
 }  // namespace
 }  // namespace corral

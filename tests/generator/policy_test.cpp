@@ -216,6 +216,10 @@ TEST(PolicyErrors, UnknownKeyWithDidYouMean) {
               "corral.yaml:2:3: memory.per_tset: unknown key; did you mean \"per_test\"?");
     EXPECT_EQ(error_of("scrach:\n  reflink_required: true\n"),
               "corral.yaml:1:1: scrach: unknown key; did you mean \"scratch\"?");
+    // Another form of the same word.
+    EXPECT_EQ(error_of("cpu:\n  oversubscribe: 2\n"),
+              "corral.yaml:2:3: cpu.oversubscribe: unknown key; did you mean "
+              "\"oversubscription\"?");
     // A known key in the wrong section points at its real place.
     EXPECT_EQ(error_of("per_test: 1G\n"),
               "corral.yaml:1:1: per_test: unknown key; did you mean \"memory.per_test\"?");
