@@ -60,6 +60,8 @@ class Planner {
     const Facts& f_;
     const Policy& p_;
     Plan plan_;
+    // The heavy_io filesystems, the chosen scratch first (choose_scratch).
+    std::vector<const ScratchFacts*> heavy_io_fs_;
     int cpu_level_ = 1;  // CPUs x oversubscription, minus kept-free
 
     void warn(std::string code, std::string message) {
@@ -359,6 +361,18 @@ class Planner {
         plan_.scratch_dir = s.path;
         plan_.scratch_filesystem_id = s.filesystem_id;
 
+        // More heavy_io filesystems only where a test loses nothing by landing
+        // there: policy-clean, disk-backed, a filesystem not already taken.
+        heavy_io_fs_ = {&s};
+        for (const auto& c : candidates) {
+            if (static_cast<int>(heavy_io_fs_.size()) >= p_.heavy_io_filesystems.value) break;
+            if (c.tier != 0) continue;
+            bool taken = std::any_of(
+                heavy_io_fs_.begin(), heavy_io_fs_.end(),
+                [&](const ScratchFacts* t) { return t->filesystem_id == c.s->filesystem_id; });
+            if (!taken) heavy_io_fs_.push_back(c.s);
+        }
+
         std::string why = s.path + ": " + describe(s);
         std::vector<std::string> others;
         for (std::size_t i = 1; i < candidates.size(); ++i) {
@@ -433,15 +447,25 @@ class Planner {
              "the memory budget in MiB slots: a test declaring mem_mib:N holds N MiB of it"});
 
         ResourceType heavy{"heavy_io", {}, ""};
-        std::string detail = "no scratch filesystem chosen";
-        if (const auto* s = find_scratch(plan_.scratch_dir); s && !plan_.scratch_dir.empty())
-            detail = s->fstype + (s->device.empty() ? "" : " on " + s->device) +
-                     (s->mount_point.empty() ? "" : " mounted at " + s->mount_point);
-        heavy.ids.push_back({"fs0", p_.heavy_io_slots.value, detail, plan_.scratch_dir});
-        heavy.reason = std::to_string(p_.heavy_io_slots.value) +
-                       " I/O-heavy tests at a time on the scratch filesystem "
-                       "(resources.heavy_io_slots, " +
+        for (const ScratchFacts* s : heavy_io_fs_)
+            heavy.ids.push_back(
+                {"fs" + std::to_string(heavy.ids.size()), p_.heavy_io_slots.value,
+                 s->fstype + (s->device.empty() ? "" : " on " + s->device) +
+                     (s->mount_point.empty() ? "" : " mounted at " + s->mount_point),
+                 s->path});
+        if (heavy.ids.empty())
+            heavy.ids.push_back(
+                {"fs0", p_.heavy_io_slots.value, "no scratch filesystem chosen", ""});
+        heavy.reason = std::to_string(p_.heavy_io_slots.value) + " I/O-heavy tests at a time on " +
+                       (heavy.ids.size() > 1 ? "each" : "the") +
+                       " scratch filesystem (resources.heavy_io_slots, " +
                        p_.heavy_io_slots.source + ")";
+        if (p_.heavy_io_filesystems.value > 1)
+            heavy.reason += "; " + std::to_string(heavy.ids.size()) + " of up to " +
+                            std::to_string(p_.heavy_io_filesystems.value) +
+                            " filesystems (resources.heavy_io_filesystems, " +
+                            p_.heavy_io_filesystems.source +
+                            "): only policy-clean, disk-backed ones are added";
         plan_.resources.push_back(std::move(heavy));
 
         if (!f_.gpus.empty()) {

@@ -262,6 +262,10 @@ const std::vector<Knob>& knobs() {
          [](Policy& p, const std::string& t, const Origin& o) {
              set(p.heavy_io_slots, int(int_value(t, o, 1, 1 << 20)), o);
          }},
+        {"resources.heavy_io_filesystems", "CORRAL_HEAVY_IO_FILESYSTEMS",
+         [](Policy& p, const std::string& t, const Origin& o) {
+             set(p.heavy_io_filesystems, int(int_value(t, o, 1, 64)), o);
+         }},
         {"resources.gpu_slots", "CORRAL_GPU_SLOTS",
          [](Policy& p, const std::string& t, const Origin& o) {
              set(p.gpu_slots, int(int_value(t, o, 1, 1 << 20)), o);

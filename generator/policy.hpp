@@ -118,7 +118,10 @@ struct Policy {
 
     // --- resources
     Setting<int> heavy_io_slots{4};  // resources.heavy_io_slots (per scratch filesystem)
-    Setting<int> gpu_slots{1};       // resources.gpu_slots (per device)
+    // resources.heavy_io_filesystems: spread heavy_io over up to N policy-clean,
+    // disk-backed scratch filesystems (1: only the chosen scratch directory's).
+    Setting<int> heavy_io_filesystems{1};
+    Setting<int> gpu_slots{1};                   // resources.gpu_slots (per device)
     std::vector<NamedResource> named_resources;  // resources.named
 
     // --- timeouts

@@ -267,6 +267,39 @@ TEST(Planner, ReflinkRequiredButCacheElsewhereWarns) {
               std::string::npos);
 }
 
+TEST(Planner, HeavyIoSpreadsOverPolicyCleanDisksOnlyWhenAsked) {
+    Facts f = host(8, 32 * kGiB);
+    // /tmp and /var/tmp share vda; /ci is its own disk; /slow misses the
+    // throughput minimum; /dev/shm is memory-backed.
+    f.scratch = {disk("/tmp", "vda", 50, 300), disk("/var/tmp", "vda", 50, 300),
+                 disk("/ci", "vdb", 500, 400), disk("/slow", "vdc", 900, 20), tmpfs("/dev/shm")};
+    Policy pol = default_policy();
+    pol.min_write_mb_per_s.value = 100;
+
+    auto heavy = [](const Plan& p) {
+        std::vector<std::string> out;
+        for (const auto& r : p.resources)
+            if (r.name == "heavy_io")
+                for (const auto& id : r.ids)
+                    out.push_back(id.id + "=" + id.path);
+        return out;
+    };
+    EXPECT_EQ(heavy(make_plan(f, pol)), (std::vector<std::string>{"fs0=/ci"}));
+
+    pol.heavy_io_filesystems.value = 8;
+    Plan p = make_plan(f, pol);
+    EXPECT_EQ(p.scratch_dir, "/ci");
+    EXPECT_EQ(heavy(p), (std::vector<std::string>{"fs0=/ci", "fs1=/tmp"}));
+    const ResourceType* type = nullptr;
+    for (const auto& r : p.resources)
+        if (r.name == "heavy_io") type = &r;
+    ASSERT_TRUE(type);
+    EXPECT_NE(type->reason.find("4 I/O-heavy tests at a time on each scratch filesystem"),
+              std::string::npos)
+        << type->reason;
+    EXPECT_NE(type->reason.find("2 of up to 8 filesystems"), std::string::npos) << type->reason;
+}
+
 TEST(Planner, PolicyCandidateMissingFromTheFactsIsAnUnknownFact) {
     Policy pol = default_policy();
     pol.scratch_candidates = {"/ci"};

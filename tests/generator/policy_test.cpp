@@ -111,6 +111,7 @@ scratch:
   cache_dir: /ci/cache
 resources:
   heavy_io_slots: 2
+  heavy_io_filesystems: 3
   gpu_slots: 3
   named:
     licence_server: 2
@@ -152,6 +153,7 @@ env:
     EXPECT_EQ(p.socket_headroom_needed.value, 50);
     EXPECT_EQ(p.cache_dir.value, "/ci/cache");
     EXPECT_EQ(p.heavy_io_slots.value, 2);
+    EXPECT_EQ(p.heavy_io_filesystems.value, 3);
     EXPECT_EQ(p.gpu_slots.value, 3);
     ASSERT_EQ(p.named_resources.size(), 1u);
     EXPECT_EQ(p.named_resources[0].name, "licence_server");
@@ -167,7 +169,7 @@ env:
     ASSERT_EQ(p.env.size(), 2u);
     EXPECT_EQ(p.env[0].name, "TEST_PROCESSES");
     EXPECT_EQ(p.env[0].value, "{parallel_level}");
-    EXPECT_EQ(p.env[0].source, "corral.yaml:41:19");
+    EXPECT_EQ(p.env[0].source, "corral.yaml:42:19");
 }
 
 TEST(PolicyFile, AutoAndNullMeanAuto) {
