@@ -1,6 +1,7 @@
 // corral generate / spec / pools / env / ci: probe, plan, and emit. `generate`
 // writes every output into a directory; the others print one output (or write
 // it atomically with -o). Bad planning input exits 2 with nothing written.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <system_error>
@@ -10,6 +11,7 @@
 #include "common/atomic_file.hpp"
 #include "generator/emit.hpp"
 #include "generator/output_writer.hpp"
+#include "generator/plan_json.hpp"
 
 namespace corral::cli {
 namespace {
@@ -86,17 +88,34 @@ void add_generate(CLI::App& app, int& status) {
     struct Options {
         PlanInputs inputs;
         std::string out = "corral";
+        bool json = false;
     };
     auto opts = std::make_shared<Options>();
     cmd->add_option("--out", opts->out, "Directory to write into (created if missing)")
         ->type_name("DIR")
         ->capture_default_str();
+    cmd->add_flag("--json", opts->json,
+                  "Print what was written as JSON (corral.generate/1): the directory, each "
+                  "file's absolute path, the warnings");
     add_plan_input_options(cmd, opts->inputs);
     cmd->callback([opts, &status] {
         status = guarded("generate", [&] {
             auto planned = make_planned(opts->inputs);
             auto files = render_outputs(planned.facts, planned.plan);
             write_outputs(opts->out, files);
+            if (opts->json) {
+                const auto dir = std::filesystem::absolute(opts->out).lexically_normal();
+                nlohmann::ordered_json written = nlohmann::ordered_json::array();
+                for (const auto& f : files)
+                    written.push_back((dir / f.name).string());
+                std::cout << nlohmann::ordered_json{{"schema", "corral.generate/1"},
+                                                    {"out", dir.string()},
+                                                    {"files", written},
+                                                    {"warnings", to_json(planned.plan)["warnings"]}}
+                                 .dump(2)
+                          << "\n";
+                return;
+            }
             std::cout << "corral: wrote " << files.size() << " files to " << opts->out << "/ ("
                       << planned.plan.warnings.size() << " warnings; see " << opts->out
                       << "/report.txt)\n";

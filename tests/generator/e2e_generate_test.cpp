@@ -214,6 +214,22 @@ TEST(Generate, KilledAtAnyMomentLeavesEachFileOldOrComplete) {
               << " left a staging directory, " << mixed << " were killed while renaming\n";
 }
 
+TEST(Generate, JsonSaysWhatWasWritten) {
+    TempDir dir("gen-json");
+    auto r = run({CORRAL_EXE, "generate", "--json", "--out", (dir / "out").string(), "--cpus", "64",
+                  "--memory", "8G"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["schema"], "corral.generate/1");
+    EXPECT_EQ(j["out"], fs::absolute(dir / "out").lexically_normal().string());
+    ASSERT_EQ(j["files"].size(), 11u);
+    for (const auto& f : j["files"])
+        EXPECT_TRUE(fs::is_regular_file(f.get<std::string>())) << f;
+    // 64 CPUs on 8 GiB: the memory budget fits fewer tests than CPUs.
+    ASSERT_FALSE(j["warnings"].empty());
+    EXPECT_TRUE(j["warnings"][0].contains("code"));
+}
+
 TEST(Cli, TopLevelHelpGivesOneLinePerSubcommand) {
     auto r = run({CORRAL_EXE, "--help"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
