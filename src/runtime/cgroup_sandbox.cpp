@@ -101,8 +101,8 @@ void remove_stale_siblings(const std::string& parent) {
 }  // namespace
 
 std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
-                                         std::optional<uint64_t> memory_limit,
-                                         std::string& why_not) {
+                                         std::optional<uint64_t> memory_limit, std::string& why_not,
+                                         Hierarchy only) {
     auto own = own_paths();
     struct Candidate {
         std::string parent;
@@ -130,6 +130,13 @@ std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
     if (own.v1_memory && is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC))
         candidates.push_back({join("/sys/fs/cgroup/memory", *own.v1_memory), false, true});
     if (v2_plain && !memory_limit) candidates.push_back(*v2_plain);
+    if (only != Hierarchy::Auto)
+        std::erase_if(candidates, [only](const Candidate& c) {
+            Hierarchy kind = !c.v2      ? Hierarchy::V1Memory
+                             : c.memory ? Hierarchy::V2Memory
+                                        : Hierarchy::V2Tracking;
+            return kind != only;
+        });
     if (candidates.empty()) {
         why_not = memory_limit ? "no cgroup hierarchy with the memory controller"
                                : "no cgroup hierarchy (v2 or v1 memory) found";

@@ -17,12 +17,16 @@
 
 namespace corral::cgroup {
 
+// Which hierarchies create() may use: Auto in the preference order above;
+// the others pin one, so each path can be exercised where the host has it.
+enum class Hierarchy { Auto, V2Memory, V1Memory, V2Tracking };
+
 class Sandbox {
   public:
     // Creates the cgroup "corral-<name>" or returns nullptr with `why_not` set.
     static std::unique_ptr<Sandbox> create(const std::string& name,
                                            std::optional<uint64_t> memory_limit,
-                                           std::string& why_not);
+                                           std::string& why_not, Hierarchy only = Hierarchy::Auto);
     ~Sandbox();
     Sandbox(const Sandbox&) = delete;
     Sandbox& operator=(const Sandbox&) = delete;

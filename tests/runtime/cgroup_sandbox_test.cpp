@@ -1,0 +1,93 @@
+// The per-test cgroup through each hierarchy this host has (cgroup v1 memory
+// and a v2 hierarchy without controllers on this hybrid CI host): a process
+// that joins stays listed however it daemonizes, and the cgroup goes away.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "runtime/cgroup_sandbox.hpp"
+
+namespace corral {
+namespace {
+
+using cgroup::Hierarchy;
+
+// Forks a child that joins the sandbox and leaves a setsid grandchild behind
+// (the daemon a test leaks); returns the grandchild's pid.
+pid_t leave_daemon_in(const cgroup::Sandbox& sandbox) {
+    int report[2];
+    if (::pipe(report) != 0) return -1;
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::write(sandbox.procs_fd(), "0", 1) != 1) ::_exit(2);
+        pid_t daemon = ::fork();
+        if (daemon == 0) {
+            ::setsid();
+            ::execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ssize_t n = ::write(report[1], &daemon, sizeof daemon);
+        ::_exit(n == sizeof daemon ? 0 : 3);
+    }
+    ::close(report[1]);
+    pid_t daemon = -1;
+    ssize_t n = ::read(report[0], &daemon, sizeof daemon);
+    ::close(report[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (n != sizeof daemon || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    return daemon;
+}
+
+class SandboxOn : public ::testing::TestWithParam<Hierarchy> {};
+
+TEST_P(SandboxOn, KeepsADaemonListedAndIsRemovedAfterIt) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups (CI runs as root)";
+    std::string why;
+    auto sandbox = cgroup::Sandbox::create("unit-" + std::to_string(::getpid()), std::nullopt, why,
+                                           GetParam());
+    ASSERT_TRUE(sandbox) << why;
+    const std::string dir = sandbox->dir();
+    EXPECT_STREQ(sandbox->kind(), GetParam() == Hierarchy::V1Memory ? "cgroup-v1" : "cgroup-v2");
+    EXPECT_EQ(sandbox->has_memory(), GetParam() == Hierarchy::V1Memory);
+
+    pid_t daemon = leave_daemon_in(*sandbox);
+    ASSERT_GT(daemon, 0);
+    auto pids = sandbox->pids();
+    EXPECT_NE(std::find(pids.begin(), pids.end(), daemon), pids.end())
+        << "the re-parented daemon " << daemon << " is not listed in " << dir;
+    if (sandbox->has_memory()) {
+        auto peak = sandbox->peak_memory();
+        ASSERT_TRUE(peak);
+        EXPECT_GT(*peak, 0u);
+    }
+
+    // A cgroup with a live process cannot be removed; once it is gone, it can.
+    ::kill(daemon, SIGKILL);
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        pids = sandbox->pids();
+        gone = std::find(pids.begin(), pids.end(), daemon) == pids.end();
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(gone) << "pid " << daemon << " still in " << dir;
+    EXPECT_TRUE(sandbox->remove(why)) << why;
+    EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+INSTANTIATE_TEST_SUITE_P(ThisHost, SandboxOn,
+                         ::testing::Values(Hierarchy::V1Memory, Hierarchy::V2Tracking),
+                         [](const auto& info) {
+                             return info.param == Hierarchy::V1Memory ? std::string("V1Memory")
+                                                                      : std::string("V2Tracking");
+                         });
+
+}  // namespace
+}  // namespace corral
