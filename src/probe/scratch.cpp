@@ -163,6 +163,10 @@ void fill_live(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry
 // Reflink and --io-bench write into the filesystem, so each runs once per
 // filesystem; later candidates on the same filesystem share the answer.
 struct FilesystemTries {
+    // statfs of the first candidate: later ones on the same filesystem report
+    // the same free space, so concurrent writers between two statfs calls
+    // cannot make /tmp and /var/tmp look different (and flip the plan).
+    std::optional<uint64_t> free_bytes;
     std::optional<ReflinkTry> reflink;
     std::string reflink_tried_in;
     std::optional<IoBenchResult> bench;
@@ -222,7 +226,14 @@ std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions
             fill_recorded(s, c, mounts, mountinfo ? "" : mountinfo.error, options.io_bench);
         } else {
             fill_live(s, c, mounts, mountinfo ? "" : mountinfo.error);
-            if (s.usable) try_live(s, tries[s.filesystem_id], options.io_bench);
+            if (s.usable) {
+                auto& fs_tries = tries[s.filesystem_id];
+                if (fs_tries.free_bytes)
+                    s.free_bytes = fs_tries.free_bytes;
+                else
+                    fs_tries.free_bytes = s.free_bytes;
+                try_live(s, fs_tries, options.io_bench);
+            }
         }
         out.push_back(std::move(s));
     }

@@ -1,9 +1,12 @@
 // Scratch candidates: recorded mount tables, and the live host with real
 // tmpfs and loop mounts (see reflink_test.cpp for XFS/ext4).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/statfs.h>
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 #include "probe/probe.hpp"
 #include "scratch_test_support.hpp"
@@ -233,6 +236,44 @@ TEST(ScratchLive, TmpfsIsMemoryBackedAndCannotReflink) {
     EXPECT_NE(s->reflink_detail.find("does not support reflink"), std::string::npos);
     EXPECT_EQ(s->filesystem_id, test::filesystem_id_of(tmpfs.path()));
     EXPECT_TRUE(test::entries(tmpfs.path()).empty()) << "the reflink try left files behind";
+}
+
+// Two directories on one filesystem report one free-space number even while
+// something writes there between their statfs calls; otherwise the planner's
+// free-space tie-break could pick /tmp on one run and /var/tmp on the next.
+TEST(ScratchLive, CandidatesOnOneFilesystemShareItsFreeSpace) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+    TestMount tmpfs("size=16m,mode=0755");
+    ASSERT_TRUE(tmpfs.mounted()) << tmpfs.error();
+    const std::string a = tmpfs.path() + "/a", b = tmpfs.path() + "/b";
+    ASSERT_TRUE(std::filesystem::create_directory(a));
+    ASSERT_TRUE(std::filesystem::create_directory(b));
+
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        const std::string file = tmpfs.path() + "/churn";
+        const std::string block(64 * 1024, 'x');
+        while (!stop) {
+            int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0) break;
+            for (int i = 0; i < 8; ++i)
+                if (::write(fd, block.data(), block.size()) < 0) break;
+            ::close(fd);
+            ::unlink(file.c_str());
+        }
+    });
+    ProbeOptions o;
+    o.env = {};
+    o.extra_scratch = {a, b};
+    int differing = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto all = probe_scratch(HostRoot("/"), o);
+        auto *sa = find(all, a), *sb = find(all, b);
+        if (!sa || !sb || sa->free_bytes != sb->free_bytes) ++differing;
+    }
+    stop = true;
+    writer.join();
+    EXPECT_EQ(differing, 0) << "of 200 probes";
 }
 
 TEST(ScratchLive, ReadOnlyFilesystemIsNotWrittenTo) {
