@@ -26,6 +26,10 @@ struct ResourceId {
     std::string detail;  // e.g. the filesystem or GPU it stands for
     std::string path;    // heavy_io: the scratch directory on that filesystem (corral run
                          // maps a granted heavy_io id to it); empty otherwise
+    // gpus: how `corral run` hands this device to a test (facts gpus[].variable /
+    // visible_as, e.g. CUDA_VISIBLE_DEVICES=MIG-<uuid>); empty otherwise.
+    std::string visible_variable;
+    std::string visible_as;
 };
 struct ResourceType {
     std::string name;  // "mem_mib", "heavy_io", "gpus", or a policy-named one
@@ -63,7 +67,8 @@ struct Plan {
     std::string memory_source;
     std::string memory_reason;
     uint64_t memory_per_test_bytes = 0;  // policy's default memory per test (mem_mib demand)
-    uint64_t memory_budget_bytes = 0;    // after the reserve
+    uint64_t memory_reserve_bytes = 0;   // kept out of the budget (docs/policy.md)
+    uint64_t memory_budget_bytes = 0;    // memory_bytes - memory_reserve_bytes
     std::string memory_budget_reason;
 
     int test_parallel_level = 1;

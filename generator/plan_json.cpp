@@ -17,9 +17,15 @@ json to_json(const Plan& p) {
     json resources = json::array();
     for (const auto& r : p.resources) {
         json ids = json::array();
-        for (const auto& id : r.ids)
-            ids.push_back(
-                {{"id", id.id}, {"slots", id.slots}, {"detail", id.detail}, {"path", id.path}});
+        for (const auto& id : r.ids) {
+            json one = {
+                {"id", id.id}, {"slots", id.slots}, {"detail", id.detail}, {"path", id.path}};
+            if (!id.visible_variable.empty()) {
+                one["visible_variable"] = id.visible_variable;
+                one["visible_as"] = id.visible_as;
+            }
+            ids.push_back(std::move(one));
+        }
         resources.push_back({{"name", r.name}, {"reason", r.reason}, {"ids", ids}});
     }
     json pools = json::array();
@@ -41,6 +47,7 @@ json to_json(const Plan& p) {
     j["memory_bytes"] = p.memory_bytes;
     j["memory_source"] = p.memory_source;
     j["memory_reason"] = p.memory_reason;
+    j["memory_reserve_bytes"] = p.memory_reserve_bytes;
     j["memory_budget_bytes"] = p.memory_budget_bytes;
     j["memory_budget_reason"] = p.memory_budget_reason;
     j["memory_per_test_bytes"] = p.memory_per_test_bytes;
@@ -80,6 +87,7 @@ Plan plan_from_json(const json& j) {
     p.memory_bytes = get_or<uint64_t>(j, "memory_bytes", 0);
     p.memory_source = get_or<std::string>(j, "memory_source", "");
     p.memory_reason = get_or<std::string>(j, "memory_reason", "");
+    p.memory_reserve_bytes = get_or<uint64_t>(j, "memory_reserve_bytes", 0);
     p.memory_budget_bytes = get_or<uint64_t>(j, "memory_budget_bytes", 0);
     p.memory_budget_reason = get_or<std::string>(j, "memory_budget_reason", "");
     p.memory_per_test_bytes = get_or<uint64_t>(j, "memory_per_test_bytes", 0);
@@ -94,7 +102,9 @@ Plan plan_from_json(const json& j) {
         for (const auto& id : r.at("ids"))
             type.ids.push_back({id.at("id").get<std::string>(), id.at("slots").get<int>(),
                                 get_or<std::string>(id, "detail", ""),
-                                get_or<std::string>(id, "path", "")});
+                                get_or<std::string>(id, "path", ""),
+                                get_or<std::string>(id, "visible_variable", ""),
+                                get_or<std::string>(id, "visible_as", "")});
         p.resources.push_back(std::move(type));
     }
     for (const auto& pool : j.at("pools"))

@@ -104,6 +104,67 @@ class Planner {
             1, static_cast<int>(std::floor(usable * p_.cpu_oversubscription.value + 1e-9)));
     }
 
+    // The reserve kept out of the test budget (docs/policy.md, "Memory reserve").
+    // Sets plan_.memory_reserve_bytes; returns "reserve X = ..." with the numbers.
+    std::string choose_reserve(uint64_t mem, bool probed) {
+        const auto& m = f_.memory;
+        auto flat = [&](const std::string& why) {
+            const auto fraction_bytes =
+                static_cast<uint64_t>(static_cast<double>(mem) * p_.memory_reserve_fraction.value);
+            plan_.memory_reserve_bytes =
+                std::max(fraction_bytes, p_.memory_reserve_min_bytes.value);
+            return "reserve " + human_bytes(plan_.memory_reserve_bytes) + " = max(" +
+                   num(p_.memory_reserve_fraction.value * 100) + " % of " + human_bytes(mem) +
+                   ", " + human_bytes(p_.memory_reserve_min_bytes.value) + ") " + why;
+        };
+        if (p_.memory_reserve_bytes.value) {
+            plan_.memory_reserve_bytes = *p_.memory_reserve_bytes.value;
+            return "reserve " + human_bytes(plan_.memory_reserve_bytes) + " (" +
+                   who_set(p_.memory_reserve_bytes.source, "memory.reserve",
+                           human_bytes(plan_.memory_reserve_bytes)) +
+                   ")";
+        }
+        if (p_.memory_reserve_fraction.source != "default" ||
+            p_.memory_reserve_min_bytes.source != "default")
+            return flat("(memory.reserve_fraction " + p_.memory_reserve_fraction.source +
+                        ", memory.reserve_min " + p_.memory_reserve_min_bytes.source + ")");
+
+        // Measured: what lives beside the tests + the launchers + a margin.
+        uint64_t beside = 0;
+        std::string beside_text;
+        if (!probed) {
+            beside_text = "0 in use counted (the memory size is set by policy, " +
+                          p_.memory_override.source + ")";
+        } else if (m.available_bytes) {
+            beside = mem - std::min(mem, *m.available_bytes);
+            beside_text =
+                human_bytes(beside) + " in use beside the tests (" +
+                (m.in_use_bytes && *m.in_use_bytes == beside
+                     ? m.in_use_source
+                     : human_bytes(mem) + " - available " + human_bytes(*m.available_bytes) +
+                           " from " + m.available_source) +
+                ")";
+        } else {
+            return flat("(what is in use is unknown: " + m.available_source + ")");
+        }
+        const uint64_t margin = p_.memory_reserve_margin_bytes.value;
+        const uint64_t overhead = p_.launcher_overhead_bytes.value;
+        // Tests that can run at once: the forced level, else min(CPU level, what fits).
+        const uint64_t room = mem - std::min(mem, beside + margin);
+        const long long fit =
+            static_cast<long long>(room / (p_.memory_per_test_bytes.value + overhead));
+        const long long concurrent = p_.test_parallel_level.value
+                                         ? *p_.test_parallel_level.value
+                                         : std::max(1LL, std::min<long long>(cpu_level_, fit));
+        const uint64_t launchers = static_cast<uint64_t>(concurrent) * overhead;
+        plan_.memory_reserve_bytes = beside + launchers + margin;
+        return "reserve " + human_bytes(plan_.memory_reserve_bytes) + " = " + beside_text + " + " +
+               std::to_string(concurrent) + " x " + human_bytes(overhead) +
+               " launcher overhead (memory.launcher_overhead, " +
+               p_.launcher_overhead_bytes.source + ") + margin " + human_bytes(margin) +
+               " (memory.reserve_margin, " + p_.memory_reserve_margin_bytes.source + ")";
+    }
+
     void size_memory() {
         const auto& m = f_.memory;
         if (p_.memory_override.value) {
@@ -136,17 +197,18 @@ class Planner {
         }
 
         const uint64_t mem = plan_.memory_bytes;
-        const auto fraction_bytes =
-            static_cast<uint64_t>(static_cast<double>(mem) * p_.memory_reserve_fraction.value);
-        const uint64_t reserve = std::max(fraction_bytes, p_.memory_reserve_min_bytes.value);
-        const std::string reserve_text = "reserve " + human_bytes(reserve) + " = max(" +
-                                         num(p_.memory_reserve_fraction.value * 100) + " % of " +
-                                         human_bytes(mem) + ", " +
-                                         human_bytes(p_.memory_reserve_min_bytes.value) + ")";
-        if (mem > reserve) {
-            plan_.memory_budget_bytes = mem - reserve;
-            plan_.memory_budget_reason =
-                human_bytes(mem) + " minus " + reserve_text + " for the system";
+        const bool probed = !p_.memory_override.value && m.effective_bytes;
+        if (probed && m.ceiling_kind == "memory.high")
+            warn("memory_high", m.ceiling_source +
+                                    ": above it the cgroup is throttled and reclaimed hard "
+                                    "(cgroup-v2.rst, memory.high), so the budget fits under " +
+                                    human_bytes(*m.ceiling_bytes) + ", not under " +
+                                    (m.limit_bytes ? "memory.max " + human_bytes(*m.limit_bytes)
+                                                   : std::string("MemTotal")));
+        const std::string reserve_text = choose_reserve(mem, probed);
+        if (mem > plan_.memory_reserve_bytes) {
+            plan_.memory_budget_bytes = mem - plan_.memory_reserve_bytes;
+            plan_.memory_budget_reason = human_bytes(mem) + " minus " + reserve_text;
         } else {
             plan_.memory_budget_bytes = std::max<uint64_t>(mem / 2, kMiB);
             plan_.memory_budget_reason =
@@ -323,6 +385,7 @@ class Planner {
             const ScratchFacts* s;
             int tier;  // 0 ok, 1 memory-backed but ok, 2 misses policy
             std::vector<std::string> misses;
+            bool cache_mount = false;  // on the cache's mount: rename(2) into it works
         };
         std::vector<Candidate> candidates;
         std::vector<std::string> skipped;
@@ -334,7 +397,9 @@ class Planner {
             }
             auto m = misses(s, cache);
             int tier = !m.empty() ? 2 : (s.memory_backed ? 1 : 0);
-            candidates.push_back({&s, tier, std::move(m)});
+            candidates.push_back(
+                {&s, tier, std::move(m),
+                 cache && !cache->mount_id.empty() && cache->mount_id == s.mount_id});
         }
         if (candidates.empty()) {
             plan_.scratch_reason =
@@ -351,6 +416,7 @@ class Planner {
                              if (a.tier != b.tier) return a.tier < b.tier;
                              if (a.misses.size() != b.misses.size())
                                  return a.misses.size() < b.misses.size();
+                             if (a.cache_mount != b.cache_mount) return a.cache_mount;
                              double ta = a.s->write_mb_per_s.value_or(-1);
                              double tb = b.s->write_mb_per_s.value_or(-1);
                              if (ta != tb) return ta > tb;
@@ -423,11 +489,24 @@ class Planner {
                      s.fstype + ") " +
                      (s.reflink ? "does not support it: " + s.reflink_detail
                                 : std::string("was not tested for it")));
+        // Two identities (docs/facts-schema.md): FICLONE needs one filesystem
+        // (filesystem_id, st_dev; across mounts of it since Linux 5.18, ioctl_ficlone(2));
+        // rename(2) and link(2) need one mount (mount_id) and fail with EXDEV across two
+        // mounts even of one filesystem, e.g. a bind mount.
         if (p_.reflink_required.value && cache && cache->filesystem_id != s.filesystem_id)
             warn("cache_other_filesystem",
                  "cache " + cache->path + " (" + cache->fstype + " on " + cache->device +
                      ") and scratch " + s.path + " (" + s.fstype + " on " + s.device +
                      ") are on different filesystems: reflink and rename between them fail");
+        else if (cache && cache->filesystem_id == s.filesystem_id && !cache->mount_id.empty() &&
+                 !s.mount_id.empty() && cache->mount_id != s.mount_id)
+            warn("cache_other_mount",
+                 "cache " + cache->path + " (mounted at " + cache->mount_point + ") and scratch " +
+                     s.path + " (mounted at " + s.mount_point + ") are one " + s.fstype +
+                     " filesystem (" + s.filesystem_id + ") seen through two mounts (" +
+                     cache->mount_id + ", " + s.mount_id +
+                     "): reflink between them works, but rename(2) and link(2) fail with "
+                     "EXDEV, so moving a file from scratch into the cache is a copy");
     }
 
     static std::string join(const std::vector<std::string>& parts) {
@@ -474,7 +553,7 @@ class Planner {
                 gpus.ids.push_back({g.id, p_.gpu_slots.value,
                                     g.vendor + (g.name.empty() ? "" : " " + g.name) +
                                         (g.device.empty() ? "" : " (" + g.device + ")"),
-                                    ""});
+                                    "", g.variable, g.visible_as});
             gpus.reason = plural(static_cast<long long>(f_.gpus.size()), "GPU", "GPUs") + ", " +
                           std::to_string(p_.gpu_slots.value) +
                           " slot(s) each (resources.gpu_slots, " + p_.gpu_slots.source + ")";

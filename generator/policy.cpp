@@ -220,6 +220,21 @@ const std::vector<Knob>& knobs() {
          [](Policy& p, const std::string& t, const Origin& o) {
              set(p.memory_reserve_min_bytes, size_value(t, o, true), o);
          }},
+        {"memory.reserve", "CORRAL_MEMORY_RESERVE",
+         [](Policy& p, const std::string& t, const Origin& o) {
+             std::optional<uint64_t> v;
+             if (!is_auto(t)) v = size_value(t, o, true);
+             set(p.memory_reserve_bytes, v, o);
+         },
+         true},
+        {"memory.reserve_margin", "CORRAL_MEMORY_RESERVE_MARGIN",
+         [](Policy& p, const std::string& t, const Origin& o) {
+             set(p.memory_reserve_margin_bytes, size_value(t, o, true), o);
+         }},
+        {"memory.launcher_overhead", "CORRAL_LAUNCHER_OVERHEAD",
+         [](Policy& p, const std::string& t, const Origin& o) {
+             set(p.launcher_overhead_bytes, size_value(t, o, true), o);
+         }},
         {"memory.per_test", "CORRAL_MEMORY_PER_TEST",
          [](Policy& p, const std::string& t, const Origin& o) {
              set(p.memory_per_test_bytes, size_value(t, o, false), o);

@@ -87,6 +87,10 @@ inline constexpr const char* kEnvPlaceholders[] = {
     "test_timeout_seconds",
 };
 
+// Peak RSS of one `corral run` process beside its test, rounded up (measured by
+// bench/memory/run.sh, see bench/memory/README.md).
+inline constexpr uint64_t kLauncherOverheadBytes = 8ull << 20;
+
 struct Policy {
     std::string file;  // the policy file read, or "" (built-in defaults only)
 
@@ -97,10 +101,20 @@ struct Policy {
     Setting<std::optional<int>> test_parallel_level;  // tests.parallel_level (null = auto)
 
     // --- memory
-    Setting<double> memory_reserve_fraction{0.10};             // memory.reserve_fraction
-    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};  // memory.reserve_min
-    Setting<uint64_t> memory_per_test_bytes{512ull << 20};     // memory.per_test
-    Setting<std::optional<uint64_t>> memory_override;          // memory.total / CORRAL_MEMORY
+    // memory.reserve: auto (null) = measured: in use beside the tests + launcher
+    // overhead per concurrent test + margin; a SIZE = that flat reserve.
+    Setting<std::optional<uint64_t>> memory_reserve_bytes;
+    // memory.reserve_fraction / reserve_min: the flat reserve max(fraction x memory,
+    // min), used when either is set (source != "default") or when the memory in use
+    // cannot be measured.
+    Setting<double> memory_reserve_fraction{0.10};                // memory.reserve_fraction
+    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};     // memory.reserve_min
+    Setting<uint64_t> memory_reserve_margin_bytes{128ull << 20};  // memory.reserve_margin
+    // memory.launcher_overhead: RSS of one `corral run` beside its test (bench/memory
+    // measures it; docs/policy.md gives the number).
+    Setting<uint64_t> launcher_overhead_bytes{kLauncherOverheadBytes};
+    Setting<uint64_t> memory_per_test_bytes{512ull << 20};  // memory.per_test
+    Setting<std::optional<uint64_t>> memory_override;       // memory.total / CORRAL_MEMORY
 
     // --- build
     // LLVM's proposed LLVM_RAM_PER_COMPILE_JOB default (2000 MB) and Chromium's

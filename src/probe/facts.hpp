@@ -39,8 +39,28 @@ struct MemoryFacts {
     std::string limit_source;
     std::optional<uint64_t> high_bytes;  // strictest v2 memory.high (throttling point)
     std::string high_source;
+    // The lowest limit that throttles or kills (v2 memory.high / memory.max, v1
+    // memory.limit_in_bytes / hierarchical_memory_limit) on the whole path; null = none.
+    // Kernel doc: Documentation/admin-guide/cgroup-v2.rst "memory.high" / "memory.max".
+    std::optional<uint64_t> ceiling_bytes;
+    std::string ceiling_kind;    // "memory.high", "memory.max", "memory.limit_in_bytes",
+                                 // "hierarchical_memory_limit"; "" when none
+    std::string ceiling_cgroup;  // the cgroup directory it was set on; "" when none
+    std::string ceiling_source;
+    // v1 memory.soft_limit_in_bytes: reported, never a limit (reclaim target under
+    // global pressure only, cgroup-v1/memory.rst section 7).
+    std::optional<uint64_t> soft_limit_bytes;
+    std::string soft_limit_source;
     std::optional<uint64_t> swap_total_bytes;
-    std::optional<uint64_t> effective_bytes;  // min(total, limit)
+    // Strictest swap limit on the path: v2 memory.swap.max; v1 memsw.limit_in_bytes
+    // minus limit_in_bytes. Swap never adds to the budget (see docs/facts-schema.md).
+    std::optional<uint64_t> swap_limit_bytes;
+    std::string swap_limit_source;
+    // What already lives beside the tests, without reclaimable page cache: in the
+    // ceiling's cgroup usage - inactive_file; on a whole host MemTotal - MemAvailable.
+    std::optional<uint64_t> in_use_bytes;
+    std::string in_use_source;
+    std::optional<uint64_t> effective_bytes;  // min(total, ceiling)
     std::string effective_source;
     std::vector<std::string> notes;
 };
@@ -53,8 +73,9 @@ struct ScratchFacts {
     std::string error;    // why not usable
     std::string mount_point;
     std::string fstype;
-    std::string device;                  // mount source, e.g. /dev/vda
-    std::string filesystem_id;           // same id <=> same filesystem (rename/reflink possible)
+    std::string device;  // mount source, e.g. /dev/vda
+    // Same filesystem_id <=> same filesystem (st_dev): FICLONE can share extents.
+    std::string filesystem_id;
     std::optional<uint64_t> free_bytes;  // available to unprivileged users
     bool read_only = false;
     bool memory_backed = false;   // tmpfs/ramfs: counts against the memory budget
@@ -63,6 +84,10 @@ struct ScratchFacts {
     int socket_headroom = 0;               // bytes left under sun_path (108) for "<path>/" + name
     std::optional<double> write_mb_per_s;  // measured with --io-bench
     std::string write_detail;
+    // Same mount_id <=> same mount (mountinfo mount ID): rename(2)/link(2) succeed only
+    // within one mount; across two mounts of one filesystem (a bind mount) they fail
+    // with EXDEV (rename(2), link(2) ERRORS). "" when mountinfo has no entry.
+    std::string mount_id;
 };
 
 struct GpuFacts {
@@ -72,6 +97,13 @@ struct GpuFacts {
     std::string name;
     std::string device;  // /dev/nvidia0, /dev/dri/renderD128
     std::string source;
+    // "GPU-<uuid>" / "MIG-<uuid>" (NVIDIA), "GPU-<16 hex>" (AMD unique_id); "" if unknown.
+    std::string uuid;
+    // What `corral run` writes into `variable` to hand exactly this device to a test:
+    // the UUID when known (valid whatever the runtime's ordering), else the index the
+    // runtime accepts in that variable.
+    std::string visible_as;
+    std::string variable;  // "CUDA_VISIBLE_DEVICES" | "ROCR_VISIBLE_DEVICES" | ...
 };
 
 struct ContextFacts {

@@ -42,7 +42,17 @@ json to_json(const Facts& f) {
         {"limit_source", f.memory.limit_source},
         {"high_bytes", opt(f.memory.high_bytes)},
         {"high_source", f.memory.high_source},
+        {"ceiling_bytes", opt(f.memory.ceiling_bytes)},
+        {"ceiling_kind", f.memory.ceiling_kind},
+        {"ceiling_cgroup", f.memory.ceiling_cgroup},
+        {"ceiling_source", f.memory.ceiling_source},
+        {"soft_limit_bytes", opt(f.memory.soft_limit_bytes)},
+        {"soft_limit_source", f.memory.soft_limit_source},
         {"swap_total_bytes", opt(f.memory.swap_total_bytes)},
+        {"swap_limit_bytes", opt(f.memory.swap_limit_bytes)},
+        {"swap_limit_source", f.memory.swap_limit_source},
+        {"in_use_bytes", opt(f.memory.in_use_bytes)},
+        {"in_use_source", f.memory.in_use_source},
         {"effective_bytes", opt(f.memory.effective_bytes)},
         {"effective_source", f.memory.effective_source},
         {"notes", f.memory.notes},
@@ -58,6 +68,7 @@ json to_json(const Facts& f) {
             {"fstype", s.fstype},
             {"device", s.device},
             {"filesystem_id", s.filesystem_id},
+            {"mount_id", s.mount_id},
             {"free_bytes", opt(s.free_bytes)},
             {"read_only", s.read_only},
             {"memory_backed", s.memory_backed},
@@ -73,6 +84,9 @@ json to_json(const Facts& f) {
         gpus.push_back({{"vendor", g.vendor},
                         {"index", g.index},
                         {"id", g.id},
+                        {"uuid", g.uuid},
+                        {"visible_as", g.visible_as},
+                        {"variable", g.variable},
                         {"name", g.name},
                         {"device", g.device},
                         {"source", g.source}});
@@ -120,7 +134,17 @@ Facts facts_from_json(const json& j) {
     f.memory.limit_source = get_or<std::string>(m, "limit_source", "");
     f.memory.high_bytes = get_opt<uint64_t>(m, "high_bytes");
     f.memory.high_source = get_or<std::string>(m, "high_source", "");
+    f.memory.ceiling_bytes = get_opt<uint64_t>(m, "ceiling_bytes");
+    f.memory.ceiling_kind = get_or<std::string>(m, "ceiling_kind", "");
+    f.memory.ceiling_cgroup = get_or<std::string>(m, "ceiling_cgroup", "");
+    f.memory.ceiling_source = get_or<std::string>(m, "ceiling_source", "");
+    f.memory.soft_limit_bytes = get_opt<uint64_t>(m, "soft_limit_bytes");
+    f.memory.soft_limit_source = get_or<std::string>(m, "soft_limit_source", "");
     f.memory.swap_total_bytes = get_opt<uint64_t>(m, "swap_total_bytes");
+    f.memory.swap_limit_bytes = get_opt<uint64_t>(m, "swap_limit_bytes");
+    f.memory.swap_limit_source = get_or<std::string>(m, "swap_limit_source", "");
+    f.memory.in_use_bytes = get_opt<uint64_t>(m, "in_use_bytes");
+    f.memory.in_use_source = get_or<std::string>(m, "in_use_source", "");
     f.memory.effective_bytes = get_opt<uint64_t>(m, "effective_bytes");
     f.memory.effective_source = get_or<std::string>(m, "effective_source", "");
     f.memory.notes = get_or<std::vector<std::string>>(m, "notes", {});
@@ -135,6 +159,7 @@ Facts facts_from_json(const json& j) {
         x.fstype = get_or<std::string>(s, "fstype", "");
         x.device = get_or<std::string>(s, "device", "");
         x.filesystem_id = get_or<std::string>(s, "filesystem_id", "");
+        x.mount_id = get_or<std::string>(s, "mount_id", "");
         x.free_bytes = get_opt<uint64_t>(s, "free_bytes");
         x.read_only = get_or<bool>(s, "read_only", false);
         x.memory_backed = get_or<bool>(s, "memory_backed", false);
@@ -150,6 +175,9 @@ Facts facts_from_json(const json& j) {
         x.vendor = g.at("vendor").get<std::string>();
         x.index = get_or<int>(g, "index", 0);
         x.id = get_or<std::string>(g, "id", "");
+        x.uuid = get_or<std::string>(g, "uuid", "");
+        x.visible_as = get_or<std::string>(g, "visible_as", "");
+        x.variable = get_or<std::string>(g, "variable", "");
         x.name = get_or<std::string>(g, "name", "");
         x.device = get_or<std::string>(g, "device", "");
         x.source = get_or<std::string>(g, "source", "");

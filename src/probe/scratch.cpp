@@ -118,6 +118,7 @@ void fill_recorded(ScratchFacts& s, const Candidate& c, const std::vector<MountE
     s.fstype = m->fstype;
     s.device = m->source;
     s.filesystem_id = "dev:" + m->device;
+    s.mount_id = "mnt:" + std::to_string(m->id);
     s.read_only = has_option(m->mount_options, "ro") || has_option(m->super_options, "ro");
     s.memory_backed = is_memory_fstype(m->fstype);
 }
@@ -150,6 +151,7 @@ void fill_live(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry
     s.read_only = (sfs.f_flags & ST_RDONLY) != 0;
     s.memory_backed = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
     if (auto m = find_mount(mounts, c.key, device)) {
+        s.mount_id = "mnt:" + std::to_string(m->id);
         s.mount_point = m->mount_point;
         s.fstype = m->fstype;
         s.device = m->source;
@@ -255,6 +257,7 @@ void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratc
         if (!s.device.empty() && s.device != s.fstype) out << " on " << s.device;
         if (!s.mount_point.empty()) out << " (mounted at " << s.mount_point << ")";
         out << ", id " << s.filesystem_id;
+        if (!s.mount_id.empty()) out << ", mount " << s.mount_id;
         if (s.read_only) out << ", READ-ONLY";
         out << "\n";
         if (!s.error.empty()) out << "    note: " << s.error << "\n";
@@ -279,7 +282,15 @@ void describe_scratch(std::ostream& out, const std::vector<ScratchFacts>& scratc
                 continue;
             same += (same.empty() ? "" : ", ") + scratch[j].path;
         }
-        if (!same.empty()) out << "    same filesystem as " << same << "\n";
+        if (!same.empty()) out << "    same filesystem as " << same << " (reflink shares)\n";
+        std::string other_mount;
+        for (size_t j = 0; j < scratch.size(); ++j)
+            if (j != i && scratch[j].usable && scratch[j].filesystem_id == s.filesystem_id &&
+                scratch[j].mount_id != s.mount_id)
+                other_mount += (other_mount.empty() ? "" : ", ") + scratch[j].path;
+        if (!other_mount.empty())
+            out << "    another mount of it: " << other_mount
+                << " (rename/link from there fail with EXDEV)\n";
         if (s.write_mb_per_s) {
             char buf[32];
             std::snprintf(buf, sizeof buf, "%.0f MB/s", *s.write_mb_per_s);

@@ -134,7 +134,7 @@ int Launch::prepare() {
     } catch (const std::exception& e) {
         return fail(std::string("cannot read the resources CTest granted: ") + e.what());
     }
-    translation_ = translate_grants(rec_.resources, plan.heavy_io_paths);
+    translation_ = translate_grants(rec_.resources, plan.heavy_io_paths, &plan.gpu_handles);
     for (const auto& note : translation_.notes)
         say(note);
 
@@ -628,17 +628,12 @@ std::vector<GrantedResource> parse_ctest_resources(const EnvLookup& getenv) {
 }
 
 Translation translate_grants(const std::vector<GrantedResource>& grants,
-                             const std::map<std::string, std::string>& heavy_io_paths) {
+                             const std::map<std::string, std::string>& heavy_io_paths,
+                             const GpuHandles* gpu_handles) {
     Translation t;
-    std::vector<std::string> cuda, hip;
+    std::vector<std::string> gpu_ids;
     uint64_t mem_mib = 0;
     bool any_mem = false;
-    auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& x : v)
-            s += (s.empty() ? "" : ",") + x;
-        return s;
-    };
     for (const auto& g : grants) {
         if (g.type == "heavy_io") {
             auto it = heavy_io_paths.find(g.id);
@@ -650,24 +645,19 @@ Translation translate_grants(const std::vector<GrantedResource>& grants,
                                   "scratch directory stays on the default root");
             }
         } else if (g.type == "gpus") {
-            size_t digits = g.id.find_first_of("0123456789");
-            std::string prefix = g.id.substr(0, digits);
-            std::string index = digits == std::string::npos ? "" : g.id.substr(digits);
-            if (index.empty() || !parse_u64(index)) {
-                t.notes.push_back("gpus id '" + g.id + "' has no device index; not exported");
-                continue;
-            }
-            if (prefix == "nvidia" || prefix.empty() || prefix == "gpu") cuda.push_back(index);
-            if (prefix == "amd" || prefix.empty() || prefix == "gpu") hip.push_back(index);
-            if (prefix != "nvidia" && prefix != "amd" && !prefix.empty() && prefix != "gpu")
-                t.notes.push_back("gpus id '" + g.id + "': unknown vendor prefix; not exported");
+            gpu_ids.push_back(g.id);
         } else if (g.type == "mem_mib") {
             any_mem = true;
             mem_mib += static_cast<uint64_t>(g.slots);
         }
     }
-    if (!cuda.empty()) t.env.emplace_back("CUDA_VISIBLE_DEVICES", join(cuda));
-    if (!hip.empty()) t.env.emplace_back("HIP_VISIBLE_DEVICES", join(hip));
+    if (!gpu_ids.empty()) {
+        GpuHandles from_host;
+        if (!gpu_handles || gpu_handles->empty()) from_host = gpu_handles_from_host();
+        translate_gpu_grants(gpu_ids,
+                             gpu_handles && !gpu_handles->empty() ? *gpu_handles : from_host, t.env,
+                             t.notes);
+    }
     if (any_mem) t.env.emplace_back("CORRAL_MEMORY_BYTES", std::to_string(mem_mib * 1024 * 1024));
     return t;
 }
@@ -691,6 +681,7 @@ PlanHints load_plan_hints(const std::string& path) {
         h.timeout_multiplier = it->get<double>();
     }
     if (auto it = j.find("resources"); it != j.end() && it->is_array()) {
+        h.gpu_handles = gpu_handles_from_plan(*it);
         for (const auto& r : *it) {
             if (!r.is_object() || r.value("name", "") != "heavy_io") continue;
             for (const auto& id : r.value("ids", nlohmann::json::array())) {

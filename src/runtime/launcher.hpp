@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/gpu_grant.hpp"
 #include "runtime/host_lock.hpp"
 #include "runtime/records.hpp"
 
@@ -46,17 +47,19 @@ struct Translation {
     std::vector<std::pair<std::string, std::string>> env;  // variables to export
     std::vector<std::string> notes;                        // human: what could not be mapped
 };
-// heavy_io id -> its scratch directory (from the plan); gpus ids "nvidia0"
-// "amd1" "gpu2" "3" -> CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES (+ROCR);
-// mem_mib slots -> CORRAL_MEMORY_BYTES.
+// heavy_io id -> its scratch directory (from the plan); gpus ids -> the
+// visibility variables (gpu_grant.hpp: the plan's handles, else this host's,
+// else the id's index); mem_mib slots -> CORRAL_MEMORY_BYTES.
 Translation translate_grants(const std::vector<records::GrantedResource>& grants,
-                             const std::map<std::string, std::string>& heavy_io_paths);
+                             const std::map<std::string, std::string>& heavy_io_paths,
+                             const GpuHandles* gpu_handles = nullptr);
 
 // What --plan contributes (plan.json, schema corral.plan/1).
 struct PlanHints {
     std::optional<std::string> scratch_dir;
     std::optional<double> timeout_multiplier;
     std::map<std::string, std::string> heavy_io_paths;  // id -> path
+    GpuHandles gpu_handles;                             // gpus id -> variable and value
 };
 // Throws std::runtime_error "FILE: ..." (with line/column for bad JSON).
 PlanHints load_plan_hints(const std::string& path);

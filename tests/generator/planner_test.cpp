@@ -136,17 +136,110 @@ TEST(Planner, UnknownMemoryUsesASafeAssumptionAndSaysSo) {
     EXPECT_NE(w->message.find("--memory"), std::string::npos);
 }
 
-TEST(Planner, MemoryAlreadyInUseWarns) {
+TEST(Planner, MemoryAlreadyInUseWarnsUnderTheFlatReserve) {
     Facts f = host(4, 16 * kGiB);
     f.memory.available_bytes = 4 * kGiB;
-    Plan p = make_plan(f, default_policy());
+    Policy flat = default_policy();
+    flat.memory_reserve_fraction.source = "corral.yaml:3:21";  // the flat rule, as set
+    Plan p = make_plan(f, flat);
     const Warning* w = find_warning(p, "memory_in_use");
     ASSERT_TRUE(w);
     EXPECT_EQ(w->message,
               "only 4.0 GiB of memory is available now, less than the 14.4 GiB budget: "
               "something else is using 10.4 GiB of it");
     f.memory.available_bytes = 15 * kGiB;
-    EXPECT_FALSE(find_warning(make_plan(f, default_policy()), "memory_in_use"));
+    EXPECT_FALSE(find_warning(make_plan(f, flat), "memory_in_use"));
+}
+
+// Issue 11 item 1: memory.high below memory.max is the ceiling; the budget fits under
+// it and the plan names it (field case "memory-high").
+TEST(Planner, MemoryHighIsTheCeilingAndIsNamed) {
+    Facts f = host(4, 32 * kGiB);
+    const uint64_t high = 2576977920;  // 2.4 GiB
+    f.memory.limit_bytes = 4 * kGiB;
+    f.memory.high_bytes = high;
+    f.memory.ceiling_bytes = high;
+    f.memory.ceiling_kind = "memory.high";
+    f.memory.ceiling_cgroup = "/sys/fs/cgroup";
+    f.memory.ceiling_source =
+        "cgroup v2 memory.high = 2576977920 (2.4 GiB) at /sys/fs/cgroup (leaf = mount root) "
+        "(below memory.max 4294967296 (4.0 GiB))";
+    f.memory.effective_bytes = high;
+    f.memory.in_use_bytes = 224 * kMiB;
+    f.memory.in_use_source = "/sys/fs/cgroup/memory.current - inactive_file";
+    f.memory.available_bytes = high - 224 * kMiB;
+    Plan p = make_plan(f, default_policy());
+    EXPECT_EQ(p.memory_bytes, high);
+    // 4 tests fit (2.4 GiB - 224 - 128 MiB) / (512 + 8 MiB): reserve 224 + 4 x 8 + 128 MiB.
+    EXPECT_EQ(p.memory_reserve_bytes, (224 + 32 + 128) * kMiB);
+    EXPECT_EQ(p.memory_budget_bytes, high - 384 * kMiB);
+    EXPECT_LE(p.memory_budget_bytes, high);
+    const Warning* w = find_warning(p, "memory_high");
+    ASSERT_TRUE(w);
+    EXPECT_NE(w->message.find("memory.high = 2576977920 (2.4 GiB) at /sys/fs/cgroup"),
+              std::string::npos)
+        << w->message;
+    EXPECT_NE(w->message.find("not under memory.max 4.0 GiB"), std::string::npos) << w->message;
+    EXPECT_NE(p.memory_budget_reason.find("224.0 MiB in use beside the tests"), std::string::npos)
+        << p.memory_budget_reason;
+    EXPECT_NE(p.memory_budget_reason.find("4 x 8.0 MiB launcher overhead"), std::string::npos)
+        << p.memory_budget_reason;
+    EXPECT_NE(p.memory_budget_reason.find("margin 128.0 MiB"), std::string::npos)
+        << p.memory_budget_reason;
+    // A hard limit as the ceiling is no news.
+    f.memory.ceiling_kind = "memory.max";
+    EXPECT_FALSE(find_warning(make_plan(f, default_policy()), "memory_high"));
+}
+
+// Issue 11 item 6: in a 4 GiB container the reserve is what is in use + launchers +
+// margin, not max(10 %, 512 MiB).
+TEST(Planner, MeasuredReserveInAFourGibContainer) {
+    Facts f = host(2, 64 * kGiB);
+    f.memory.limit_bytes = 4 * kGiB;
+    f.memory.ceiling_bytes = 4 * kGiB;
+    f.memory.ceiling_kind = "memory.limit_in_bytes";
+    f.memory.effective_bytes = 4 * kGiB;
+    f.memory.available_bytes = 4 * kGiB - 100 * kMiB;
+    Plan p = make_plan(f, default_policy());
+    EXPECT_EQ(p.memory_reserve_bytes, (100 + 2 * 8 + 128) * kMiB);
+    EXPECT_EQ(p.memory_budget_bytes, (4096 - 244) * kMiB);
+    EXPECT_GE(p.memory_budget_bytes, 3800 * kMiB);
+    EXPECT_NE(p.memory_budget_reason.find("100.0 MiB in use beside the tests (4.0 GiB - available "
+                                          "3.9 GiB"),
+              std::string::npos)
+        << p.memory_budget_reason;
+
+    // A whole 64 GiB host with 6 GiB in use: the reserve follows the use, not 6.4 GiB.
+    Facts h = host(16, 64 * kGiB);
+    h.memory.available_bytes = 58 * kGiB;
+    h.memory.in_use_bytes = 6 * kGiB;
+    h.memory.in_use_source = "/proc/meminfo MemTotal - MemAvailable";
+    Plan q = make_plan(h, default_policy());
+    EXPECT_EQ(q.memory_reserve_bytes, 6 * kGiB + 16 * 8 * kMiB + 128 * kMiB);
+    EXPECT_NE(q.memory_budget_reason.find("/proc/meminfo MemTotal - MemAvailable"),
+              std::string::npos)
+        << q.memory_budget_reason;
+}
+
+TEST(Planner, ReserveKnobsStillOverride) {
+    Facts f = host(2, 4 * kGiB);
+    f.memory.available_bytes = 4 * kGiB - 100 * kMiB;
+    Policy fixed = default_policy();
+    fixed.memory_reserve_bytes = {1 * kGiB, "CORRAL_MEMORY_RESERVE"};
+    Plan p = make_plan(f, fixed);
+    EXPECT_EQ(p.memory_budget_bytes, 3 * kGiB);
+    EXPECT_NE(p.memory_budget_reason.find("CORRAL_MEMORY_RESERVE=1.0 GiB"), std::string::npos)
+        << p.memory_budget_reason;
+    Policy flat = default_policy();
+    flat.memory_reserve_min_bytes = {1 * kGiB, "corral.yaml:4:16"};
+    EXPECT_EQ(make_plan(f, flat).memory_budget_bytes, 3 * kGiB);
+    // Unknown availability falls back to the flat rule and says why.
+    f.memory.available_bytes.reset();
+    f.memory.available_source = "unknown: /proc/meminfo: no readable MemAvailable line";
+    Plan u = make_plan(f, default_policy());
+    EXPECT_EQ(u.memory_budget_bytes, 4 * kGiB - 512 * kMiB);
+    EXPECT_NE(u.memory_budget_reason.find("what is in use is unknown"), std::string::npos)
+        << u.memory_budget_reason;
 }
 
 TEST(Planner, UnknownCpuCountSaysSo) {
@@ -265,6 +358,39 @@ TEST(Planner, ReflinkRequiredButCacheElsewhereWarns) {
     ASSERT_TRUE(find_warning(p, "reflink_unavailable"));
     EXPECT_NE(find_warning(p, "reflink_unavailable")->message.find("Operation not supported"),
               std::string::npos);
+}
+
+// Issue 11 item 5: a bind mount is one filesystem (reflink works) but two mounts
+// (rename/link fail with EXDEV): the planner prefers the cache's mount and says so.
+TEST(Planner, CacheOnAnotherMountOfTheSameFilesystem) {
+    Facts f = host(4, 16 * kGiB);
+    f.scratch.clear();
+    ScratchFacts cache = disk("/ci/cache", "xfs1", 100);
+    cache.mount_id = "mnt:40";
+    cache.mount_point = "/ci";
+    ScratchFacts bind = disk("/ci-bind/tmp", "xfs1", 100);
+    bind.mount_id = "mnt:41";
+    bind.mount_point = "/ci-bind";
+    ScratchFacts same = disk("/ci/tmp", "xfs1", 100);
+    same.mount_id = "mnt:40";
+    same.mount_point = "/ci";
+    f.scratch = {cache, bind, same};
+    Policy pol = default_policy();
+    pol.cache_dir = {"/ci/cache", "corral.yaml:2:14"};
+    Plan p = make_plan(f, pol);
+    EXPECT_EQ(p.scratch_dir, "/ci/tmp");  // on the cache's mount, although listed later
+    EXPECT_FALSE(find_warning(p, "cache_other_mount"));
+
+    f.scratch = {cache, bind};
+    p = make_plan(f, pol);
+    EXPECT_EQ(p.scratch_dir, "/ci-bind/tmp");
+    const Warning* w = find_warning(p, "cache_other_mount");
+    ASSERT_TRUE(w);
+    EXPECT_NE(w->message.find("reflink between them works, but rename(2) and link(2) fail with "
+                              "EXDEV"),
+              std::string::npos)
+        << w->message;
+    EXPECT_FALSE(find_warning(p, "cache_other_filesystem"));
 }
 
 TEST(Planner, HeavyIoSpreadsOverPolicyCleanDisksOnlyWhenAsked) {

@@ -78,7 +78,8 @@ TEST(CgroupTrees, EverySituationHasATree) {
           "cgroup-v1-container-bind", "cgroup-hybrid-host", "cgroup-no-limits", "cgroup-quota-half",
           "cgroup-quota-above-affinity", "cgroup-memory-sentinels", "cgroup-memory-max-zero",
           "cgroup-escaped-space", "cgroup-untranslatable-root", "cgroup-garbage",
-          "cgroup-missing-proc", "cgroup-v1-limit-above-mount-root"})
+          "cgroup-missing-proc", "cgroup-v1-limit-above-mount-root", "cgroup-v2-high-ancestor",
+          "cgroup-v1-soft-limit"})
         EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
 }
 
@@ -94,13 +95,18 @@ TEST(ProbeDescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
         << out.str();
 }
 
-TEST(ProbeDescribeMemory, ShowsMinOfTotalAndLimit) {
+TEST(ProbeDescribeMemory, ShowsMinOfTotalAndTheLowestLimit) {
+    // memory.high 1 GiB on the leaf undercuts the parent's memory.max 2 GiB.
     HostRoot host(hosts_dir() / "cgroup-v2-ancestor-stricter");
     std::ostringstream out;
     describe_memory(out, probe_memory(host));
-    EXPECT_NE(out.str().find("Memory: 2.0 GiB effective = min(MemTotal 16.0 GiB, limit 2.0 GiB)"),
+    EXPECT_NE(out.str().find("Memory: 1.0 GiB effective = min(MemTotal 16.0 GiB, memory.high "
+                             "1.0 GiB) — memory.high from cgroup v2 memory.high = 1073741824 (1.0 "
+                             "GiB) at /sys/fs/cgroup/tenant/build (leaf) (below memory.max "
+                             "2147483648 (2.0 GiB))"),
               std::string::npos)
         << out.str();
+    EXPECT_NE(out.str().find("in use     600.0 MiB"), std::string::npos) << out.str();
     EXPECT_NE(out.str().find("high       1.0 GiB"), std::string::npos) << out.str();
 }
 

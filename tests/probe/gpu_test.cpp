@@ -105,6 +105,85 @@ TEST(GpuRecorded, CudaVisibleDevicesByUuidAndUniquePrefix) {
     EXPECT_TRUE(gpus_of("gpu-visible-subset", {{"CUDA_VISIBLE_DEVICES", "GPU-9999"}}).empty());
 }
 
+// NVIDIA MIG User Guide, "CUDA Device Enumeration": CUDA_VISIBLE_DEVICES=MIG-<uuid>
+// (R470+, what the Kubernetes device plugin sets) makes that MIG device CUDA device 0.
+TEST(GpuRecorded, MigDeviceUuidIsOneVisibleDevice) {
+    const std::string mig = "MIG-1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5e";
+    auto gpus = gpus_of("gpu-nvidia-2", {{"CUDA_VISIBLE_DEVICES", mig}});
+    ASSERT_EQ(gpus.size(), 1u);
+    EXPECT_EQ(gpus[0].index, 0);
+    EXPECT_EQ(gpus[0].id, "nvidia_mig0");
+    EXPECT_EQ(gpus[0].uuid, mig);
+    EXPECT_EQ(gpus[0].variable, "CUDA_VISIBLE_DEVICES");
+    EXPECT_EQ(gpus[0].visible_as, mig);
+    EXPECT_TRUE(std::regex_match(gpus[0].id, std::regex("^[a-z0-9_]+$")));
+    // Two MIG devices, then an invalid entry: parsing stops there.
+    EXPECT_EQ(ids(gpus_of("gpu-nvidia-2", {{"CUDA_VISIBLE_DEVICES", mig + ",MIG-2b,7,0"}})),
+              (std::vector<std::string>{"nvidia_mig0", "nvidia_mig1"}));
+    // A MIG UUID names nothing on a host without NVIDIA GPUs.
+    EXPECT_TRUE(gpus_of("gpu-amd-1", {{"CUDA_VISIBLE_DEVICES", mig}}).size() == 1u);  // the AMD one
+    EXPECT_EQ(gpus_of("gpu-amd-1", {{"CUDA_VISIBLE_DEVICES", mig}})[0].vendor, "amd");
+}
+
+TEST(GpuRecorded, MigInstancesOnTheHostReplaceTheirGpu) {
+    // Three compute instances exist; this container has the cap nodes of two.
+    auto gpus = gpus_of("gpu-nvidia-mig");
+    ASSERT_EQ(gpus.size(), 2u);
+    const std::string parent = "GPU-3b2a1c0d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+    EXPECT_EQ(gpus[0].uuid, "MIG-" + parent + "/1/0");
+    EXPECT_EQ(gpus[1].uuid, "MIG-" + parent + "/2/0");
+    EXPECT_EQ(gpus[1].visible_as, gpus[1].uuid);
+    EXPECT_EQ(gpus[0].device, "/dev/nvidia0");
+    EXPECT_NE(gpus[1].source.find("capabilities/gpu0/mig/gi2/ci0, /dev/nvidia-caps/nvidia-cap22"),
+              std::string::npos)
+        << gpus[1].source;
+    // The older MIG-GPU-<uuid>/<gi>/<ci> form selects among them; indices too.
+    EXPECT_EQ(ids(gpus_of("gpu-nvidia-mig", {{"CUDA_VISIBLE_DEVICES",
+                                              "MIG-" + parent + "/2/0,MIG-" + parent + "/5/0"}})),
+              (std::vector<std::string>{gpus[1].id}));
+    EXPECT_EQ(ids(gpus_of("gpu-nvidia-mig", {{"CUDA_VISIBLE_DEVICES", "1"}})),
+              (std::vector<std::string>{gpus[1].id}));
+}
+
+TEST(GpuRecorded, NvidiaGpusAreHandedBackByUuid) {
+    auto gpus = gpus_of("gpu-visible-subset", {{"CUDA_VISIBLE_DEVICES", "2,0"}});
+    ASSERT_EQ(gpus.size(), 2u);
+    EXPECT_EQ(gpus[0].variable, "CUDA_VISIBLE_DEVICES");
+    EXPECT_EQ(gpus[0].visible_as.rfind("GPU-", 0), 0u) << gpus[0].visible_as;
+    EXPECT_EQ(gpus[0].visible_as, gpus[0].uuid);
+}
+
+// ROCm docs, "GPU isolation techniques": ROCR_VISIBLE_DEVICES first (indices or
+// GPU-<hex> UUIDs), then HIP_VISIBLE_DEVICES indexes into what ROCr shows.
+TEST(GpuRecorded, RocrThenHipCompose) {
+    const std::string a = "GPU-a4c31f62101d6939", b = "GPU-0000000000001234";
+    auto all = gpus_of("gpu-amd-2");
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].uuid, a);
+    EXPECT_EQ(all[1].uuid, b);
+    EXPECT_EQ(all[1].variable, "ROCR_VISIBLE_DEVICES");
+    EXPECT_EQ(all[1].visible_as, b);
+    EXPECT_EQ(ids(gpus_of("gpu-amd-2", {{"ROCR_VISIBLE_DEVICES", b}})),
+              (std::vector<std::string>{"amd1"}));
+    EXPECT_EQ(ids(gpus_of("gpu-amd-2", {{"ROCR_VISIBLE_DEVICES", "1,0"}})),
+              (std::vector<std::string>{"amd1", "amd0"}));
+    // HIP index 0 is ROCr's first: amd1.
+    auto hip =
+        gpus_of("gpu-amd-2", {{"ROCR_VISIBLE_DEVICES", "1,0"}, {"HIP_VISIBLE_DEVICES", "0"}});
+    ASSERT_EQ(hip.size(), 1u);
+    EXPECT_EQ(hip[0].id, "amd1");
+    EXPECT_EQ(hip[0].index, 0);
+    EXPECT_NE(hip[0].source.find("ROCR_VISIBLE_DEVICES=1,0, HIP_VISIBLE_DEVICES=0"),
+              std::string::npos)
+        << hip[0].source;
+    // HIP index 1 does not exist under ROCR=amd1 alone; a HIP UUID works.
+    EXPECT_TRUE(gpus_of("gpu-amd-2", {{"ROCR_VISIBLE_DEVICES", "1"}, {"HIP_VISIBLE_DEVICES", "1"}})
+                    .empty());
+    EXPECT_EQ(ids(gpus_of("gpu-amd-2", {{"HIP_VISIBLE_DEVICES", "GPU-a4c3"}})),
+              (std::vector<std::string>{"amd0"}));
+    EXPECT_TRUE(gpus_of("gpu-amd-2", {{"ROCR_VISIBLE_DEVICES", "-1"}}).empty());
+}
+
 TEST(GpuRecorded, ContainerGivenOneOfTwoGpusSeesOne) {
     // The driver lists both GPUs but only /dev/nvidia1 was passed in; inside,
     // CUDA calls it device 0.

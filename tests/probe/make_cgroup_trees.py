@@ -107,10 +107,40 @@ w(t, f"{CG}/tenant/build/memory.current", str(700 * MiB)); w(t, f"{CG}/tenant/bu
 expect(t, "cgroup v2: leaf allows 4 CPUs and 8 GiB, its parent only 1 CPU and 2 GiB; memory.high 1 GiB on the leaf",
        {"online": 16, "affinity": 16, "quota": 1.0, "effective": 1,
         "quota_source_contains": "100000/100000 at /sys/fs/cgroup/tenant (mount root)".replace("mount root", "parent")},
-       {"total_bytes": TOTAL, "available_bytes": 2 * GiB - 512 * MiB, "limit_bytes": 2 * GiB,
-        "high_bytes": 1 * GiB, "effective_bytes": 2 * GiB,
+       # memory.high 1 GiB on the leaf is lower than the parent's memory.max: it is the ceiling,
+       # and what is available is counted in the leaf: 1 GiB - (700 MiB - 100 MiB).
+       {"total_bytes": TOTAL, "available_bytes": 1 * GiB - 600 * MiB, "limit_bytes": 2 * GiB,
+        "high_bytes": 1 * GiB, "effective_bytes": 1 * GiB, "ceiling_bytes": 1 * GiB,
+        "ceiling_kind": "memory.high", "ceiling_cgroup": f"{CG}/tenant/build",
+        "in_use_bytes": 600 * MiB,
         "limit_source_contains": "at /sys/fs/cgroup/tenant (parent)",
         "high_source_contains": "memory.high = 1073741824 (1.0 GiB) at /sys/fs/cgroup/tenant/build (leaf)"})
+
+# 3b. cgroup v2, memory.high on an ancestor (systemd MemoryHigh= on the slice), memory.max on the
+# leaf only; memory.low/min protections and swap.max 0 around it. Field case "memory-high" kind.
+t = "cgroup-v2-high-ancestor"
+host(t, "0-7", "0-7", "0::/user.slice/ci.slice/job.scope", V2, swap_kb=0)
+w(t, f"{CG}/cgroup.controllers", "cpu memory pids")
+a = f"{CG}/user.slice"
+w(t, f"{a}/memory.max", "max"); w(t, f"{a}/memory.high", str(3 * GiB))
+w(t, f"{a}/memory.low", str(6 * GiB)); w(t, f"{a}/memory.min", str(5 * GiB))
+w(t, f"{a}/memory.current", str(1 * GiB)); w(t, f"{a}/memory.stat", v2stat(256 * MiB))
+w(t, f"{a}/ci.slice/memory.max", "max"); w(t, f"{a}/ci.slice/memory.high", "max")
+w(t, f"{a}/ci.slice/memory.swap.max", "0")
+leaf = f"{a}/ci.slice/job.scope"
+w(t, f"{leaf}/memory.max", str(4 * GiB)); w(t, f"{leaf}/memory.high", "max")
+w(t, f"{leaf}/memory.low", str(8 * GiB))
+w(t, f"{leaf}/memory.current", str(300 * MiB)); w(t, f"{leaf}/memory.stat", v2stat(0))
+expect(t, "cgroup v2: memory.high 3 GiB on user.slice (2 levels up) under the leaf's memory.max 4 GiB; memory.low/min are protections, swap.max 0",
+       {"online": 8, "affinity": 8, "quota": None, "effective": 8},
+       {"total_bytes": TOTAL, "limit_bytes": 4 * GiB, "high_bytes": 3 * GiB,
+        "ceiling_bytes": 3 * GiB, "ceiling_kind": "memory.high", "ceiling_cgroup": a,
+        "effective_bytes": 3 * GiB, "available_bytes": 3 * GiB - (1 * GiB - 256 * MiB),
+        "in_use_bytes": 1 * GiB - 256 * MiB, "swap_total_bytes": 0, "swap_limit_bytes": 0,
+        "soft_limit_bytes": None,
+        "ceiling_source_contains": "memory.high = 3221225472 (3.0 GiB) at /sys/fs/cgroup/user.slice (2 levels up) (below memory.max 4294967296",
+        "swap_limit_source_contains": "memory.swap.max = 0 (0 B) at /sys/fs/cgroup/user.slice/ci.slice (parent)",
+        "notes_contain": "no swap"})
 
 # 4. cgroup v1 bind-mounted inside a container: mount root == cgroup path
 t = "cgroup-v1-container-bind"
@@ -152,6 +182,24 @@ expect(t, "cgroup v1: the container's own limit is unlimited, but memory.stat hi
         "effective_bytes": 2 * GiB,
         "limit_source_contains": "hierarchical_memory_limit",
         "notes_contain": "above the visible mount root"})
+
+# 5b. cgroup v1 soft limit (not a limit) and memsw (memory+swap)
+t = "cgroup-v1-soft-limit"
+host(t, "0-3", "0-3", "5:memory:/ci/job\n4:cpu,cpuacct:/",
+     f"44 23 0:44 / {CG}/memory rw - cgroup cgroup rw,memory\n42 23 0:42 / {CG}/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n")
+w(t, f"{CG}/cpu,cpuacct/cpu.cfs_quota_us", "-1"); w(t, f"{CG}/cpu,cpuacct/cpu.cfs_period_us", "100000")
+w(t, f"{CG}/memory/ci/job/memory.limit_in_bytes", str(6 * GiB))
+w(t, f"{CG}/memory/ci/job/memory.soft_limit_in_bytes", str(2 * GiB))
+w(t, f"{CG}/memory/ci/job/memory.memsw.limit_in_bytes", str(7 * GiB))
+w(t, f"{CG}/memory/ci/job/memory.usage_in_bytes", str(1 * GiB))
+w(t, f"{CG}/memory/ci/job/memory.stat", v1stat(512 * MiB, 6 * GiB))
+expect(t, "cgroup v1: soft_limit_in_bytes 2 GiB below the 6 GiB hard limit is not a limit; memsw 7 GiB = 1 GiB of swap",
+       {"online": 4, "effective": 4},
+       {"total_bytes": TOTAL, "limit_bytes": 6 * GiB, "ceiling_bytes": 6 * GiB,
+        "ceiling_kind": "memory.limit_in_bytes", "effective_bytes": 6 * GiB,
+        "available_bytes": 6 * GiB - 512 * MiB, "in_use_bytes": 512 * MiB,
+        "soft_limit_bytes": 2 * GiB, "swap_limit_bytes": 1 * GiB, "high_bytes": None,
+        "notes_contain": "is not a limit: the kernel reclaims toward it only under global memory pressure"})
 
 # 6. hybrid host (this machine's layout): v1 controllers + empty cgroup2 at /sys/fs/cgroup/unified
 t = "cgroup-hybrid-host"

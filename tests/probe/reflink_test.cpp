@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/statfs.h>
 
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -220,6 +221,79 @@ TEST(ProbeFiles, TmpfileIsTheDefaultAndNeverHasAName) {
     EXPECT_STREQ(files.method(), "O_TMPFILE");
     EXPECT_TRUE(test::entries(dir.path()).empty());
     ::close(a);
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// Issue 11 item 5: a bind mount is one filesystem through two mounts. rename(2) and
+// link(2) fail with EXDEV across mounts; FICLONE works (Linux >= 5.18). The facts
+// say which: the same filesystem_id, different mount_ids.
+TEST(Reflink, BindMountIsOneFilesystemButAnotherMount) {
+    if (auto why = TestMount::loop_skip_reason("mkfs.xfs"); !why.empty()) GTEST_SKIP() << why;
+    TestMount xfs("300M", "mkfs.xfs -q -m reflink=1");
+    ASSERT_TRUE(xfs.mounted()) << xfs.error();
+    const std::string a = xfs.path() + "/a";
+    ASSERT_EQ(::mkdir(a.c_str(), 0755), 0);
+    TempDir bind_parent("/var/tmp");
+    ASSERT_TRUE(bind_parent.ok());
+    const std::string bind = bind_parent.path() + "/bind";
+    ASSERT_EQ(::mkdir(bind.c_str(), 0755), 0);
+    auto m =
+        test::run_command("mount --bind " + test::shell_quote(a) + " " + test::shell_quote(bind));
+    ASSERT_EQ(m.status, 0) << m.output;
+    struct Unmount {
+        std::string path;
+        ~Unmount() {
+            auto r = test::run_command("umount " + test::shell_quote(path));
+            if (r.status != 0) ADD_FAILURE() << "umount " << path << ": " << r.output;
+        }
+    } unmount{bind};
+
+    // What the kernel does: rename/link across the two mounts fail with EXDEV ...
+    const std::string src = a + "/file", dst = bind + "/moved";
+    {
+        int fd = ::open(src.c_str(), O_CREAT | O_WRONLY, 0644);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::write(fd, "corral", 6), 6);
+        ::close(fd);
+    }
+    errno = 0;
+    EXPECT_EQ(::rename(src.c_str(), dst.c_str()), -1);
+    EXPECT_EQ(errno, EXDEV);
+    errno = 0;
+    EXPECT_EQ(::link(src.c_str(), dst.c_str()), -1);
+    EXPECT_EQ(errno, EXDEV);
+    // ... while FICLONE between them shares the extents.
+    {
+        int in = ::open(src.c_str(), O_RDONLY);
+        int out = ::open(dst.c_str(), O_CREAT | O_WRONLY, 0644);
+        ASSERT_GE(in, 0);
+        ASSERT_GE(out, 0);
+        EXPECT_EQ(::ioctl(out, FICLONE, in), 0) << std::strerror(errno);
+        ::close(in);
+        ::close(out);
+    }
+    ::unlink(dst.c_str());
+    ::unlink(src.c_str());
+
+    // What the probe says.
+    auto facts = test::corral_probe_json("--scratch " + test::shell_quote(a) + " --scratch " +
+                                         test::shell_quote(bind));
+    auto fa = test::scratch_entry(facts, a);
+    auto fb = test::scratch_entry(facts, bind);
+    EXPECT_EQ(fa.value("filesystem_id", "a"), fb.value("filesystem_id", "b")) << facts.dump(2);
+    EXPECT_FALSE(fa.value("mount_id", "").empty()) << fa.dump(2);
+    EXPECT_FALSE(fb.value("mount_id", "").empty()) << fb.dump(2);
+    EXPECT_NE(fa.value("mount_id", ""), fb.value("mount_id", "")) << facts.dump(2);
+    EXPECT_EQ(fb.value("mount_point", ""), bind);
+    EXPECT_EQ(fa["reflink"], true) << fa.dump(2);
+    EXPECT_EQ(fb["reflink"], true) << fb.dump(2);
+    // Free space is read once per filesystem: both report the same number.
+    EXPECT_EQ(fa["free_bytes"], fb["free_bytes"]);
 }
 
 }  // namespace
