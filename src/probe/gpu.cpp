@@ -199,6 +199,14 @@ std::vector<Pick> visible_order(const std::vector<Found>& found,
             // R450/R460: MIG-GPU-<uuid>/<gi>/<ci>, matched against /proc's MIG devices.
             for (auto c : candidates)
                 if (found[c].mig_path == token) pick = Pick{c, token};
+            // Instances not visible in /proc (capabilities not mounted through): the
+            // parent GPU is enough to know CUDA will show one device.
+            const auto slash = token.find('/');
+            const std::string parent = token.substr(4, slash == std::string::npos ? 0 : slash - 4);
+            if (!pick && slash != std::string::npos)
+                for (auto c : candidates)
+                    if (!found[c].mig && !parent.empty() && found[c].uuid == parent)
+                        pick = Pick{std::nullopt, token};
         } else if (accept_mig && token.rfind("MIG-", 0) == 0 && token.size() > 4) {
             // R470+: MIG-<uuid>. /proc has no MIG UUIDs; CUDA shows it as one device.
             if (!candidates.empty()) pick = Pick{std::nullopt, token};

@@ -120,6 +120,14 @@ TEST(GpuRecorded, MigDeviceUuidIsOneVisibleDevice) {
     // Two MIG devices, then an invalid entry: parsing stops there.
     EXPECT_EQ(ids(gpus_of("gpu-nvidia-2", {{"CUDA_VISIBLE_DEVICES", mig + ",MIG-2b,7,0"}})),
               (std::vector<std::string>{"nvidia_mig0", "nvidia_mig1"}));
+    // The older form on a host whose MIG capabilities are not visible: the parent GPU
+    // must exist.
+    const std::string old_form = "MIG-GPU-5f1c3a9e-0b7d-4a61-9c2e-1d0a7b3e8f01/1/0";
+    auto by_old = gpus_of("gpu-nvidia-2", {{"CUDA_VISIBLE_DEVICES", old_form}});
+    ASSERT_EQ(by_old.size(), 1u);
+    EXPECT_EQ(by_old[0].visible_as, old_form);
+    EXPECT_TRUE(
+        gpus_of("gpu-nvidia-2", {{"CUDA_VISIBLE_DEVICES", "MIG-GPU-00000000-dead/1/0"}}).empty());
     // A MIG UUID names nothing on a host without NVIDIA GPUs.
     EXPECT_TRUE(gpus_of("gpu-amd-1", {{"CUDA_VISIBLE_DEVICES", mig}}).size() == 1u);  // the AMD one
     EXPECT_EQ(gpus_of("gpu-amd-1", {{"CUDA_VISIBLE_DEVICES", mig}})[0].vendor, "amd");
