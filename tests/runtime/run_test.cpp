@@ -620,14 +620,19 @@ TEST_F(Run, AnUnprivilegedUserCanUseTheScratchAsUnderAPlainTmp) {
         "'echo data > \"$0/file\" && cat \"$0/file\"' \"$w\"";
     auto plain = finish(spawn({"sh", "-c", harness}, {{"TMPDIR", root.string()}}), Clock::now());
     ASSERT_EQ(plain.code, 0) << "the harness fails even without corral: " << plain.err;
-    auto r = run({"--scratch-root", root.string(), "--", "sh", "-c", harness});
+    auto under = [&](const std::string& script) {
+        return finish(
+            spawn({CORRAL_EXE, "run", "--scratch-root", root.string(), "--", "sh", "-c", script},
+                  env_),
+            Clock::now());
+    };
+    auto r = under(harness);
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, plain.out);
 
     // The mode follows the root (not the umask), whatever it is.
     ::chmod(root.c_str(), 0750);
-    auto in_scratch = run({"--scratch-root", root.string(), "--", "sh", "-c",
-                           "umask 077; stat -c %a \"$TMPDIR\""});
+    auto in_scratch = under("umask 077; stat -c %a \"$TMPDIR\"");
     EXPECT_EQ(in_scratch.out, "750\n") << in_scratch.err;
 }
 
@@ -691,8 +696,8 @@ TEST_F(Run, TheTestsWorldIsTheSameAsWithoutTheLauncher) {
     auto plain = run_in_world({"sh", "-c", probe}, dir_ / "cwd", dir_ / "stdin.txt", env_);
     ASSERT_EQ(plain.code, 0) << plain.err;
     EXPECT_THAT(plain.out, HasSubstr("stdin: line from stdin"));
-    auto wrapped = run_in_world(corral({"--", "sh", "-c", probe}), dir_ / "cwd",
-                                dir_ / "stdin.txt", env_);
+    auto wrapped =
+        run_in_world(corral({"--", "sh", "-c", probe}), dir_ / "cwd", dir_ / "stdin.txt", env_);
     ASSERT_EQ(wrapped.code, 0) << wrapped.err;
     EXPECT_EQ(wrapped.out, plain.out);
 }
@@ -707,10 +712,10 @@ TEST_F(Run, APrivilegeDroppingTestPassesAsWithoutTheLauncher) {
     auto plain = finish(spawn({"sh", "-c", test}, {{"TMPDIR", "/tmp"}}), Clock::now());
     ASSERT_EQ(plain.code, 0) << plain.err;
     // The default root: /tmp, as the plain run used.
-    auto r = finish(spawn({CORRAL_EXE, "run", "--records", records_.string(), "--", "sh", "-c",
-                           test},
-                          {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}, {"TMPDIR", ""}}),
-                    Clock::now());
+    auto r =
+        finish(spawn({CORRAL_EXE, "run", "--records", records_.string(), "--", "sh", "-c", test},
+                     {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}, {"TMPDIR", ""}}),
+               Clock::now());
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, plain.out);
     EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
@@ -764,10 +769,10 @@ struct Pty {
                 ::kill(-job, SIGCONT);
                 continue;
             }
-            std::string line = "[shell] exit " +
-                               std::to_string(WIFEXITED(status) ? WEXITSTATUS(status)
-                                                                : 128 + WTERMSIG(status)) +
-                               "\n";
+            std::string line =
+                "[shell] exit " +
+                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                "\n";
             (void)!::write(1, line.data(), line.size());
             ::_exit(0);
         }
@@ -910,7 +915,10 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
     ASSERT_TRUE(eventually([&] { return with_tokens().size() == 2; }));
     ASSERT_EQ(scratch_entries(dir_ / "scratch").size(), 1u);
     ::kill(s.pid, SIGKILL);
-    finish(s, Clock::now());
+    ::close(s.out_fd);  // the escaped daemon holds the pipes: do not wait for EOF
+    ::close(s.err_fd);
+    int status = 0;
+    ::waitpid(s.pid, &status, 0);
     // The main process dies with it (PR_SET_PDEATHSIG); the setsid one escaped.
     ASSERT_TRUE(eventually([&] { return with_tokens().size() == 1; }));
     ASSERT_EQ(scratch_entries(dir_ / "scratch").size(), 1u);
@@ -926,14 +934,14 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
 TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {
     std::vector<std::string> kept;
     for (int i = 0; i < 3; ++i) {
-        auto r = run({"--keep-scratch-count", "2", "--", "sh", "-c",
-                      "echo details > $TMPDIR/log; exit 3"});
+        auto r = run(
+            {"--keep-scratch-count", "2", "--", "sh", "-c", "echo details > $TMPDIR/log; exit 3"});
         EXPECT_EQ(r.code, 3);
         auto rec = last_record();
         EXPECT_TRUE(rec["scratch_kept"].get<bool>());
         kept.push_back(rec["scratch_dir"]);
-        EXPECT_THAT(r.err, HasSubstr("kept the scratch directory of the failed test: " +
-                                     kept.back()));
+        EXPECT_THAT(r.err,
+                    HasSubstr("kept the scratch directory of the failed test: " + kept.back()));
         EXPECT_TRUE(fs::exists(fs::path(kept.back()) / "log"));
     }
     EXPECT_FALSE(fs::exists(kept[0])) << "the oldest kept one goes first";
@@ -971,7 +979,9 @@ TEST_F(Run, ALongTmpdirGivesWayToAShortRootAndALongChosenRootIsSaid) {
     EXPECT_THAT(r.out, HasSubstr("bound /tmp/c-"));
     EXPECT_THAT(r.err, HasSubstr("goes under /tmp instead"));
     // A root chosen on purpose stays, with a warning naming the numbers.
-    auto chosen = run({"--scratch-root", longdir.string(), "--", "true"});
+    auto chosen =
+        finish(spawn({CORRAL_EXE, "run", "--scratch-root", longdir.string(), "--", "true"}, env_),
+               Clock::now());
     EXPECT_EQ(chosen.code, 0);
     EXPECT_THAT(chosen.err, HasSubstr("WARNING: scratch root " + longdir.string() + " leaves"));
     // The policy's number, as the planner reads it.
