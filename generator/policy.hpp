@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/socket_path.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -124,11 +125,11 @@ struct Policy {
     std::vector<ExtraPool> extra_pools;                      // build.pools
 
     // --- scratch
-    std::vector<std::string> scratch_candidates;        // scratch.candidates
-    Setting<bool> reflink_required{false};              // scratch.reflink_required
-    Setting<std::optional<double>> min_write_mb_per_s;  // scratch.min_write_mb_per_s
-    Setting<int> socket_headroom_needed{40};            // scratch.socket_headroom
-    Setting<std::string> cache_dir;                     // scratch.cache_dir
+    std::vector<std::string> scratch_candidates;                  // scratch.candidates
+    Setting<bool> reflink_required{false};                        // scratch.reflink_required
+    Setting<std::optional<double>> min_write_mb_per_s;            // scratch.min_write_mb_per_s
+    Setting<int> socket_headroom_needed{kDefaultSocketHeadroom};  // scratch.socket_headroom
+    Setting<std::string> cache_dir;                               // scratch.cache_dir
 
     // --- resources
     Setting<int> heavy_io_slots{4};  // resources.heavy_io_slots (per scratch filesystem)

@@ -39,7 +39,10 @@ void add_run_command(CLI::App& app, int& status) {
         "    --memory-limit), child subreaper so daemons cannot escape;\n"
         "  * --timeout: TERM to the whole tree, KILL after --grace, exit 124;\n"
         "  * processes left after the test's main process exits are reported (LEAK) and killed;\n"
-        "  * scratch removed without following symlinks or entering other mounts;\n"
+        "  * scratch removed without following symlinks or entering other mounts; a failed\n"
+        "    test's is kept (bounded, oldest first) and its path printed;\n"
+        "  * from a terminal the test gets its foreground; Ctrl-C/Ctrl-Z act on the test;\n"
+        "  * if ctest dies, the test's tree is ended, the record written, scratch removed;\n"
         "  * one JSON line per test appended to --records.\n"
         "Exit status: the test's own; 128+N if signal N ended it; 124 timeout; 122 leaked with\n"
         "--leak fail; 125 corral run itself failed; 126 command not executable; 127 not found.\n"
@@ -49,6 +52,8 @@ void add_run_command(CLI::App& app, int& status) {
         std::string leak = "warn";
         std::string cgroup = "auto";
         std::string memory_limit;
+        std::string keep = "failed";
+        std::string keep_size = "1G";
         std::vector<std::string> slots;
     };
     auto raw = std::make_shared<Raw>();
@@ -102,8 +107,20 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("--memory-limit", raw->memory_limit,
                     "Enforce a memory limit on the whole test via its cgroup (e.g. 512M, 2G)")
         ->type_name("SIZE");
-    cmd->add_flag("--keep-scratch", opts->keep_scratch,
-                  "Keep the scratch directory when the test fails (for debugging)");
+    cmd->add_option("--keep-scratch", raw->keep,
+                    "Keep the scratch directory: never, failed (a failed or timed-out test's, "
+                    "as evidence), always")
+        ->check(CLI::IsMember({"never", "failed", "always"}))
+        ->capture_default_str();
+    cmd->add_option("--keep-scratch-count", opts->keep_scratch_count,
+                    "Kept scratch directories at most (host-wide, per user); the oldest go")
+        ->type_name("N")
+        ->capture_default_str();
+    cmd->add_option("--keep-scratch-size", raw->keep_size,
+                    "Kept scratch directories total at most SIZE; the oldest go, and a larger "
+                    "one is not kept")
+        ->type_name("SIZE")
+        ->capture_default_str();
     cmd->add_flag("--json", opts->json, "Print the record as one JSON line on stdout at the end");
     // The test command is not a CLI11 option: CLI11 would reinterpret its
     // arguments ("[a,b]" as a list, "--x" as an option). Everything from the
@@ -128,6 +145,14 @@ void add_run_command(CLI::App& app, int& status) {
         opts->cgroup = raw->cgroup == "off"       ? launcher::CgroupMode::Off
                        : raw->cgroup == "require" ? launcher::CgroupMode::Require
                                                   : launcher::CgroupMode::Auto;
+        opts->keep_scratch = raw->keep == "never"    ? launcher::KeepScratch::Never
+                             : raw->keep == "always" ? launcher::KeepScratch::Always
+                                                     : launcher::KeepScratch::Failed;
+        if (auto bytes = launcher::parse_size(raw->keep_size))
+            opts->keep_scratch_bytes = *bytes;
+        else
+            return bad("--keep-scratch-size '" + raw->keep_size +
+                       "': expected a size such as 512M, 2G or 1.5GiB");
         if (!raw->memory_limit.empty()) {
             auto bytes = launcher::parse_size(raw->memory_limit);
             if (!bytes || *bytes < 4096)

@@ -13,6 +13,7 @@
 #include <map>
 #include <ostream>
 
+#include "common/socket_path.hpp"
 #include "common/text.hpp"
 #include "probe/io_bench.hpp"
 #include "probe/mountinfo.hpp"
@@ -23,10 +24,6 @@ namespace corral {
 namespace {
 
 namespace fs = std::filesystem;
-
-// AF_UNIX sun_path is 108 bytes including the terminating NUL; a socket named
-// <name> directly inside <dir> needs strlen(dir) + 1 ('/') + strlen(name) + 1.
-constexpr int kSunPathBytes = 108;
 
 struct Candidate {
     std::string path;  // absolute, lexically normal, as reported
@@ -223,7 +220,7 @@ std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions
         ScratchFacts s;
         s.path = c.path;
         s.origin = c.origin;
-        s.socket_headroom = kSunPathBytes - static_cast<int>(c.path.size()) - 2;
+        s.socket_headroom = socket_headroom(c.path);  // common/socket_path.hpp
         if (!host.live()) {
             fill_recorded(s, c, mounts, mountinfo ? "" : mountinfo.error, options.io_bench);
         } else {

@@ -6,8 +6,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/socket_path.hpp"
 #include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/process.hpp"
@@ -61,6 +64,8 @@ class Launch {
   public:
     Launch(const Options& o, std::ostream& err) : o_(o), err_(err) {}
     ~Launch() {
+        reclaim_terminal();
+        if (tty_fd_ >= 0) ::close(tty_fd_);
         if (sigfd_ >= 0) ::close(sigfd_);
         if (pidfd_ >= 0) ::close(pidfd_);
     }
@@ -68,6 +73,8 @@ class Launch {
     int run();
 
   private:
+    // Never fatal: SIGPIPE is ignored in the launcher and a closed stderr (ctest
+    // gone) only sets the stream's error state.
     void say(const std::string& line) { err_ << "corral run: " << line << "\n" << std::flush; }
     int fail(const std::string& line) {
         say(line);
@@ -75,6 +82,23 @@ class Launch {
     }
 
     int prepare();
+    int check_socket_headroom(bool from_tmpdir);
+    int block_signals();
+    void sweep_stale();
+    void find_terminal();
+    void reclaim_terminal();
+    bool owns_foreground_group(pid_t fg) const;
+    bool job_control_parent() const;
+    void test_stopped();
+    void suspend();
+    bool parent_gone() const { return ::getppid() != parent_pid_; }
+    void note_parent_death() {
+        parent_died_ = true;
+        rec_.parent_died = true;
+        say("the launcher's parent (pid " + std::to_string(parent_pid_) +
+            ") is gone; ending the test's whole tree");
+    }
+    void end_scratch(int code);
     std::vector<std::string> child_environment() const;
     // 0 when the test started; otherwise the exit code to return.
     int spawn();
@@ -101,6 +125,13 @@ class Launch {
 
     Clock::time_point started_{};
     sigset_t old_mask_{};
+    struct sigaction old_sigpipe_ {};
+    pid_t parent_pid_ = 0;
+    bool parent_died_ = false;
+    std::string registry_;  // scratch registry (owner / kept entries); empty when unusable
+    int tty_fd_ = -1;       // the controlling terminal, when our group had its foreground
+    bool tty_handed_ = false;
+    bool test_stopped_ = false;
     int sigfd_ = -1;
     int pidfd_ = -1;
     pid_t main_pid_ = -1;
@@ -161,22 +192,195 @@ int Launch::prepare() {
     }
     if (o_.grace_seconds < 0) return fail("--grace must be >= 0 seconds");
 
-    if (translation_.scratch_root)
+    bool from_tmpdir = false;
+    if (translation_.scratch_root) {
         scratch_root_ = *translation_.scratch_root;
-    else if (o_.scratch_root)
+    } else if (o_.scratch_root) {
         scratch_root_ = *o_.scratch_root;
-    else if (plan.scratch_dir)
+    } else if (plan.scratch_dir) {
         scratch_root_ = *plan.scratch_dir;
-    else if (const char* t = std::getenv("TMPDIR"); t && *t)
+    } else if (const char* t = std::getenv("TMPDIR"); t && *t) {
         scratch_root_ = t;
-    else
+        from_tmpdir = true;
+    } else {
         scratch_root_ = "/tmp";
+    }
     // TMPDIR must stay valid after the test changes directory.
     std::error_code ec;
     auto absolute = std::filesystem::absolute(scratch_root_, ec);
     if (ec) return fail("scratch root '" + scratch_root_ + "': " + ec.message());
     scratch_root_ = absolute.lexically_normal().string();
+    while (scratch_root_.size() > 1 && scratch_root_.back() == '/')
+        scratch_root_.pop_back();
+    return check_socket_headroom(from_tmpdir);
+}
+
+// The planner's rule (common/socket_path.hpp, policy scratch.socket_headroom):
+// the root must leave `needed` bytes under the 108-byte sun_path, which covers
+// the "/c-<id>" added here plus a socket name. A root that only came from
+// $TMPDIR is replaced by /tmp when /tmp fits; a root chosen on purpose is kept,
+// with a warning.
+int Launch::check_socket_headroom(bool from_tmpdir) {
+    int needed = kDefaultSocketHeadroom;
+    if (const char* h = std::getenv("CORRAL_SOCKET_HEADROOM"); h && *h) {
+        auto v = parse_u64(trim(h));
+        if (!v || *v > static_cast<uint64_t>(kSunPathBytes - 1))
+            return fail(std::string("CORRAL_SOCKET_HEADROOM='") + h +
+                        "': expected a whole number of bytes from 0 to 107");
+        needed = static_cast<int>(*v);
+    }
+    int room = socket_headroom(scratch_root_);
+    if (room >= needed) return 0;
+    std::string what = "scratch root " + scratch_root_ + " leaves " + std::to_string(room) +
+                       " bytes for AF_UNIX socket names (108-byte sun_path, unix(7)); " +
+                       std::to_string(needed) +
+                       " needed (scratch.socket_headroom / CORRAL_SOCKET_HEADROOM)";
+    struct stat st {};
+    if (from_tmpdir && socket_headroom("/tmp") >= needed && ::stat("/tmp", &st) == 0 &&
+        S_ISDIR(st.st_mode) && ::access("/tmp", W_OK | X_OK) == 0) {
+        say("$TMPDIR: " + what +
+            "; the test's scratch directory goes under /tmp instead "
+            "(--scratch-root DIR insists on a root)");
+        scratch_root_ = "/tmp";
+    } else {
+        say("WARNING: " + what + ": sockets the test creates in its $TMPDIR may not fit");
+    }
     return 0;
+}
+
+// Blocks the signals the wait loop reads from a signalfd (and SIGTTOU, so
+// tcsetpgrp() from a background group proceeds), ignores SIGPIPE. The test
+// gets the original mask and SIGPIPE disposition back before exec.
+int Launch::block_signals() {
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGTSTP})
+        sigaddset(&handled, s);
+    sigset_t blocked = handled;
+    sigaddset(&blocked, SIGTTOU);
+    if (::sigprocmask(SIG_BLOCK, &blocked, &old_mask_) != 0)
+        return fail(std::string("sigprocmask: ") + std::strerror(errno));
+    sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd_ < 0) return fail(std::string("signalfd: ") + std::strerror(errno));
+    return 0;
+}
+
+// Scratch directories of launchers killed outright (their owner entry names a
+// process that is gone): end what still runs with their test id, remove them.
+void Launch::sweep_stale() {
+    for (auto& e : scratch::claim_stale(registry_)) {
+        std::vector<proc::ProcessRef> refs;
+        std::string needle = "CORRAL_TEST_ID=" + e.id;
+        pid_t self = ::getpid();
+        std::set<pid_t> ancestors;
+        for (pid_t p = self; p > 1;) {
+            ancestors.insert(p);
+            auto info = proc::read_process(p);
+            if (!info) break;
+            p = info->ppid;
+        }
+        for (pid_t p : proc::list_pids()) {
+            if (ancestors.count(p)) continue;
+            auto env = proc::read_environ(p);
+            if (!env || std::find(env->begin(), env->end(), needle) == env->end()) continue;
+            auto info = proc::read_process(p);
+            if (!info) continue;
+            if (auto ref = proc::ProcessRef::open(p, info->start_time))
+                refs.push_back(std::move(*ref));
+        }
+        if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
+        struct stat st {};
+        if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            auto tree = scratch::walk(e.path, true);
+            say("removed the scratch directory of a launcher that was killed outright (pid " +
+                std::to_string(e.pid) + "): " + e.path +
+                (refs.empty() ? "" : "; ended " + std::to_string(refs.size()) + " process(es)"));
+            for (const auto& m : tree.skipped_mounts)
+                say("WARNING: left a mount inside it alone: " + m);
+        }
+        scratch::release_claim(e);
+    }
+}
+
+// The terminal: only when our process group is its foreground (an interactive
+// ctest or shell); in CI there is no controlling terminal and nothing changes.
+void Launch::find_terminal() {
+    int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (::tcgetpgrp(fd) != ::getpgrp()) {
+        ::close(fd);
+        return;
+    }
+    tty_fd_ = fd;
+}
+
+// True when the foreground group `fg` is the test's: its main group, a group
+// that no longer exists, or a group led by one of our descendants.
+bool Launch::owns_foreground_group(pid_t fg) const {
+    if (fg <= 0) return false;
+    if (fg == main_pid_) return true;
+    if (::kill(-fg, 0) != 0 && errno == ESRCH) return true;
+    pid_t self = ::getpid();
+    for (pid_t p = fg; p > 1;) {
+        auto info = proc::read_process(p);
+        if (!info) return false;
+        if (info->ppid == self) return true;
+        p = info->ppid;
+    }
+    return false;
+}
+
+// Gives the foreground back to our group when the test's group holds it (never
+// taken from anyone else, e.g. the shell after `bg`). SIGTTOU is blocked.
+void Launch::reclaim_terminal() {
+    if (!tty_handed_) return;
+    tty_handed_ = false;
+    pid_t fg = ::tcgetpgrp(tty_fd_);
+    if (fg != ::getpgrp() && owns_foreground_group(fg)) ::tcsetpgrp(tty_fd_, ::getpgrp());
+}
+
+// Whether a shell can stop and continue our process group: the group is not
+// orphaned (POSIX: some member has its parent in another group of the session).
+bool Launch::job_control_parent() const {
+    pid_t pgrp = ::getpgrp();
+    pid_t sid = ::getsid(0);
+    for (pid_t p = ::getpid(); p > 1;) {
+        auto info = proc::read_process(p);
+        if (!info) return false;
+        auto parent = proc::read_process(info->ppid);
+        if (!parent) return false;
+        if (parent->pgid != pgrp) return parent->sid == sid;
+        p = parent->pid;
+    }
+    return false;
+}
+
+// The test, holding the terminal, was stopped (Ctrl-Z, SIGTTIN): as a shell's
+// job it would have stopped with ctest; stop ctest's group (us included, via
+// suspend()) and continue the test when we are continued.
+void Launch::test_stopped() {
+    test_stopped_ = false;
+    reclaim_terminal();
+    if (!job_control_parent()) {
+        // Nobody could continue us (orphaned group): keep the test going.
+        if (::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
+            tty_handed_ = true;
+        ::kill(-main_pid_, SIGCONT);
+        return;
+    }
+    ::kill(0, SIGTSTP);  // our group: ctest and its launchers read it, as we do below
+}
+
+// SIGTSTP reached us: stop the test with us, and continue it with us.
+void Launch::suspend() {
+    bool had_terminal = tty_fd_ >= 0;
+    reclaim_terminal();
+    if (!job_control_parent()) return;  // nobody could continue us
+    ::kill(-main_pid_, SIGSTOP);
+    ::kill(::getpid(), SIGSTOP);  // returns when the shell continues us (fg / bg)
+    if (had_terminal && ::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
+        tty_handed_ = true;
+    ::kill(-main_pid_, SIGCONT);
 }
 
 std::vector<std::string> Launch::child_environment() const {
@@ -211,17 +415,7 @@ int Launch::spawn() {
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         return fail(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
 
-    // Signals arrive through a signalfd so the wait loop sees them in order with
-    // the child's exit; the child gets the original mask back before exec.
-    sigset_t handled;
-    sigemptyset(&handled);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD})
-        sigaddset(&handled, s);
-    if (::sigprocmask(SIG_BLOCK, &handled, &old_mask_) != 0)
-        return fail(std::string("sigprocmask: ") + std::strerror(errno));
-    sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sigfd_ < 0) return fail(std::string("signalfd: ") + std::strerror(errno));
-
+    find_terminal();
     auto env = child_environment();
     std::vector<char*> envp;
     for (auto& e : env)
@@ -241,6 +435,7 @@ int Launch::spawn() {
     };
     pid_t parent = ::getpid();
     int procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
+    int tty_fd = tty_fd_;
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
@@ -255,6 +450,8 @@ int Launch::spawn() {
         // Child: only async-signal-safe calls until exec.
         ::close(report[0]);
         ::setpgid(0, 0);
+        // From a terminal the test's group gets the foreground (SIGTTOU is still blocked).
+        if (tty_fd >= 0) ::tcsetpgrp(tty_fd, ::getpid());
         if (procs_fd >= 0 && ::write(procs_fd, "0", 1) != 1) {
             ChildFailure f{1, errno};
             (void)!::write(report[1], &f, sizeof f);
@@ -263,6 +460,8 @@ int Launch::spawn() {
         // If the launcher is killed outright, do not leave the test running.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(kExitLauncherFailure);
+        // The test's world as without the launcher: signal mask and dispositions.
+        ::sigaction(SIGPIPE, &old_sigpipe_, nullptr);
         ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
         ::execvpe(argv[0], argv.data(), envp.data());
         ChildFailure f{2, errno};
@@ -271,6 +470,10 @@ int Launch::spawn() {
     }
     main_pid_ = pid;
     ::setpgid(pid, pid);  // both sides, so no signal can race the child's own call
+    if (tty_fd_ >= 0) {
+        if (::tcgetpgrp(tty_fd_) == ::getpgrp()) ::tcsetpgrp(tty_fd_, pid);
+        tty_handed_ = true;
+    }
     ::close(report[1]);
     ChildFailure f{};
     ssize_t n;
@@ -303,8 +506,12 @@ int Launch::spawn() {
 void Launch::reap_zombies() {
     for (;;) {
         int status = 0;
-        pid_t p = ::waitpid(-1, &status, WNOHANG);
+        pid_t p = ::waitpid(-1, &status, WNOHANG | (tty_fd_ >= 0 ? WUNTRACED : 0));
         if (p <= 0) return;
+        if (WIFSTOPPED(status)) {
+            if (p == main_pid_ && tty_handed_) test_stopped_ = true;
+            continue;
+        }
         if (p == main_pid_ && !main_done_) {
             main_done_ = true;
             main_status_ = status;
@@ -327,7 +534,15 @@ void Launch::handle_signals() {
         ssize_t n = ::read(sigfd_, &si, sizeof si);
         if (n != static_cast<ssize_t>(sizeof si)) return;
         int sig = static_cast<int>(si.ssi_signo);
+        if (!parent_died_ && parent_gone()) {
+            note_parent_death();  // PR_SET_PDEATHSIG (SIGTERM), or any signal after it
+            continue;
+        }
         if (sig == SIGCHLD) continue;  // exits are collected by reap_zombies()
+        if (sig == SIGTSTP) {
+            if (!main_done_) suspend();
+            continue;
+        }
         if (!main_done_) {
             say(std::string("received SIG") + ::sigabbrev_np(sig) +
                 "; forwarding it to the test, whole tree killed if still running after " +
@@ -346,13 +561,13 @@ void Launch::wait_for_main() {
     if (timeout_)
         deadline = started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
     while (!main_done_) {
-        int wait_ms = -1;
+        int wait_ms = 1000;  // also: notice the parent's death without a signal
         for (const auto& d : {deadline, stop_deadline_}) {
             if (!d) continue;
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now()).count();
             int ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
-            wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
+            wait_ms = std::min(wait_ms, ms);
         }
         struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
         int r = ::poll(fds, 2, wait_ms);
@@ -364,6 +579,17 @@ void Launch::wait_for_main() {
         if (r > 0 && (fds[0].revents & POLLIN)) {
             reap_zombies();
             collect_main();
+        }
+        if (tty_fd_ >= 0 && !main_done_) {
+            reap_zombies();  // WUNTRACED: a stop of the test's main process
+            if (test_stopped_) test_stopped();
+        }
+        if (!parent_died_ && parent_gone()) note_parent_death();
+        if (parent_died_ && !main_done_) {
+            for (const auto& p : kill_tree())
+                say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
+            collect_main();
+            break;
         }
         bool timed_out = !main_done_ && deadline && Clock::now() >= *deadline;
         bool stop_overdue = !main_done_ && stop_deadline_ && Clock::now() >= *stop_deadline_;
@@ -467,7 +693,56 @@ void Launch::sweep_leaks() {
               "it)");
 }
 
+// Removes the scratch directory, or keeps it as evidence of a failure (bounded
+// in count and bytes through the registry, oldest removed first).
+void Launch::end_scratch(int code) {
+    if (scratch_.path.empty()) return;
+    bool failed = code != 0 && !parent_died_;  // a cancelled run is not a failure
+    bool keep = o_.keep_scratch == KeepScratch::Always ||
+                (failed && o_.keep_scratch == KeepScratch::Failed);
+    auto report = [&](const scratch::TreeResult& tree) {
+        for (const auto& m : tree.skipped_mounts)
+            say("WARNING: left a mount inside the scratch directory alone: " + m +
+                " (unmount it in the test)");
+        for (const auto& e : tree.errors)
+            say("WARNING: scratch cleanup: " + e);
+    };
+    auto tree = scratch::walk(scratch_.path, !keep);
+    rec_.scratch_bytes = tree.bytes;
+    if (keep && tree.bytes > o_.keep_scratch_bytes) {
+        say("the scratch directory (" + human_bytes(tree.bytes) +
+            ") is larger than --keep-scratch-size (" + human_bytes(o_.keep_scratch_bytes) +
+            "); removed it");
+        keep = false;
+        tree = scratch::walk(scratch_.path, true);
+    }
+    report(tree);
+    if (keep) {
+        std::string bounds;
+        if (!registry_.empty()) {
+            try {
+                auto k = scratch::keep(registry_, scratch_, tree.bytes, o_.keep_scratch_count,
+                                       o_.keep_scratch_bytes);
+                for (const auto& old : k.removed)
+                    say("removed an older kept scratch directory: " + old);
+                bounds = " (" + std::to_string(k.kept_count) + " kept, " +
+                         human_bytes(k.kept_bytes) + "; at most " +
+                         std::to_string(o_.keep_scratch_count) + " and " +
+                         human_bytes(o_.keep_scratch_bytes) + ", oldest removed first)";
+            } catch (const std::exception& e) {
+                say(std::string("WARNING: cannot register the kept scratch directory: ") +
+                    e.what());
+            }
+        }
+        say(std::string("kept the scratch directory of the ") + (failed ? "failed" : "finished") +
+            " test: " + scratch_.path + bounds);
+    }
+    rec_.scratch_kept = keep;
+    if (!registry_.empty()) scratch::remove_owner(registry_, scratch_.id);
+}
+
 int Launch::finish(int code) {
+    reclaim_terminal();
     rusage ru{};
     ::getrusage(RUSAGE_CHILDREN, &ru);
     rec_.cpu_user_seconds =
@@ -491,19 +766,7 @@ int Launch::finish(int code) {
         if (!cgroup_->remove(why)) say("WARNING: cannot remove the test's cgroup: " + why);
     }
 
-    if (!scratch_.path.empty()) {
-        bool failed = code != 0;
-        bool keep = failed && o_.keep_scratch;
-        auto tree = scratch::walk(scratch_.path, !keep);
-        rec_.scratch_bytes = tree.bytes;
-        rec_.scratch_kept = keep;
-        if (keep) say("kept the scratch directory of the failed test: " + scratch_.path);
-        for (const auto& m : tree.skipped_mounts)
-            say("WARNING: left a mount inside the scratch directory alone: " + m +
-                " (unmount it in the test)");
-        for (const auto& e : tree.errors)
-            say("WARNING: scratch cleanup: " + e);
-    }
+    end_scratch(code);
 
     rec_.launcher_exit_code = code;
     if (o_.records_file) {
@@ -520,6 +783,15 @@ int Launch::finish(int code) {
 
 int Launch::run() {
     if (int code = prepare(); code != 0) return code;
+    // ctest gone (SIGTERM/SIGINT/SIGKILL to ctest alone) -> SIGTERM to us, read
+    // from the signalfd; checked against the parent recorded here.
+    parent_pid_ = ::getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // A write to a closed stderr (ctest gone) must not kill the launcher.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, &old_sigpipe_);
 
     if (!o_.locks.empty() || !o_.slots.empty()) {
         try {
@@ -535,10 +807,26 @@ int Launch::run() {
         }
     }
 
+    if (int code = block_signals(); code != 0) return code;
+    try {
+        registry_ = locks::runtime_dir() + "/scratch";
+        sweep_stale();
+    } catch (const std::exception& e) {
+        registry_.clear();
+        say(std::string("WARNING: no scratch registry (") + e.what() +
+            "): scratch of a launcher killed outright is not swept, kept ones are not bounded");
+    }
     try {
         scratch_ = scratch::create(scratch_root_);
     } catch (const std::exception& e) {
         return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
+    }
+    if (!registry_.empty()) {
+        try {
+            scratch::write_owner(registry_, scratch_);
+        } catch (const std::exception& e) {
+            say(std::string("WARNING: ") + e.what());
+        }
     }
     rec_.test_id = scratch_.id;
     rec_.scratch_dir = scratch_.path;
@@ -564,6 +852,13 @@ int Launch::run() {
         return finish(code);
     }
     wait_for_main();
+    // Ctrl-C / Ctrl-\ reached only the test's group (it had the terminal): as a
+    // shell does for a foreground job, pass it on to our own group (ctest).
+    int interrupt = 0;
+    if (tty_handed_ && WIFSIGNALED(main_status_) &&
+        (WTERMSIG(main_status_) == SIGINT || WTERMSIG(main_status_) == SIGQUIT))
+        interrupt = WTERMSIG(main_status_);
+    reclaim_terminal();
     sweep_leaks();
     rec_.end = std::chrono::system_clock::now();
     rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -578,7 +873,9 @@ int Launch::run() {
     }
     if (rec_.timed_out) code = kExitTimeout;
     if (code == 0 && !rec_.leaked.empty() && o_.leak == LeakPolicy::Fail) code = kExitLeaked;
-    return finish(code);
+    code = finish(code);
+    if (interrupt) ::kill(0, interrupt);  // blocked here: only the rest of the group acts
+    return code;
 }
 
 }  // namespace

@@ -33,6 +33,9 @@ inline constexpr int kExitNotFound = 127;         // command not found
 
 enum class LeakPolicy { Fail, Warn, Ignore };
 enum class CgroupMode { Auto, Off, Require };
+// When the scratch directory is kept instead of removed. A run cancelled
+// because its parent (ctest) died never keeps it.
+enum class KeepScratch { Never, Failed, Always };
 
 // --- CTest resource allocation -------------------------------------------
 
@@ -84,8 +87,10 @@ struct Options {
     int leak_window_ms = 100;
     CgroupMode cgroup = CgroupMode::Auto;
     std::optional<uint64_t> memory_limit_bytes;
-    bool keep_scratch = false;  // keep the scratch directory when the test failed
-    bool json = false;          // print the record on stdout at the end
+    KeepScratch keep_scratch = KeepScratch::Failed;
+    size_t keep_scratch_count = 10;               // kept directories at most (oldest go)
+    uint64_t keep_scratch_bytes = 1024ull << 20;  // their total size at most (oldest go)
+    bool json = false;                            // print the record on stdout at the end
 };
 
 // Runs the test; returns the exit code for `corral run`. Diagnostics go to

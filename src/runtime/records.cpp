@@ -54,6 +54,7 @@ nlohmann::json to_json(const RunRecord& r) {
     j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
     j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
     j["timed_out"] = r.timed_out;
+    if (r.parent_died) j["parent_died"] = true;
     j["timeout_seconds"] = r.timeout_seconds;
     j["launcher_exit_code"] = r.launcher_exit_code;
     j["cpu_user_seconds"] = r.cpu_user_seconds;

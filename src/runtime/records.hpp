@@ -40,6 +40,7 @@ struct RunRecord {
     std::optional<int> exit_code;  // the test's own exit status, when it exited
     std::optional<int> signal;     // the signal that ended it, when one did
     bool timed_out = false;
+    bool parent_died = false;    // the launcher's parent (ctest) went away; the tree was ended
     double timeout_seconds = 0;  // effective (after the multiplier); 0 = none
     int launcher_exit_code = 0;  // what `corral run` returned
     double cpu_user_seconds = 0;

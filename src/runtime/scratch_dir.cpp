@@ -7,9 +7,18 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <system_error>
+
+#include "common/atomic_file.hpp"
+#include "runtime/process.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -145,11 +154,166 @@ ScratchDir create(const std::string& root, size_t id_length) {
         ScratchDir d;
         d.id = random_id(id_length);
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
-        if (::mkdir(d.path.c_str(), 0700) == 0) return d;
+        if (::mkdir(d.path.c_str(), 0700) == 0) {
+            // The permission bits of the root (the directory the test would have used
+            // as $TMPDIR), not the umask's: chmod after mkdir, on the directory made.
+            struct stat st {};
+            if (::stat(base.c_str(), &st) == 0 &&
+                ::chmod(d.path.c_str(), st.st_mode & (S_ISVTX | 0777)) != 0) {
+                int e = errno;
+                ::rmdir(d.path.c_str());
+                throw std::system_error(e, std::generic_category(),
+                                        "cannot set the mode of scratch directory " + d.path);
+            }
+            return d;
+        }
         if (errno != EEXIST || attempt > 20)
             throw std::system_error(errno, std::generic_category(),
                                     "cannot create scratch directory " + d.path);
     }
+}
+
+namespace {
+
+std::string entry_path(const std::string& registry, const std::string& id, const char* kind) {
+    return registry + "/" + id + kind;
+}
+
+void ensure_registry(const std::string& registry) {
+    if (::mkdir(registry.c_str(), 0700) != 0 && errno != EEXIST)
+        throw std::system_error(errno, std::generic_category(),
+                                "cannot create the scratch registry " + registry);
+}
+
+std::vector<std::string> names_ending(const std::string& dir, std::string_view suffix) {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (auto* e = ::readdir(d)) {
+        std::string_view n(e->d_name);
+        if (n.size() > suffix.size() && n.substr(n.size() - suffix.size()) == suffix)
+            out.emplace_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string read_small(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+bool is_scratch_path_of(const std::string& path, const std::string& id) {
+    std::string tail = "/c-" + id;
+    return !id.empty() && path.size() > tail.size() && path[0] == '/' &&
+           path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void write_owner(const std::string& registry, const ScratchDir& d) {
+    ensure_registry(registry);
+    pid_t self = ::getpid();
+    auto info = proc::read_process(self);
+    if (!info) throw std::system_error(ENOENT, std::generic_category(), "/proc/self/stat");
+    write_file_atomically(
+        entry_path(registry, d.id, ".owner"),
+        std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path + "\n", 0600);
+}
+
+void remove_owner(const std::string& registry, const std::string& id) {
+    ::unlink(entry_path(registry, id, ".owner").c_str());
+}
+
+std::vector<OwnerEntry> claim_stale(const std::string& registry) {
+    std::vector<OwnerEntry> out;
+    for (const auto& name : names_ending(registry, ".owner")) {
+        OwnerEntry e;
+        e.id = name.substr(0, name.size() - 6);
+        std::istringstream in(read_small(registry + "/" + name));
+        in >> e.pid >> e.start_time >> std::ws;
+        std::getline(in, e.path);
+        // Unparsable: written by something else (write_owner renames a complete file
+        // into place), never ours to judge.
+        if (!in && e.path.empty()) continue;
+        if (e.pid <= 0 || !is_scratch_path_of(e.path, e.id)) continue;
+        if (auto info = proc::read_process(e.pid); info && info->start_time == e.start_time)
+            continue;  // the owner is alive
+        e.claim = registry + "/" + e.id + ".sweep-" + std::to_string(::getpid());
+        if (::rename((registry + "/" + name).c_str(), e.claim.c_str()) != 0)
+            continue;  // another sweeper claimed it first
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+void release_claim(const OwnerEntry& e) {
+    if (!e.claim.empty()) ::unlink(e.claim.c_str());
+}
+
+KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes, size_t max_count,
+                uint64_t max_bytes) {
+    ensure_registry(registry);
+    std::string lock_path = registry + "/kept.lock";
+    int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0)
+        throw std::system_error(errno, std::generic_category(), "cannot open " + lock_path);
+    while (::flock(lock, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    KeepResult result;
+    try {
+        auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        write_file_atomically(
+            entry_path(registry, d.id, ".kept"),
+            std::to_string(now) + " " + std::to_string(bytes) + " " + d.path + "\n", 0600);
+        struct Kept {
+            long long when = 0;
+            uint64_t bytes = 0;
+            std::string path, entry;
+        };
+        std::vector<Kept> kept;
+        for (const auto& name : names_ending(registry, ".kept")) {
+            Kept k;
+            k.entry = registry + "/" + name;
+            std::istringstream in(read_small(k.entry));
+            in >> k.when >> k.bytes >> std::ws;
+            std::getline(in, k.path);
+            std::string id = name.substr(0, name.size() - 5);
+            struct stat st {};
+            if (!is_scratch_path_of(k.path, id) || ::lstat(k.path.c_str(), &st) != 0 ||
+                !S_ISDIR(st.st_mode)) {
+                ::unlink(k.entry.c_str());  // removed by hand, or not ours
+                continue;
+            }
+            kept.push_back(std::move(k));
+        }
+        std::sort(kept.begin(), kept.end(),
+                  [](const Kept& a, const Kept& b) { return a.when < b.when; });
+        uint64_t total = 0;
+        for (const auto& k : kept)
+            total += k.bytes;
+        size_t i = 0;
+        while (i < kept.size() && (kept.size() - i > max_count || total > max_bytes)) {
+            if (kept[i].path == d.path) break;  // never the one just kept
+            walk(kept[i].path, true);
+            ::unlink(kept[i].entry.c_str());
+            total -= kept[i].bytes;
+            result.removed.push_back(kept[i].path);
+            ++i;
+        }
+        result.kept_count = kept.size() - i;
+        result.kept_bytes = total;
+    } catch (...) {
+        ::close(lock);
+        throw;
+    }
+    ::close(lock);
+    return result;
 }
 
 TreeResult walk(const std::string& path, bool remove) {

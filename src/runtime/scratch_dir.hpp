@@ -4,6 +4,8 @@
 // inside it is skipped and reported, never emptied).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,9 +21,55 @@ struct ScratchDir {
     std::string id;    // the <id> part; also the test id
 };
 
-// Creates <root>/c-<id> with mode 0700 (root must exist). Throws
-// std::system_error naming the path on failure.
+// Creates <root>/c-<id> (root must exist) with the permission bits of the
+// root it stands in for (e.g. 1777 under /tmp, 0700 under a private
+// $XDG_RUNTIME_DIR), regardless of the umask, owned by the caller: whatever a
+// test could do in its $TMPDIR without `corral run`, it can do in this one
+// (a harness that hands a subdirectory to an unprivileged user keeps working).
+// Throws std::system_error naming the path on failure.
 ScratchDir create(const std::string& root, size_t id_length = 8);
+
+// --- the scratch registry --------------------------------------------------
+//
+// <registry>/<id>.owner holds "<pid> <start_time> <path>" of the launcher that
+// owns a live scratch directory; <registry>/<id>.kept "<unix_ns> <bytes>
+// <path>" of one kept for evidence. The registry is a private directory
+// (host_lock.hpp runtime_dir() + "/scratch"), so a launcher killed outright
+// (SIGKILL: CTest's TIMEOUT kills the whole tree with SIGSTOP + SIGKILL) is
+// detected by the next one: its pid is gone or carries another start time.
+
+struct OwnerEntry {
+    std::string id;
+    pid_t pid = 0;
+    unsigned long long start_time = 0;  // /proc/<pid>/stat field 22
+    std::string path;
+    std::string claim;  // the renamed entry file, while claimed
+};
+
+// Records the calling process as the owner of `d`. Throws std::system_error.
+void write_owner(const std::string& registry, const ScratchDir& d);
+// Removes the owner entry (no error when it is gone).
+void remove_owner(const std::string& registry, const std::string& id);
+// Owner entries whose process is gone (or is another process now), each
+// claimed by an atomic rename so that only one sweeper handles it. Call
+// release_claim() when done.
+std::vector<OwnerEntry> claim_stale(const std::string& registry);
+void release_claim(const OwnerEntry& e);
+// True when `path` is "<dir>/c-<id>": a sweeper only ever removes that.
+bool is_scratch_path_of(const std::string& path, const std::string& id);
+
+struct KeepResult {
+    size_t kept_count = 0;             // kept directories after trimming, this one included
+    uint64_t kept_bytes = 0;           // their sizes as measured when kept
+    std::vector<std::string> removed;  // older kept directories removed to stay in bounds
+};
+// Registers `path` (`bytes` big) as kept, then removes the oldest kept
+// directories until at most max_count remain and they total at most max_bytes
+// (the new one is never removed here: the caller checks that it fits alone).
+// Kept entries whose directory is gone are dropped. Serialised by flock on
+// <registry>/kept.lock.
+KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes, size_t max_count,
+                uint64_t max_bytes);
 
 struct TreeResult {
     uint64_t bytes = 0;    // allocated bytes (st_blocks * 512) of everything walked

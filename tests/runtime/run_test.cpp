@@ -3,7 +3,10 @@
 // its argv (a unique `sleep` duration); teardown kills survivors by pid.
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,11 +248,11 @@ TEST_F(Run, ARelativeScratchRootBecomesAbsolute) {
 }
 
 TEST_F(Run, KeepScratchKeepsItOnlyForFailures) {
-    run({"--keep-scratch", "--", "sh", "-c", "touch $TMPDIR/evidence; exit 1"});
+    run({"--keep-scratch", "failed", "--", "sh", "-c", "touch $TMPDIR/evidence; exit 1"});
     auto failed = last_record();
     EXPECT_TRUE(failed["scratch_kept"]);
     EXPECT_TRUE(fs::exists(fs::path(failed["scratch_dir"].get<std::string>()) / "evidence"));
-    run({"--keep-scratch", "--", "sh", "-c", "touch $TMPDIR/evidence"});
+    run({"--keep-scratch", "failed", "--", "sh", "-c", "touch $TMPDIR/evidence"});
     EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
 }
 
@@ -588,3 +591,403 @@ TEST_F(Run, HostWideLocksUseThePrivateRuntimeDir) {
 }
 
 }  // namespace
+
+// --- issue 10: the launcher is invisible and leaves nothing ------------------
+
+// Waits (bounded, not a timing assertion) until `done` holds.
+template <typename F>
+bool eventually(F done, double seconds = 60) {
+    auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+}
+
+// Item 1: the scratch directory has the mode of the root it stands in for, so a
+// harness that, as root, hands a directory under $TMPDIR to an unprivileged
+// user works as it does under a plain /tmp.
+TEST_F(Run, AnUnprivilegedUserCanUseTheScratchAsUnderAPlainTmp) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand a directory to 'nobody'";
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    auto root = dir_ / "tmp";
+    fs::create_directories(root);
+    ::chmod(root.c_str(), 01777);  // as /tmp
+    std::string harness =
+        "set -e; w=\"$TMPDIR/work\"; mkdir \"$w\"; chown nobody \"$w\"; "
+        "setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c "
+        "'echo data > \"$0/file\" && cat \"$0/file\"' \"$w\"";
+    auto plain = finish(spawn({"sh", "-c", harness}, {{"TMPDIR", root.string()}}), Clock::now());
+    ASSERT_EQ(plain.code, 0) << "the harness fails even without corral: " << plain.err;
+    auto under = [&](const std::string& script) {
+        return finish(
+            spawn({CORRAL_EXE, "run", "--scratch-root", root.string(), "--", "sh", "-c", script},
+                  env_),
+            Clock::now());
+    };
+    auto r = under(harness);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);
+
+    // The mode follows the root (not the umask), whatever it is.
+    ::chmod(root.c_str(), 0750);
+    auto in_scratch = under("umask 077; stat -c %a \"$TMPDIR\"");
+    EXPECT_EQ(in_scratch.out, "750\n") << in_scratch.err;
+}
+
+// A child process started with a given world (umask, cwd, stdin, ignored and
+// blocked signals, a resource limit), running `args`; returns its output.
+Result run_in_world(const std::vector<std::string>& args, const fs::path& cwd,
+                    const fs::path& stdin_file, const std::map<std::string, std::string>& env) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) std::abort();
+    auto t0 = Clock::now();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        int in = ::open(stdin_file.c_str(), O_RDONLY);
+        ::dup2(in, 0);
+        ::umask(027);
+        if (::chdir(cwd.c_str()) != 0) ::_exit(120);
+        ::signal(SIGUSR2, SIG_IGN);
+        ::signal(SIGPIPE, SIG_DFL);
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        ::sigprocmask(SIG_SETMASK, &block, nullptr);
+        struct rlimit lim {};
+        ::getrlimit(RLIMIT_NOFILE, &lim);
+        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 777);
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        ::getrlimit(RLIMIT_CORE, &lim);
+        lim.rlim_cur = 0;
+        ::setrlimit(RLIMIT_CORE, &lim);
+        for (const auto& [k, v] : env)
+            ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    Spawned s;
+    s.pid = pid;
+    s.out_fd = out[0];
+    s.err_fd = err[0];
+    return finish(s, t0);
+}
+
+// Item 1: umask, working directory, stdin, signal dispositions and mask,
+// resource limits and session are the test's as without the launcher (only
+// the process group differs, by design; the environment only gains TMPDIR & co).
+TEST_F(Run, TheTestsWorldIsTheSameAsWithoutTheLauncher) {
+    std::ofstream(dir_ / "stdin.txt") << "line from stdin\n";
+    fs::create_directories(dir_ / "cwd");
+    std::string probe =
+        "umask; pwd; read line; echo \"stdin: $line\"; cat /proc/self/limits; "
+        "grep -E '^(SigBlk|SigIgn)' /proc/self/status; "
+        "echo \"session: $(cut -d' ' -f6 /proc/self/stat)\"; "
+        "env | grep -vE '^(TMPDIR|TMP|TEMP|CORRAL_[A-Z_]*|_)=' | sort";
+    auto plain = run_in_world({"sh", "-c", probe}, dir_ / "cwd", dir_ / "stdin.txt", env_);
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    EXPECT_THAT(plain.out, HasSubstr("stdin: line from stdin"));
+    auto wrapped =
+        run_in_world(corral({"--", "sh", "-c", probe}), dir_ / "cwd", dir_ / "stdin.txt", env_);
+    ASSERT_EQ(wrapped.code, 0) << wrapped.err;
+    EXPECT_EQ(wrapped.out, plain.out);
+}
+
+// Item 1: a test that drops privileges and runs in its $TMPDIR.
+TEST_F(Run, APrivilegeDroppingTestPassesAsWithoutTheLauncher) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop privileges";
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    std::string test =
+        "exec setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c "
+        "'cd \"$TMPDIR\" && mkdir mine && echo ok > mine/f && cat mine/f && id -un'";
+    auto plain = finish(spawn({"sh", "-c", test}, {{"TMPDIR", "/tmp"}}), Clock::now());
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    // The default root: /tmp, as the plain run used.
+    auto r =
+        finish(spawn({CORRAL_EXE, "run", "--records", records_.string(), "--", "sh", "-c", test},
+                     {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}, {"TMPDIR", ""}}),
+               Clock::now());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);
+    EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+}
+
+// --- item 2: a real pseudo-terminal --------------------------------------------
+
+// A session on a new pty. With `job_shell`, the session leader acts as a tiny
+// job-control shell: it starts `args` as its own foreground job, and when the
+// job stops prints "[shell] stopped", takes the terminal, then puts the job
+// back in the foreground (fg) and prints "[shell] exit N" at the end.
+struct Pty {
+    pid_t pid = -1;
+    int master = -1;
+    std::string out;
+
+    void start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+               bool job_shell) {
+        pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+        if (pid < 0) std::abort();
+        if (pid != 0) return;
+        for (const auto& [k, v] : env)
+            ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        if (!job_shell) {
+            ::execvp(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::signal(SIGTTOU, SIG_IGN);
+        pid_t job = ::fork();
+        if (job == 0) {
+            ::setpgid(0, 0);
+            ::tcsetpgrp(0, ::getpid());
+            ::signal(SIGTTOU, SIG_DFL);
+            ::execvp(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::setpgid(job, job);
+        ::tcsetpgrp(0, job);
+        for (;;) {
+            int status = 0;
+            if (::waitpid(job, &status, WUNTRACED) != job) ::_exit(120);
+            if (WIFSTOPPED(status)) {
+                ::tcsetpgrp(0, ::getpgrp());
+                std::string line = "[shell] stopped\n";
+                (void)!::write(1, line.data(), line.size());
+                ::tcsetpgrp(0, job);
+                ::kill(-job, SIGCONT);
+                continue;
+            }
+            std::string line =
+                "[shell] exit " +
+                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                "\n";
+            (void)!::write(1, line.data(), line.size());
+            ::_exit(0);
+        }
+    }
+
+    // Reads until `text` shows (true) or the session ends (false).
+    bool read_until(const std::string& text) {
+        while (out.find(text) == std::string::npos) {
+            char buf[4096];
+            ssize_t n = ::read(master, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;  // EIO: the slave side is closed
+            out.append(buf, static_cast<size_t>(n));
+        }
+        return true;
+    }
+
+    void type(const std::string& keys) { (void)!::write(master, keys.data(), keys.size()); }
+
+    int wait() {
+        read_until("\x01never\x01");
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        ::close(master);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+};
+
+// Item 2: from a terminal the test reads it (without the fix it is stopped by
+// SIGTTIN; --timeout keeps the failure from hanging the suite).
+TEST_F(Run, FromATerminalTheTestReadsIt) {
+    Pty pty;
+    pty.start(corral({"--timeout", "60", "--", "sh", "-c", "echo ready; read x; echo \"got:$x\""}),
+              env_, false);
+    ASSERT_TRUE(pty.read_until("ready")) << pty.out;
+    pty.type("hello\n");
+    EXPECT_TRUE(pty.read_until("got:hello")) << pty.out;
+    EXPECT_EQ(pty.wait(), 0) << pty.out;
+    EXPECT_FALSE(last_record()["timed_out"].get<bool>());
+}
+
+// Item 2: Ctrl-C reaches the test, which ends as it would without corral.
+TEST_F(Run, FromATerminalCtrlCEndsTheTest) {
+    Pty pty;
+    auto t = token();
+    pty.start(corral({"--timeout", "60", "--", "sh", "-c", "echo ready; exec sleep " + t}), env_,
+              true);
+    ASSERT_TRUE(pty.read_until("ready")) << pty.out;
+    ASSERT_TRUE(eventually([&] { return !with_tokens().empty(); }));
+    pty.type("\x03");  // VINTR
+    EXPECT_TRUE(pty.read_until("[shell] exit 130")) << pty.out;
+    pty.wait();
+    EXPECT_EQ(last_record()["signal"], SIGINT);
+    EXPECT_FALSE(last_record()["timed_out"].get<bool>());
+}
+
+// Item 2: Ctrl-Z stops the test and the launcher's job as a shell expects; `fg`
+// continues both, with the terminal back in the test's hands.
+TEST_F(Run, FromATerminalCtrlZStopsTheJobAndFgContinuesIt) {
+    Pty pty;
+    pty.start(corral({"--timeout", "60", "--", "sh", "-c",
+                      "echo ready; read x; echo \"got:$x\"; read y; echo \"got:$y\""}),
+              env_, true);
+    ASSERT_TRUE(pty.read_until("ready")) << pty.out;
+    pty.type("one\n");
+    ASSERT_TRUE(pty.read_until("got:one")) << pty.out;
+    pty.type("\x1a");  // VSUSP
+    EXPECT_TRUE(pty.read_until("[shell] stopped")) << pty.out;
+    pty.type("two\n");
+    EXPECT_TRUE(pty.read_until("got:two")) << pty.out;
+    EXPECT_TRUE(pty.read_until("[shell] exit 0")) << pty.out;
+    pty.wait();
+}
+
+// --- item 3: nothing outlives the launcher ---------------------------------------
+
+std::vector<std::string> scratch_entries(const fs::path& root) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(root))
+        out.push_back(e.path().string());
+    return out;
+}
+
+// The launcher's parent dies (SIGKILL, as to ctest) and its stderr is closed:
+// the launcher ends the test's tree, writes its record and removes its scratch.
+TEST_F(Run, WhenItsParentDiesTheTreeEndsWithARecordAndNoScratch) {
+    auto a = token(), b = token();
+    // sh is the launcher's parent; its exit code is never reached.
+    std::vector<std::string> args = {"sh", "-c", "\"$@\"; echo unreachable", "sh"};
+    for (const auto& w : corral({"--", "sh", "-c", "sleep " + a + " & sleep " + b}))
+        args.push_back(w);
+    auto s = spawn(args, env_);
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 2; }));
+    ::close(s.out_fd);  // the launcher's stdout and stderr now lead nowhere (EPIPE)
+    ::close(s.err_fd);
+    ::kill(s.pid, SIGKILL);
+    int status = 0;
+    ::waitpid(s.pid, &status, 0);
+    EXPECT_TRUE(eventually([&] { return fs::exists(records_) && !last_record().empty(); }));
+    EXPECT_TRUE(eventually([&] { return with_tokens().empty(); }));
+    auto rec = last_record();
+    EXPECT_TRUE(rec.value("parent_died", false)) << rec.dump();
+    EXPECT_FALSE(rec["scratch_kept"].get<bool>());
+    EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
+}
+
+// Acceptance: ctest running two long tests (each with a child) gets SIGTERM:
+// nothing of theirs stays alive, both have records, no scratch remains.
+TEST_F(Run, CtestStoppedWithSigtermLeavesNothing) {
+    auto proj = dir_ / "proj";
+    fs::create_directories(proj);
+    std::vector<std::string> t = {token(), token(), token(), token()};
+    std::ofstream cml(proj / "CMakeLists.txt");
+    cml << "cmake_minimum_required(VERSION 3.16)\nproject(long NONE)\nenable_testing()\n";
+    for (int i = 0; i < 2; ++i)
+        cml << "add_test(NAME long" << i << " COMMAND " << CORRAL_EXE << " run --scratch-root "
+            << (dir_ / "scratch").string() << " --records " << records_.string()
+            << " -- sh -c \"sleep " << t[2 * i] << " & sleep " << t[2 * i + 1] << "\")\n";
+    cml.close();
+    auto cfg = finish(spawn({CMAKE_EXE, "-S", proj.string(), "-B", (proj / "b").string()}, env_),
+                      Clock::now());
+    ASSERT_EQ(cfg.code, 0) << cfg.out << cfg.err;
+    auto s = spawn({CTEST_EXE, "--test-dir", (proj / "b").string(), "-j2"}, env_);
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 4; }));
+    ::kill(s.pid, SIGTERM);
+    auto r = finish(s, Clock::now());
+    EXPECT_TRUE(eventually([&] { return with_tokens().empty(); }));
+    EXPECT_TRUE(eventually([&] { return read_records(records_).size() == 2; }));
+    EXPECT_TRUE(eventually([&] { return scratch_entries(dir_ / "scratch").empty(); }));
+    for (const auto& rec : read_records(records_))
+        EXPECT_TRUE(rec.value("parent_died", false)) << rec.dump();
+}
+
+// CTest's own TIMEOUT kills the launcher's whole tree outright (kwsys: SIGSTOP
+// + SIGKILL): the scratch it leaves is swept by the next run, with any process
+// of that test that escaped.
+TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
+    auto a = token(), b = token();
+    auto s = spawn(corral({"--", "sh", "-c", "setsid sleep " + a + " & exec sleep " + b}), env_);
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 2; }));
+    ASSERT_EQ(scratch_entries(dir_ / "scratch").size(), 1u);
+    ::kill(s.pid, SIGKILL);
+    ::close(s.out_fd);  // the escaped daemon holds the pipes: do not wait for EOF
+    ::close(s.err_fd);
+    int status = 0;
+    ::waitpid(s.pid, &status, 0);
+    // The main process dies with it (PR_SET_PDEATHSIG); the setsid one escaped.
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 1; }));
+    ASSERT_EQ(scratch_entries(dir_ / "scratch").size(), 1u);
+    auto next = run({"--", "true"});
+    EXPECT_EQ(next.code, 0) << next.err;
+    EXPECT_THAT(next.err, HasSubstr("killed outright"));
+    EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
+    EXPECT_TRUE(with_tokens().empty());
+}
+
+// --- item 4: evidence of a failure is kept ---------------------------------------
+
+TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {
+    std::vector<std::string> kept;
+    for (int i = 0; i < 3; ++i) {
+        auto r = run(
+            {"--keep-scratch-count", "2", "--", "sh", "-c", "echo details > $TMPDIR/log; exit 3"});
+        EXPECT_EQ(r.code, 3);
+        auto rec = last_record();
+        EXPECT_TRUE(rec["scratch_kept"].get<bool>());
+        kept.push_back(rec["scratch_dir"]);
+        EXPECT_THAT(r.err,
+                    HasSubstr("kept the scratch directory of the failed test: " + kept.back()));
+        EXPECT_TRUE(fs::exists(fs::path(kept.back()) / "log"));
+    }
+    EXPECT_FALSE(fs::exists(kept[0])) << "the oldest kept one goes first";
+    EXPECT_TRUE(fs::exists(kept[1]));
+    // Timed out: kept too. Passed: removed. --keep-scratch never: removed.
+    run({"--timeout", "0.2", "--keep-scratch-count", "2", "--", "sh", "-c",
+         "touch $TMPDIR/x; exec sleep " + token()});
+    EXPECT_TRUE(last_record()["timed_out"].get<bool>());
+    EXPECT_TRUE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+    EXPECT_FALSE(fs::exists(kept[1]));
+    run({"--", "sh", "-c", "touch $TMPDIR/x"});
+    EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+    run({"--keep-scratch", "never", "--", "sh", "-c", "exit 1"});
+    EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+    // Larger than the byte bound: not kept, and said.
+    auto big = run({"--keep-scratch-size", "64K", "--", "sh", "-c",
+                    "head -c 300000 /dev/urandom > $TMPDIR/blob; exit 1"});
+    EXPECT_FALSE(last_record()["scratch_kept"].get<bool>());
+    EXPECT_THAT(big.err, HasSubstr("larger than --keep-scratch-size"));
+}
+
+// --- issue 11 item 4: socket-path headroom --------------------------------------
+
+TEST_F(Run, ALongTmpdirGivesWayToAShortRootAndALongChosenRootIsSaid) {
+    auto longdir = dir_ / std::string(90, 'd');
+    fs::create_directories(longdir);
+    std::string bind =
+        "python3 -c \"import os,socket; s=socket.socket(socket.AF_UNIX); "
+        "s.bind(os.environ['TMPDIR']+'/'+'s'*25); print('bound', os.environ['TMPDIR'])\"";
+    auto env = env_;
+    env["TMPDIR"] = longdir.string();
+    // No --scratch-root: the root would come from $TMPDIR.
+    auto r = finish(spawn({CORRAL_EXE, "run", "--", "sh", "-c", bind}, env), Clock::now());
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("bound /tmp/c-"));
+    EXPECT_THAT(r.err, HasSubstr("goes under /tmp instead"));
+    // A root chosen on purpose stays, with a warning naming the numbers.
+    auto chosen =
+        finish(spawn({CORRAL_EXE, "run", "--scratch-root", longdir.string(), "--", "true"}, env_),
+               Clock::now());
+    EXPECT_EQ(chosen.code, 0);
+    EXPECT_THAT(chosen.err, HasSubstr("WARNING: scratch root " + longdir.string() + " leaves"));
+    // The policy's number, as the planner reads it.
+    auto strict = run({"--", "true"}, {{"CORRAL_SOCKET_HEADROOM", "107"}});
+    EXPECT_THAT(strict.err, HasSubstr("107 needed"));
+    EXPECT_EQ(run({"--", "true"}, {{"CORRAL_SOCKET_HEADROOM", "lots"}}).code, 125);
+    auto fine = run({"--", "true"});
+    EXPECT_THAT(fine.err, testing::Not(HasSubstr("socket")));
+}
