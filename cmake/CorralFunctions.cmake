@@ -127,6 +127,23 @@ function(_corral_program out_genex out_path out_imported)
   set(${out_imported} "${imported}" PARENT_SCOPE)
 endfunction()
 
+# Creates the scope directory and marks it Corral-made (<dir>/.corral-scope,
+# the format of src/runtime/scope_marker.hpp), so that `corral reap` accepts
+# it whatever its place. Marked only when Corral chose its name or created it
+# now: a SCOPE_DIR that already existed (/tmp, $HOME, a build tree) stays
+# unmarked and meets the reaper's refusal rules.
+function(_corral_make_scope dir named_by_corral)
+  get_filename_component(dir "${dir}" ABSOLUTE)  # as file() resolves it
+  set(mark ${named_by_corral})
+  if(NOT IS_DIRECTORY "${dir}")
+    set(mark ON)
+  endif()
+  file(MAKE_DIRECTORY "${dir}")
+  if(mark AND NOT EXISTS "${dir}/.corral-scope")
+    file(WRITE "${dir}/.corral-scope" "corral-scope 1\n${dir}\n")
+  endif()
+endfunction()
+
 # ---------------------------------------------------------------- corral_setup
 
 function(corral_setup)
@@ -309,7 +326,9 @@ function(corral_setup)
 
   # Scope: every test's scratch directory lives under it, and the cleanup
   # fixture reaps whatever is still running there. Short, so socket paths fit.
+  set(scope_named_by_corral OFF)
   if(NOT DEFINED arg_SCOPE_DIR)
+    set(scope_named_by_corral ON)
     set(scratch_base "${CORRAL_PLAN_SCRATCH_DIR}")
     if(scratch_base STREQUAL "")
       set(scratch_base "/tmp")
@@ -319,7 +338,7 @@ function(corral_setup)
     set(arg_SCOPE_DIR "${scratch_base}/corral-${build_hash}")
   endif()
   set(scope "${arg_SCOPE_DIR}")
-  file(MAKE_DIRECTORY "${scope}")
+  _corral_make_scope("${scope}" ${scope_named_by_corral})
   if(have_reap)
     add_test(NAME corral.reap COMMAND ${corral_genex} reap --scope "${scope}" --grace
                                       ${arg_GRACE})

@@ -1,5 +1,7 @@
 #include "runtime/scratch_dir.hpp"
 
+#include "runtime/scope_marker.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -145,7 +147,13 @@ ScratchDir create(const std::string& root, size_t id_length) {
         ScratchDir d;
         d.id = random_id(id_length);
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
-        if (::mkdir(d.path.c_str(), 0700) == 0) return d;
+        if (::mkdir(d.path.c_str(), 0700) == 0) {
+            // Corral-made: `corral reap --scope "$CORRAL_SCOPE"` always accepts it. Without
+            // the mark (a full disk) the reaper's ordinary rules apply; not an error.
+            std::string why;
+            scope_marker::write(d.path, why);
+            return d;
+        }
         if (errno != EEXIST || attempt > 20)
             throw std::system_error(errno, std::generic_category(),
                                     "cannot create scratch directory " + d.path);

@@ -19,7 +19,8 @@ struct ScratchDir {
     std::string id;    // the <id> part; also the test id
 };
 
-// Creates <root>/c-<id> with mode 0700 (root must exist). Throws
+// Creates <root>/c-<id> with mode 0700 (root must exist), holding the
+// Corral-made mark (scope_marker.hpp) so `corral reap` accepts it. Throws
 // std::system_error naming the path on failure.
 ScratchDir create(const std::string& root, size_t id_length = 8);
 
