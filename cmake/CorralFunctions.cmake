@@ -360,9 +360,11 @@ function(corral_setup)
     set(launcher ${corral_genex} run --grace ${arg_GRACE} --timeout-multiplier 1
                  --scratch-root "${scope}" --plan
                  "${plan_json}" --records "${arg_RECORDS}")
-    if(DEFINED arg_LEAK)
-      list(APPEND launcher --leak ${arg_LEAK})
+    # Under ctest a leak fails the test by default (docs/runtime.md "What ctest shows").
+    if(NOT DEFINED arg_LEAK)
+      set(arg_LEAK fail)
     endif()
+    list(APPEND launcher --leak ${arg_LEAK})
     # TEST_LAUNCHER also runs at build time (gtest_discover_tests lists the
     # tests through it), before any test-time plan exists: use the configure-time one.
     string(REPLACE "${plan_json}" "${out}/plan.json" launcher_for_targets "${launcher}")
@@ -568,9 +570,20 @@ macro(_corral_properties out_props launched)
       list(APPEND ${out_props} TIMEOUT_SIGNAL_NAME SIGTERM TIMEOUT_SIGNAL_GRACE_PERIOD
            ${_c_signal_grace})
     endif()
+    _corral_visibility_properties(${out_props})
   else()
     list(APPEND ${out_props} TIMEOUT ${_c_timeout})
   endif()
+endmacro()
+
+# What the launcher found, in ctest's own result line: a test that fails
+# because corral run timed it out or found it leaking shows
+#   ***Failed  Error regular expression found in output. Regex=[corral run: TIMEOUT:]
+# (CMake 3.16 to 4.3 print the regex that matched; docs/runtime.md). Appends
+# FAIL_REGULAR_EXPRESSION to the NAME VALUE list named by out_props.
+macro(_corral_visibility_properties out_props)
+  _corral_escape_list(_c_fail_regex "corral run: TIMEOUT:" "corral run: LEAK-FAIL:")
+  list(APPEND ${out_props} FAIL_REGULAR_EXPRESSION "${_c_fail_regex}")
 endmacro()
 
 # Joins a list into one list-valued argument for set_tests_properties(PROPERTIES).
