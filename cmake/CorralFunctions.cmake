@@ -127,6 +127,23 @@ function(_corral_program out_genex out_path out_imported)
   set(${out_imported} "${imported}" PARENT_SCOPE)
 endfunction()
 
+# Creates the scope directory and marks it Corral-made (<dir>/.corral-scope,
+# the format of src/runtime/scope_marker.hpp), so that `corral reap` accepts
+# it whatever its place. Marked only when Corral chose its name or created it
+# now: a SCOPE_DIR that already existed (/tmp, $HOME, a build tree) stays
+# unmarked and meets the reaper's refusal rules.
+function(_corral_make_scope dir named_by_corral)
+  get_filename_component(dir "${dir}" ABSOLUTE)  # as file() resolves it
+  set(mark ${named_by_corral})
+  if(NOT IS_DIRECTORY "${dir}")
+    set(mark ON)
+  endif()
+  file(MAKE_DIRECTORY "${dir}")
+  if(mark AND NOT EXISTS "${dir}/.corral-scope")
+    file(WRITE "${dir}/.corral-scope" "corral-scope 1\n${dir}\n")
+  endif()
+endfunction()
+
 # ---------------------------------------------------------------- corral_setup
 
 function(corral_setup)
@@ -309,7 +326,9 @@ function(corral_setup)
 
   # Scope: every test's scratch directory lives under it, and the cleanup
   # fixture reaps whatever is still running there. Short, so socket paths fit.
+  set(scope_named_by_corral OFF)
   if(NOT DEFINED arg_SCOPE_DIR)
+    set(scope_named_by_corral ON)
     set(scratch_base "${CORRAL_PLAN_SCRATCH_DIR}")
     if(scratch_base STREQUAL "")
       set(scratch_base "/tmp")
@@ -319,7 +338,7 @@ function(corral_setup)
     set(arg_SCOPE_DIR "${scratch_base}/corral-${build_hash}")
   endif()
   set(scope "${arg_SCOPE_DIR}")
-  file(MAKE_DIRECTORY "${scope}")
+  _corral_make_scope("${scope}" ${scope_named_by_corral})
   if(have_reap)
     add_test(NAME corral.reap COMMAND ${corral_genex} reap --scope "${scope}" --grace
                                       ${arg_GRACE})
@@ -341,9 +360,11 @@ function(corral_setup)
     set(launcher ${corral_genex} run --grace ${arg_GRACE} --timeout-multiplier 1
                  --scratch-root "${scope}" --plan
                  "${plan_json}" --records "${arg_RECORDS}")
-    if(DEFINED arg_LEAK)
-      list(APPEND launcher --leak ${arg_LEAK})
+    # Under ctest a leak fails the test by default (docs/runtime.md "What ctest shows").
+    if(NOT DEFINED arg_LEAK)
+      set(arg_LEAK fail)
     endif()
+    list(APPEND launcher --leak ${arg_LEAK})
     # TEST_LAUNCHER also runs at build time (gtest_discover_tests lists the
     # tests through it), before any test-time plan exists: use the configure-time one.
     string(REPLACE "${plan_json}" "${out}/plan.json" launcher_for_targets "${launcher}")
@@ -549,9 +570,20 @@ macro(_corral_properties out_props launched)
       list(APPEND ${out_props} TIMEOUT_SIGNAL_NAME SIGTERM TIMEOUT_SIGNAL_GRACE_PERIOD
            ${_c_signal_grace})
     endif()
+    _corral_visibility_properties(${out_props})
   else()
     list(APPEND ${out_props} TIMEOUT ${_c_timeout})
   endif()
+endmacro()
+
+# What the launcher found, in ctest's own result line: a test that fails
+# because corral run timed it out or found it leaking shows
+#   ***Failed  Error regular expression found in output. Regex=[corral run: TIMEOUT:]
+# (CMake 3.16 to 4.3 print the regex that matched; docs/runtime.md). Appends
+# FAIL_REGULAR_EXPRESSION to the NAME VALUE list named by out_props.
+macro(_corral_visibility_properties out_props)
+  _corral_escape_list(_c_fail_regex "corral run: TIMEOUT:" "corral run: LEAK-FAIL:")
+  list(APPEND ${out_props} FAIL_REGULAR_EXPRESSION "${_c_fail_regex}")
 endmacro()
 
 # Joins a list into one list-valued argument for set_tests_properties(PROPERTIES).

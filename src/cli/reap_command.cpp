@@ -4,6 +4,7 @@
 //     in scope after --max-rounds
 //   2 bad usage
 //   3 --fail-if-found and something was found (it was still killed unless --dry-run)
+//   4 the scope is not dedicated to tests (reaper.hpp check_dedicated); nothing signalled
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -14,6 +15,7 @@
 namespace corral::cli {
 
 inline constexpr int kExitReapFound = 3;
+inline constexpr int kExitReapRefused = 4;
 
 void add_reap_command(CLI::App& app, int& status) {
     auto* cmd = app.add_subcommand(
@@ -30,7 +32,12 @@ void add_reap_command(CLI::App& app, int& status) {
         "Kill order: --order classes first (in the order given), then everything else,\n"
         "then --then classes; each class gets SIGTERM+SIGCONT, --grace, SIGKILL, and the\n"
         "next class is only signalled after a fresh scan shows the earlier ones gone.\n"
-        "Exit: 0 clean, 1 something survived, 2 usage, 3 found (with --fail-if-found).\n"
+        "Only dedicated scopes: '/', system directories, /tmp and /var/tmp themselves,\n"
+        "home directories (and what contains one), the current directory and its\n"
+        "ancestors are refused (exit 4, nothing signalled) unless --force; a scope\n"
+        "Corral made (it holds a valid .corral-scope) is always accepted.\n"
+        "Exit: 0 clean, 1 something survived, 2 usage, 3 found (with --fail-if-found),\n"
+        "4 scope refused.\n"
         "Example: corral reap --scope /ci/tmp/vm-001 --order 'firecracker,qemu-system*'\n"
         "         --then '*-pager' --grace 10");
     struct Options {
@@ -45,12 +52,13 @@ void add_reap_command(CLI::App& app, int& status) {
         bool dry_run = false;
         bool json = false;
         bool fail_if_found = false;
+        bool force = false;
     };
     auto opts = std::make_shared<Options>();
     cmd->add_option("--scope", opts->scope,
                     "Directory whose processes to kill (a test's data or scratch directory). "
                     "A trailing slash or a symlink to it gives the same result; it need not "
-                    "exist any more. '/' is refused.")
+                    "exist any more. Refused (exit 4) unless dedicated to tests: see --force.")
         ->type_name("DIR");
     cmd->add_option("--token", opts->token,
                     "Also kill processes whose environment holds CORRAL_SCOPE=TOKEN (what "
@@ -88,6 +96,10 @@ void add_reap_command(CLI::App& app, int& status) {
     cmd->add_flag("--fail-if-found", opts->fail_if_found,
                   "Exit 3 when anything was found (strict fixtures: a test must clean up "
                   "after itself)");
+    cmd->add_flag("--force", opts->force,
+                  "Accept a scope that is not dedicated to tests (a system directory, /tmp, a "
+                  "home directory or what contains one, the current directory or an ancestor). "
+                  "'/' is refused even so");
     cmd->add_flag("--json", opts->json, "Print the report as JSON (schema corral.reap/1)");
 
     cmd->callback([opts, &status] {
@@ -96,6 +108,7 @@ void add_reap_command(CLI::App& app, int& status) {
             std::optional<std::string> token;
             if (!opts->token.empty()) token = opts->token;
             options.scan.scope = reap::make_scope(opts->scope, token);
+            reap::check_dedicated(options.scan.scope, reap::HostDirs::from_host(), opts->force);
             options.scan.match = reap::parse_match_set(opts->match);
             options.scan.all_users = opts->all_users;
             options.order = opts->order;
@@ -123,6 +136,9 @@ void add_reap_command(CLI::App& app, int& status) {
                               << s.info.uid << " in scope (" << s.info.command_line()
                               << "); use --all-users to kill it\n";
             status = code;
+        } catch (const reap::ScopeRefused& e) {
+            std::cerr << "corral reap: " << e.what() << "\n";
+            status = kExitReapRefused;
         } catch (const reap::UsageError& e) {
             std::cerr << "corral reap: " << e.what() << "\n";
             status = kExitUsage;

@@ -687,8 +687,11 @@ void Launch::sweep_leaks() {
         " process(es) running after its main process exited:");
     for (const auto& p : rec_.leaked)
         say("  pid " + std::to_string(p.pid) + ": " + p.command);
+    // "LEAK-FAIL:" is the line CTest's FAIL_REGULAR_EXPRESSION (set by corral_setup)
+    // matches, so ctest's own result line names the reason (docs/runtime.md).
     say(o_.leak == LeakPolicy::Fail
-            ? "killed them; --leak fail: the test FAILS for leaking"
+            ? "LEAK-FAIL: test '" + rec_.name +
+                  "' FAILS for leaking (--leak fail); the processes were killed"
             : "killed them; --leak warn: the test's own result stands (use --leak fail to fail "
               "it)");
 }

@@ -216,6 +216,8 @@ ReapReport reap(const ReapOptions& options) {
         if (g.empty()) throw UsageError("--then: empty name pattern");
     if (options.max_rounds < 1) throw UsageError("--max-rounds: must be at least 1");
     if (options.grace_ms < 0) throw UsageError("--grace: must not be negative");
+    for (const auto& p : options.scan.scope.paths)
+        if (p == "/") throw ScopeRefused("--scope /: the root directory would tie every process");
 
     ReapReport report;
     report.scope_paths = options.scan.scope.paths;

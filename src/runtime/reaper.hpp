@@ -23,8 +23,15 @@
 
 namespace corral::reap {
 
-// Bad input (a scope that is "/", an empty glob, ...). The CLI maps it to exit 2.
+// Bad input (no scope and no token, an empty glob, ...). The CLI maps it to exit 2.
 class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// A scope that is not a directory dedicated to tests (check_dedicated). The CLI
+// maps it to exit 4; nothing has been scanned or signalled.
+class ScopeRefused : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };
@@ -51,8 +58,38 @@ struct Scope {
 
 // Builds a Scope. `dir` may be empty when a token is given; relative paths are
 // taken from the current directory; the directory need not exist any more.
-// Throws UsageError for "/" (it would match every process) or no dir and no token.
+// paths[0] is the lexically normal form; the real path (weakly_canonical of the
+// path as given, so `..` after a symlink goes where the kernel goes) follows
+// when it differs. Throws UsageError when there is no dir and no token.
 Scope make_scope(const std::string& dir, std::optional<std::string> token);
+
+// --- dedicated scopes only (docs/runtime.md "Dedicated scopes only") ---
+
+// What the refusal rules need to know about this host; from_host() reads it.
+struct HostDirs {
+    std::vector<std::string> homes;    // passwd pw_dir (getpwent, getpwuid, getpwnam), $HOME
+    std::vector<std::string> cwds;     // getcwd(), $PWD
+    std::vector<std::string> tmpdirs;  // $TMPDIR
+    unsigned uid = 0;                  // real uid: who must own a Corral-made scope
+    static HostDirs from_host();
+};
+
+// Throws ScopeRefused, naming the path and the rule, unless every path of the
+// scope is dedicated to tests. Always refused: "/". Refused unless `force`:
+//  - an FHS system directory (FHS 3.0 ch. 3-5: /bin, /boot, /dev, /etc, /home,
+//    /lib*, /media, /mnt, /opt, /proc, /root, /run, /sbin, /srv, /sys, /usr,
+//    /var and their standard subdirectories), or anything under the trees that
+//    hold the system's programs, libraries, configuration or kernel interfaces
+//    (/proc, /sys, /dev except /dev/shm/..., /boot, /etc, /bin, /sbin, /lib*,
+//    /usr/{bin,sbin,lib*,libexec,include,share}, /usr/local/{bin,sbin,lib});
+//  - a shared temporary directory itself: /tmp, /var/tmp, /dev/shm, $TMPDIR;
+//  - a home directory or a directory that contains one (host.homes);
+//  - the current directory or one of its ancestors (host.cwds).
+// Paths are compared after normalisation: lexically (`.`, `..`, `//`,
+// trailing slashes) and with symlinks resolved, on both sides.
+// A Corral-made scope (scope_marker::is_corral_made on its real path, owner
+// host.uid) is always accepted, except "/".
+void check_dedicated(const Scope& scope, const HostDirs& host, bool force);
 
 // --- pure matching rules (unit-tested without processes) ---
 

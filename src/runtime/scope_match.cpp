@@ -115,13 +115,10 @@ Scope make_scope(const std::string& dir, std::optional<std::string> token) {
         p = cwd / p;
     }
     auto given = strip_trailing_slashes(p.lexically_normal().string());
+    // The kernel's view: symlinks resolved before any `..` that follows them.
     std::error_code ec;
-    auto real = fs::weakly_canonical(given, ec);
-    auto resolved = ec ? given : strip_trailing_slashes(real.string());
-    if (given == "/" || resolved == "/")
-        throw UsageError("--scope " + dir +
-                         ": the root directory would match every process; give the test's own "
-                         "directory");
+    auto real = fs::weakly_canonical(p, ec);
+    auto resolved = ec ? given : strip_trailing_slashes(real.lexically_normal().string());
     scope.paths.push_back(given);
     if (resolved != given) scope.paths.push_back(resolved);
     return scope;

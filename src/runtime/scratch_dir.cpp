@@ -1,5 +1,7 @@
 #include "runtime/scratch_dir.hpp"
 
+#include "runtime/scope_marker.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -165,6 +167,10 @@ ScratchDir create(const std::string& root, size_t id_length) {
                 throw std::system_error(e, std::generic_category(),
                                         "cannot set the mode of scratch directory " + d.path);
             }
+            // Corral-made: `corral reap --scope "$CORRAL_SCOPE"` always accepts it. Without
+            // the mark (a full disk) the reaper's ordinary rules apply; not an error.
+            std::string why;
+            scope_marker::write(d.path, why);
             return d;
         }
         if (errno != EEXIST || attempt > 20)

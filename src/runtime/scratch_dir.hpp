@@ -26,7 +26,8 @@ struct ScratchDir {
 // $XDG_RUNTIME_DIR), regardless of the umask, owned by the caller: whatever a
 // test could do in its $TMPDIR without `corral run`, it can do in this one
 // (a harness that hands a subdirectory to an unprivileged user keeps working).
-// Throws std::system_error naming the path on failure.
+// It holds the Corral-made mark (scope_marker.hpp) so `corral reap` accepts
+// it. Throws std::system_error naming the path on failure.
 ScratchDir create(const std::string& root, size_t id_length = 8);
 
 // --- the scratch registry --------------------------------------------------

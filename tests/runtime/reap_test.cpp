@@ -25,6 +25,8 @@
 
 #include "runtime/process.hpp"
 #include "runtime/reaper.hpp"
+#include "runtime/scope_marker.hpp"
+#include "runtime/scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using corral::proc::ProcessRef;
@@ -108,11 +110,14 @@ TEST(ReapScopeMatch, ScopeNormalizationTrailingSlashAndSymlink) {
     auto gone = make_scope((base / "gone").string(), std::nullopt);
     EXPECT_EQ(gone.paths, std::vector<std::string>{(base / "gone").string()});
 
-    // "/" in any spelling, or via a symlink, would match everything.
+    // "/" in any spelling, or via a symlink, would match everything: refused
+    // even with --force.
     fs::create_directory_symlink("/", base / "root-link");
-    EXPECT_THROW(make_scope("/", std::nullopt), UsageError);
-    EXPECT_THROW(make_scope("/tmp/..", std::nullopt), UsageError);
-    EXPECT_THROW(make_scope((base / "root-link").string(), std::nullopt), UsageError);
+    for (const auto& root : {std::string("/"), std::string("/tmp/.."), std::string("//"),
+                             (base / "root-link").string()})
+        EXPECT_THROW(check_dedicated(make_scope(root, std::nullopt), HostDirs{}, true),
+                     ScopeRefused)
+            << root;
     EXPECT_THROW(make_scope("", std::nullopt), UsageError);
     EXPECT_THROW(make_scope("", std::string()), UsageError);
     EXPECT_NO_THROW(make_scope("", std::string("tok")));
@@ -295,7 +300,8 @@ class ReapProcessTest : public ::testing::Test {
     }
 
     // Runs the real corral program; as_uid drops to that uid (and gid) first.
-    CorralResult run_corral(std::vector<std::string> args, std::optional<uid_t> as_uid = {}) {
+    CorralResult run_corral(std::vector<std::string> args, std::optional<uid_t> as_uid = {},
+                            const fs::path& cwd = {}, std::vector<std::string> set_env = {}) {
         auto out = ctl_ / ("corral.out." + std::to_string(run_count_));
         auto err = ctl_ / ("corral.err." + std::to_string(run_count_++));
         std::vector<std::string> full = {"corral"};
@@ -309,6 +315,9 @@ class ReapProcessTest : public ::testing::Test {
             int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (o < 0 || e < 0 || ::dup2(o, 1) < 0 || ::dup2(e, 2) < 0) ::_exit(126);
+            if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+            for (auto& kv : set_env)
+                ::putenv(kv.data());
             if (as_uid &&
                 (::setgroups(0, nullptr) != 0 || ::setgid(*as_uid) != 0 || ::setuid(*as_uid) != 0))
                 ::_exit(126);
@@ -535,7 +544,9 @@ TEST_F(ReapProcessTest, AncestorsAreSpared) {
     auto target = spawn_helper({}, scope);
     auto out = ctl_ / "reap.json";
     auto sh = spawn("/bin/sh",
-                    {"sh", "-c", "cd \"$1\" && \"$0\" reap --scope \"$1\" --json > \"$2\"; exit $?",
+                    {"sh", "-c",
+                     // --force: the current directory is refused otherwise (issue 10 item 5).
+                     "cd \"$1\" && \"$0\" reap --scope \"$1\" --force --json > \"$2\"; exit $?",
                      CORRAL_EXE, scope.string(), out.string()},
                     base_);
     int st = wait_child(sh);
@@ -633,7 +644,7 @@ TEST_F(ReapProcessTest, ExitCodesDryRunAndUsage) {
     EXPECT_EQ(strict.exit_code, 3) << strict.out << strict.err;
     EXPECT_TRUE(ended(target));
 
-    EXPECT_EQ(run_corral({"reap", "--scope", "/"}).exit_code, 2);
+    EXPECT_EQ(run_corral({"reap", "--scope", "/"}).exit_code, 4);  // refused, not usage
     EXPECT_EQ(run_corral({"reap"}).exit_code, 2);
     EXPECT_EQ(run_corral({"reap", "--scope", scope.string(), "--match", "pids"}).exit_code, 2);
     EXPECT_EQ(run_corral({"reap", "--scope", scope.string(), "--max-rounds", "0"}).exit_code, 2);
@@ -701,6 +712,260 @@ TEST_F(ReapProcessTest, ProcessRefRefusesAStaleStartTime) {
     auto ref = ProcessRef::open(s.pid, s.start_time);
     ASSERT_TRUE(ref);
     EXPECT_TRUE(ref->alive());
+}
+
+// ---------------------------------------------------------------- issue 10 item 5
+// Dedicated scopes only: the rules (pure, with the host's homes, cwd and
+// TMPDIR injected), the Corral-made mark, and the real program.
+
+bool refused(const std::string& dir, const HostDirs& host = {}, bool force = false) {
+    try {
+        check_dedicated(make_scope(dir, std::nullopt), host, force);
+        return false;
+    } catch (const ScopeRefused&) {
+        return true;
+    }
+}
+
+std::string refusal_text(const std::string& dir, const HostDirs& host = {}) {
+    try {
+        check_dedicated(make_scope(dir, std::nullopt), host, false);
+    } catch (const ScopeRefused& e) {
+        return e.what();
+    }
+    return "";
+}
+
+class ReapDedicated : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/corral-dedicated-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        base_ = tmpl;
+        host_.uid = ::getuid();
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(base_, ec);
+    }
+    fs::path dir(const std::string& name) {
+        fs::create_directories(base_ / name);
+        return base_ / name;
+    }
+    fs::path base_;
+    HostDirs host_;
+};
+
+TEST_F(ReapDedicated, SystemDirectoriesAreRefusedUnlessForced) {
+    for (const char* d : {"/usr",
+                          "/usr/",
+                          "/usr//",
+                          "/bin",
+                          "/sbin",
+                          "/etc",
+                          "/var",
+                          "/opt",
+                          "/proc",
+                          "/sys",
+                          "/dev",
+                          "/boot",
+                          "/lib",
+                          "/lib64",
+                          "/srv",
+                          "/run",
+                          "/root",
+                          "/home",
+                          "/mnt",
+                          "/media",
+                          "/usr/local",
+                          "/usr/src",
+                          "/var/lib",
+                          "/var/log",
+                          "/run/user",
+                          "/usr/lib/x86_64-linux-gnu",
+                          "/usr/bin/../sbin",
+                          "/proc/1",
+                          "/sys/fs/cgroup",
+                          "/etc/ssl",
+                          "/dev/pts",
+                          "/usr/share/doc",
+                          "/tmp/../usr"}) {
+        EXPECT_TRUE(refused(d, host_)) << d;
+        EXPECT_FALSE(refused(d, host_, true)) << d << " with --force";
+    }
+    EXPECT_NE(refusal_text("/usr", host_).find("system directory /usr"), std::string::npos)
+        << refusal_text("/usr", host_);
+    EXPECT_NE(refusal_text("/usr", host_).find("nothing was signalled"), std::string::npos);
+    // Below a system directory that is not the system's own: a test's.
+    for (const char* d : {"/usr/src/app/build/tmp", "/var/lib/jenkins/workspace/job/tmp",
+                          "/opt/ci/_work/x", "/dev/shm/corral-x", "/srv/ci/scope"})
+        EXPECT_FALSE(refused(d, host_)) << d;
+}
+
+TEST_F(ReapDedicated, SharedTempDirectoriesThemselvesAreRefused) {
+    for (const char* d : {"/tmp", "/tmp/", "/var/tmp", "/dev/shm", "/tmp/x/.."})
+        EXPECT_TRUE(refused(d, host_)) << d;
+    EXPECT_FALSE(refused((base_ / "scope").string(), host_));
+    host_.tmpdirs = {base_.string() + "/"};
+    EXPECT_TRUE(refused(base_.string(), host_));
+    EXPECT_NE(refusal_text(base_.string(), host_).find("$TMPDIR"), std::string::npos);
+    EXPECT_FALSE(refused((base_ / "scope").string(), host_));
+}
+
+TEST_F(ReapDedicated, HomeDirectoriesAndWhatContainsThemAreRefused) {
+    auto home = dir("home/alice");
+    host_.homes = {home.string()};
+    EXPECT_TRUE(refused(home.string(), host_));
+    EXPECT_TRUE(refused(home.string() + "/", host_));
+    EXPECT_TRUE(refused((base_ / "home").string(), host_));  // contains it
+    EXPECT_TRUE(refused(base_.string(), host_));
+    EXPECT_NE(refusal_text(home.string(), host_).find("home directory"), std::string::npos);
+    EXPECT_FALSE(refused((home / "build/scope").string(), host_));
+    EXPECT_FALSE(refused(home.string(), host_, true));
+    // Through a symlink, and a symlinked home.
+    fs::create_directory_symlink(home, base_ / "link-to-home");
+    EXPECT_TRUE(refused((base_ / "link-to-home").string(), host_));
+    host_.homes = {(base_ / "link-to-home").string()};
+    EXPECT_TRUE(refused(home.string(), host_));
+    // The real host: this user's own home.
+    auto real = HostDirs::from_host();
+    if (const char* h = std::getenv("HOME"); h && *h == '/' && fs::is_directory(h)) {
+        EXPECT_TRUE(refused(h, real)) << h;
+    }
+    EXPECT_FALSE(real.homes.empty()) << "no home directory read from the passwd database";
+}
+
+TEST_F(ReapDedicated, TheCurrentDirectoryAndItsAncestorsAreRefused) {
+    auto work = dir("work/sub");
+    host_.cwds = {work.string()};
+    EXPECT_TRUE(refused(work.string(), host_));
+    EXPECT_TRUE(refused((base_ / "work").string(), host_));
+    EXPECT_TRUE(refused((base_ / "work/sub/..").string(), host_));
+    EXPECT_NE(refusal_text((base_ / "work").string(), host_).find("contains the current directory"),
+              std::string::npos);
+    EXPECT_FALSE(refused((base_ / "work/other").string(), host_));
+    EXPECT_FALSE(refused((work / "deeper").string(), host_));
+    fs::create_directory_symlink(base_ / "work", base_ / "link");
+    EXPECT_TRUE(refused((base_ / "link").string(), host_));
+    EXPECT_TRUE(refused((base_ / "link/sub/").string(), host_));
+    // A symlink that leads to a system directory.
+    fs::create_directory_symlink("/usr", base_ / "usr-link");
+    EXPECT_TRUE(refused((base_ / "usr-link").string(), host_));
+    EXPECT_TRUE(refused((base_ / "usr-link/bin/..").string(), host_));
+}
+
+TEST_F(ReapDedicated, CorralMadeScopeIsAlwaysAcceptedAndTheMarkIsHardToFake) {
+    auto scope = dir("home/alice");
+    host_.homes = {scope.string()};
+    host_.cwds = {(scope / "sub").string()};
+    ASSERT_TRUE(refused(scope.string(), host_));
+    std::string why;
+    ASSERT_TRUE(corral::scope_marker::write(scope.string(), why)) << why;
+    EXPECT_TRUE(corral::scope_marker::is_corral_made(scope.string(), host_.uid, &why)) << why;
+    EXPECT_FALSE(refused(scope.string(), host_));
+    EXPECT_FALSE(refused(scope.string() + "/", host_));
+    fs::create_directory_symlink(scope, base_ / "link");
+    EXPECT_FALSE(refused((base_ / "link").string(), host_));
+    // Another owner than the one reaping: not accepted on its word.
+    HostDirs other = host_;
+    other.uid = host_.uid + 4242;
+    EXPECT_TRUE(refused(scope.string(), other));
+    // A marker copied into another directory names the first one: refused.
+    auto copy = dir("home/bob");
+    fs::copy_file(scope / ".corral-scope", copy / ".corral-scope");
+    host_.homes.push_back(copy.string());
+    EXPECT_FALSE(corral::scope_marker::is_corral_made(copy.string(), host_.uid, &why));
+    EXPECT_NE(why.find("not this directory"), std::string::npos) << why;
+    EXPECT_TRUE(refused(copy.string(), host_));
+    // A symlink to a valid marker is never followed.
+    auto linked = dir("home/carol");
+    fs::create_symlink(scope / ".corral-scope", linked / ".corral-scope");
+    host_.homes.push_back(linked.string());
+    EXPECT_FALSE(corral::scope_marker::is_corral_made(linked.string(), host_.uid, &why));
+    EXPECT_TRUE(refused(linked.string(), host_));
+    // A wrong first line.
+    auto garbled = dir("home/dave");
+    std::ofstream(garbled / ".corral-scope") << "corral-scope 2\n" << garbled.string() << "\n";
+    host_.homes.push_back(garbled.string());
+    EXPECT_TRUE(refused(garbled.string(), host_));
+    // "/" stays refused whatever it holds.
+    EXPECT_TRUE(refused("/", host_, true));
+}
+
+TEST_F(ReapDedicated, LauncherScratchDirectoriesAreCorralMade) {
+    auto d = corral::scratch::create(base_.string());
+    std::string why;
+    EXPECT_TRUE(corral::scope_marker::is_corral_made(d.path, ::getuid(), &why)) << why;
+    host_.cwds = {d.path + "/work"};  // a test that cd'ed into its own TMPDIR
+    EXPECT_FALSE(refused(d.path, host_));
+}
+
+// The CMake side writes the same mark, only into a directory Corral made or named.
+TEST_F(ReapDedicated, CorralSetupScopeDirIsMarkedOnlyWhenCorralMadeIt) {
+    auto made = base_ / "made-by-cmake";
+    auto existing = dir("existing");
+    auto named = dir("named-by-corral");
+    auto script = base_ / "mark.cmake";
+    std::ofstream(script) << "include(\"" << CORRAL_SOURCE_DIR
+                          << "/cmake/CorralFunctions.cmake\")\n"
+                          << "_corral_make_scope(\"" << made.string() << "\" OFF)\n"
+                          << "_corral_make_scope(\"" << existing.string() << "\" OFF)\n"
+                          << "_corral_make_scope(\"" << named.string() << "\" ON)\n";
+    std::string cmd = std::string(CMAKE_EXE) + " -P " + script.string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::string why;
+    EXPECT_TRUE(corral::scope_marker::is_corral_made(made.string(), ::getuid(), &why)) << why;
+    EXPECT_TRUE(corral::scope_marker::is_corral_made(named.string(), ::getuid(), &why)) << why;
+    EXPECT_FALSE(fs::exists(existing / ".corral-scope"));
+}
+
+// The real program: refused scopes signal nothing (exit 4); --force and a
+// Corral-made scope reap.
+TEST_F(ReapProcessTest, ScopesThatAreNotDedicatedAreRefusedAndNothingIsSignalled) {
+    auto home = make_dir("home");
+    auto target = spawn_helper({}, home);
+    std::vector<std::string> env = {"HOME=" + home.string()};
+    auto r = run_corral({"reap", "--scope", home.string()}, {}, {}, env);
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_NE(r.err.find("is the home directory"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << "nothing may be listed or signalled";
+    EXPECT_FALSE(ended(target));
+
+    // An ancestor of the current directory.
+    auto work = make_dir("work");
+    auto in_work = spawn_helper({}, work);
+    auto sub = make_dir("work/sub");
+    r = run_corral({"reap", "--scope", work.string() + "/"}, {}, sub, {"PWD=" + sub.string()});
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_NE(r.err.find("contains the current directory"), std::string::npos) << r.err;
+    EXPECT_FALSE(ended(in_work));
+
+    for (const char* d : {"/usr", "/tmp", "/var/tmp", "/home", "/etc/"}) {
+        auto dry = run_corral({"reap", "--scope", d, "--dry-run"});
+        EXPECT_EQ(dry.exit_code, 4) << d << ": " << dry.out << dry.err;
+        EXPECT_EQ(dry.out, "") << d;
+    }
+    auto root = run_corral({"reap", "--scope", "/", "--force", "--dry-run"});
+    EXPECT_EQ(root.exit_code, 4) << root.err;
+
+    // --force: the user means it.
+    r = run_corral({"reap", "--scope", home.string(), "--force", "--json"}, {}, {}, env);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(ended(target));
+    auto forced = run_corral({"reap", "--scope", "/usr", "--force", "--dry-run"});
+    EXPECT_EQ(forced.exit_code, 0) << forced.err;
+}
+
+TEST_F(ReapProcessTest, CorralMadeScopeIsReapedFromInsideAndAsHome) {
+    auto scope = make_dir("scope");
+    std::string why;
+    ASSERT_TRUE(corral::scope_marker::write(scope.string(), why)) << why;
+    auto sub = make_dir("scope/sub");
+    auto target = spawn_helper({}, sub);
+    auto r = run_corral({"reap", "--scope", scope.string(), "--json"}, {}, sub,
+                        {"PWD=" + sub.string(), "HOME=" + scope.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(ended(target));
 }
 
 }  // namespace
