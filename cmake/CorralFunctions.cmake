@@ -305,8 +305,9 @@ function(_corral_detect_sanitizers out_names out_why)
   endforeach()
   if(why STREQUAL "")
     string(REPLACE ";" ", " why "${sources}")
-    set(why "no -fsanitize= in ${why}, add_compile_options or add_link_options; no valgrind "
-            "in MEMORYCHECK_COMMAND, CMAKE_CROSSCOMPILING_EMULATOR or CMAKE_TEST_LAUNCHER")
+    string(CONCAT why "no -fsanitize= in ${why}, add_compile_options or add_link_options; "
+           "no valgrind in MEMORYCHECK_COMMAND, CMAKE_CROSSCOMPILING_EMULATOR or "
+           "CMAKE_TEST_LAUNCHER")
   else()
     string(REPLACE ";" "; " why "${why}")
   endif()
