@@ -2,14 +2,19 @@
 #
 #   corral_setup([CONFIG file] [OUTPUT_DIR dir] [POOLS] [SPEC_AT_TEST_TIME AUTO|ON|OFF]
 #                [CPUS n] [MEMORY size] [LAUNCHER AUTO|ON|OFF] [GRACE s]
-#                [TIMEOUT_MARGIN s] [SCOPE_DIR dir] [RECORDS file] [LEAK fail|warn|ignore])
+#                [TIMEOUT_MARGIN s] [SCOPE_DIR dir] [RECORDS file] [LEAK fail|warn|ignore]
+#                [COVER ON|OFF] [SANITIZER AUTO|NONE|name...])
 #   corral_test_defaults([MEMORY size] [CPUS n] [TIMEOUT s] [HEAVY_IO] [GPUS n]
 #                        [LOCKS name...] [LABELS label...] [SCRATCH])
 #   corral_add_test(NAME name COMMAND cmd [args...] [MEMORY size] [CPUS n] [HEAVY_IO]
 #                   [GPUS n] [LOCKS name...] [TIMEOUT s] [SCRATCH] [LABELS label...]
 #                   [WORKING_DIRECTORY dir] [ENVIRONMENT VAR=value...])
 #   corral_test_properties(<out-var> [LAUNCHED] <the corral_add_test options>)
-#   corral_test_launcher(<target> [TIMEOUT s] [LOCKS name...])      # CMake >= 3.29
+#   corral_test_launcher(<target> [TIMEOUT s] [LOCKS name...])
+#   corral_exclude_tests(<name>... | DIRECTORY [dir])
+#
+# After corral_setup() every test of the project (any function, any directory)
+# runs under corral run: CorralCoverage.cmake rewrites each test when ctest reads it.
 #
 # docs/cmake.md documents every option and what each CMake version gets.
 #
@@ -140,15 +145,20 @@ endfunction()
 # Runs the CMake code held in the variable `code_var` in the caller's scope. A command call built from
 # quoted arguments reaches the command with every argument intact, which no
 # list expansion can do (an unquoted list drops empty elements and splits on
-# `;`). cmake_language(EVAL) is 3.18+, so the code goes through a file that is
-# included at once (3.16+); `file_stem` names it (a random suffix keeps two
-# processes apart). A macro: the code runs where it is called.
+# `;`). cmake_language(EVAL) where there is one (3.18+); before, the code goes
+# through a file that is included at once, `file_stem` naming it (a random
+# suffix keeps two processes apart). A macro: the code runs where it is called.
 macro(_corral_eval code_var file_stem)
-  string(RANDOM LENGTH 12 _corral_eval_id)
-  set(_corral_eval_file "${file_stem}-${_corral_eval_id}.cmake")
-  file(WRITE "${_corral_eval_file}" "${${code_var}}\n")
-  include("${_corral_eval_file}")
-  file(REMOVE "${_corral_eval_file}")
+  # CORRAL_EVAL_WITH_FILES: take the 3.16/3.17 path on any CMake (tests/package).
+  if(NOT CMAKE_VERSION VERSION_LESS 3.18 AND NOT CORRAL_EVAL_WITH_FILES)
+    cmake_language(EVAL CODE "${${code_var}}")  # guarded: 3.18
+  else()
+    string(RANDOM LENGTH 12 _corral_eval_id)
+    set(_corral_eval_file "${file_stem}-${_corral_eval_id}.cmake")
+    file(WRITE "${_corral_eval_file}" "${${code_var}}\n")
+    include("${_corral_eval_file}")
+    file(REMOVE "${_corral_eval_file}")
+  endif()
 endmacro()
 
 # Parses the calling function's arguments from <first> on, exactly as
@@ -461,6 +471,7 @@ set(_corral_cov_grace ${grace})
 set(_corral_cov_margin ${margin})
 set(_corral_cov_multiplier ${multiplier})
 set(_corral_cov_out [==[${out}]==])
+set(CORRAL_EVAL_WITH_FILES ${CORRAL_EVAL_WITH_FILES})
 include([==[${functions_dir}/CorralFunctions.cmake]==])
 include([==[${functions_dir}/CorralCoverage.cmake]==])
 ")

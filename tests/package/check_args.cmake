@@ -2,7 +2,10 @@
 # corral_add_test handed the argv printer with what add_test handed it.
 #
 #   cmake -DSOURCE=<data/args> -DWORK=<dir> -DCMAKE_BIN=<cmake> -DCTEST_BIN=<ctest>
-#         -DCORRAL_BUILD=<corral build dir> -P check_args.cmake
+#         -DCORRAL_BUILD=<corral build dir> [-DCONFIGURE_ARGS=-DCORRAL_EVAL_WITH_FILES=ON]
+#         -P check_args.cmake
+# CORRAL_EVAL_WITH_FILES=ON takes the CMake 3.16/3.17 path (no cmake_language) on
+# this newer CMake, at configure and at ctest time.
 cmake_minimum_required(VERSION 3.16)
 foreach(var SOURCE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD)
   if(NOT DEFINED ${var})
@@ -16,7 +19,7 @@ if(NOT EXISTS "${CMAKE_BIN}")
 endif()
 file(REMOVE_RECURSE "${WORK}")
 set(build "${WORK}/build")
-foreach(step "configure;${CMAKE_BIN};-S;${SOURCE};-B;${build};-G;Ninja;-DCorral_DIR=${CORRAL_BUILD}"
+foreach(step "configure;${CMAKE_BIN};-S;${SOURCE};-B;${build};-G;Ninja;-DCorral_DIR=${CORRAL_BUILD};${CONFIGURE_ARGS}"
              "build;${CMAKE_BIN};--build;${build}"
              "ctest;${CTEST_BIN};--test-dir;${build};--output-on-failure")
   list(POP_FRONT step what)
