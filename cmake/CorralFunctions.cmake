@@ -136,6 +136,10 @@ endfunction()
 # strings, quotes, backslashes, `$` and generator expressions all survive
 # (cmake-language(7), "Quoted Argument": only \\, \" and \$ need escaping here).
 function(_corral_quote out value)
+  if(value MATCHES "^[A-Za-z0-9_./:=+,@%-]+$")
+    set(${out} "\"${value}\"" PARENT_SCOPE)  # nothing to escape: the common case, fast
+    return()
+  endif()
   string(REPLACE "\\" "\\\\" v "${value}")
   string(REPLACE "\"" "\\\"" v "${v}")
   string(REPLACE "$" "\\$" v "${v}")
