@@ -30,7 +30,8 @@ endif()
 set(_corral_cov_ctest_config "${CTEST_CONFIGURATION_TYPE}")
 
 # The launcher's words, quoted once (they are the same for every test).
-set(_corral_cov_launcher_tail " \"--timeout-env\" \"CORRAL_CTEST_TIMEOUT\" \"--ctest-resolve\"")
+set(_corral_cov_launcher_tail
+    " \"--timeout-env\" \"CORRAL_CTEST_TIMEOUT\" \"--locks-env\" \"CORRAL_CTEST_LOCKS\" \"--ctest-resolve\"")
 if(NOT _corral_cov_ctest_config STREQUAL "")
   _corral_quote(_corral_cov_q "${_corral_cov_ctest_config}")
   string(APPEND _corral_cov_launcher_tail " \"--ctest-config\" ${_corral_cov_q}")
@@ -311,6 +312,10 @@ function(set_tests_properties)
         set(launch_timeout "${value}")
       elseif(key STREQUAL "CORRAL_SCRATCH" AND value)
         set(scratch ON)
+      elseif(key STREQUAL "CORRAL_LOCKS" AND _corral_cov_use_launcher)
+        # From corral_test_properties: host-wide locks, handed to corral run.
+        string(REPLACE ";" "," locks_value "${value}")
+        list(APPEND env "CORRAL_CTEST_LOCKS=${locks_value}")
       endif()
       _corral_quote(k "${key}")
       _corral_quote(v "${value}")

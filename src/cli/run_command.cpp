@@ -105,6 +105,7 @@ void add_run_command(CLI::App& app, int& status) {
         std::string memory_limit;
         std::vector<std::string> slots;
         std::string timeout_env;
+        std::string locks_env;
         bool ctest_resolve = false;
         std::string ctest_config;
     };
@@ -119,6 +120,10 @@ void add_run_command(CLI::App& app, int& status) {
                     "Take the timeout from environment variable VAR when it is set and not "
                     "empty (overrides --timeout; CorralFunctions.cmake passes a test's own "
                     "TIMEOUT this way)")
+        ->type_name("VAR");
+    cmd->add_option("--locks-env", raw->locks_env,
+                    "Also hold the host-wide locks named in environment variable VAR "
+                    "(comma-separated; CorralFunctions.cmake passes a test's own LOCKS this way)")
         ->type_name("VAR");
     cmd->add_flag("--ctest-resolve", raw->ctest_resolve,
                   "Find the command word as ctest(1) would (the word, <dir>/<config>/<name>, the "
@@ -212,6 +217,16 @@ void add_run_command(CLI::App& app, int& status) {
                     return bad("$" + raw->timeout_env + " '" + text +
                                "': expected a timeout in seconds (> 0)");
                 opts->timeout_seconds = seconds;
+            }
+        }
+        if (!raw->locks_env.empty()) {
+            const char* text = std::getenv(raw->locks_env.c_str());
+            std::string all = text ? text : "";
+            for (size_t start = 0; start < all.size();) {
+                size_t end = all.find(',', start);
+                if (end == std::string::npos) end = all.size();
+                if (end > start) opts->locks.push_back(all.substr(start, end - start));
+                start = end + 1;
             }
         }
         if (raw->ctest_resolve && !opts->command.empty()) {

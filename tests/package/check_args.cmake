@@ -54,6 +54,12 @@ set(names "")
 foreach(record IN LISTS records)
   string(REGEX MATCH "\"name\":\"([^\"]*)\"" _ "${record}")
   list(APPEND names "${CMAKE_MATCH_1}")
+  if(CMAKE_MATCH_1 STREQUAL "covered.old_signature")
+    if(NOT record MATCHES "\"lock:args_hostwide\"" OR NOT record MATCHES "\"timeout_seconds\":33")
+      message(FATAL_ERROR "corral_test_properties(LOCKS args_hostwide TIMEOUT 33) did not reach "
+                          "corral run: ${record}")
+    endif()
+  endif()
 endforeach()
 list(SORT names)
 set(expected corral.empty_first corral.options corral.semicolon corral.specials
