@@ -2,14 +2,19 @@
 #
 #   corral_setup([CONFIG file] [OUTPUT_DIR dir] [POOLS] [SPEC_AT_TEST_TIME AUTO|ON|OFF]
 #                [CPUS n] [MEMORY size] [LAUNCHER AUTO|ON|OFF] [GRACE s]
-#                [TIMEOUT_MARGIN s] [SCOPE_DIR dir] [RECORDS file] [LEAK fail|warn|ignore])
+#                [TIMEOUT_MARGIN s] [SCOPE_DIR dir] [RECORDS file] [LEAK fail|warn|ignore]
+#                [COVER ON|OFF] [SANITIZER AUTO|NONE|name...])
 #   corral_test_defaults([MEMORY size] [CPUS n] [TIMEOUT s] [HEAVY_IO] [GPUS n]
 #                        [LOCKS name...] [LABELS label...] [SCRATCH])
 #   corral_add_test(NAME name COMMAND cmd [args...] [MEMORY size] [CPUS n] [HEAVY_IO]
 #                   [GPUS n] [LOCKS name...] [TIMEOUT s] [SCRATCH] [LABELS label...]
 #                   [WORKING_DIRECTORY dir] [ENVIRONMENT VAR=value...])
 #   corral_test_properties(<out-var> [LAUNCHED] <the corral_add_test options>)
-#   corral_test_launcher(<target> [TIMEOUT s] [LOCKS name...])      # CMake >= 3.29
+#   corral_test_launcher(<target> [TIMEOUT s] [LOCKS name...])
+#   corral_exclude_tests(<name>... | DIRECTORY [dir])
+#
+# After corral_setup() every test of the project (any function, any directory)
+# runs under corral run: CorralCoverage.cmake rewrites each test when ctest reads it.
 #
 # docs/cmake.md documents every option and what each CMake version gets.
 #
@@ -144,18 +149,373 @@ function(_corral_make_scope dir named_by_corral)
   endif()
 endfunction()
 
+# One CMake quoted argument whose value is exactly `value`: semicolons, empty
+# strings, quotes, backslashes, `$` and generator expressions all survive
+# (cmake-language(7), "Quoted Argument": only \\, \" and \$ need escaping here).
+function(_corral_quote out value)
+  if(value MATCHES "^[A-Za-z0-9_./:=+,@%-]+$")
+    set(${out} "\"${value}\"" PARENT_SCOPE)  # nothing to escape: the common case, fast
+    return()
+  endif()
+  string(REPLACE "\\" "\\\\" v "${value}")
+  string(REPLACE "\"" "\\\"" v "${v}")
+  string(REPLACE "$" "\\$" v "${v}")
+  set(${out} "\"${v}\"" PARENT_SCOPE)
+endfunction()
+
+# Runs the CMake code held in the variable `code_var` in the caller's scope. A command call built from
+# quoted arguments reaches the command with every argument intact, which no
+# list expansion can do (an unquoted list drops empty elements and splits on
+# `;`). cmake_language(EVAL) where there is one (3.18+); before, the code goes
+# through a file that is included at once, `file_stem` naming it (a random
+# suffix keeps two processes apart). A macro: the code runs where it is called.
+macro(_corral_eval code_var file_stem)
+  # CORRAL_EVAL_WITH_FILES: take the 3.16/3.17 path on any CMake (tests/package).
+  if(NOT CMAKE_VERSION VERSION_LESS 3.18 AND NOT CORRAL_EVAL_WITH_FILES)
+    cmake_language(EVAL CODE "${${code_var}}")  # guarded: 3.18
+  else()
+    string(RANDOM LENGTH 12 _corral_eval_id)
+    set(_corral_eval_file "${file_stem}-${_corral_eval_id}.cmake")
+    file(WRITE "${_corral_eval_file}" "${${code_var}}\n")
+    include("${_corral_eval_file}")
+    file(REMOVE "${_corral_eval_file}")
+  endif()
+endmacro()
+
+# Parses the calling function's arguments from <first> on, exactly as
+# cmake_parse_arguments(PARSE_ARGV) sorts them into keywords, but keeps every
+# argument untouched: each value is the variable _corral_argv_<i> (the caller
+# copies ARGV<i> there and sets _corral_argc), and a keyword's values are
+# recorded as index lists arg_<KEYWORD>_IDX. Sets arg_<KEYWORD> for options
+# (TRUE/FALSE), single values (the value; an empty value counts as given) and
+# multi values (a list, for validation only), plus arg_UNPARSED_ARGUMENTS and
+# arg_KEYWORDS_MISSING_VALUES. Same result on every CMake from 3.16 (no CMP0174).
+macro(_corral_parse_exact first options singles multis)
+  set(_corral_kws_options "${options}")
+  set(_corral_kws_singles "${singles}")
+  set(_corral_kws_multis "${multis}")
+  foreach(_corral_kw IN LISTS _corral_kws_options)
+    set(arg_${_corral_kw} FALSE)
+  endforeach()
+  foreach(_corral_kw IN LISTS _corral_kws_singles _corral_kws_multis)
+    unset(arg_${_corral_kw})
+    unset(arg_${_corral_kw}_IDX)
+  endforeach()
+  set(arg_UNPARSED_ARGUMENTS "")
+  set(arg_KEYWORDS_MISSING_VALUES "")
+  set(_corral_current "")
+  set(_corral_kind "")
+  set(_corral_count 0)
+  if(_corral_argc GREATER ${first})
+    math(EXPR _corral_last "${_corral_argc} - 1")
+    foreach(_corral_i RANGE ${first} ${_corral_last})
+      set(_corral_word "${_corral_argv_${_corral_i}}")
+      set(_corral_is_kw "")
+      foreach(_corral_kind_try options singles multis)
+        if(NOT _corral_is_kw)
+          foreach(_corral_kw IN LISTS _corral_kws_${_corral_kind_try})
+            if("x${_corral_word}" STREQUAL "x${_corral_kw}")
+              set(_corral_is_kw ${_corral_kind_try})
+            endif()
+          endforeach()
+        endif()
+      endforeach()
+      if(_corral_is_kw)
+        if(_corral_current AND _corral_count EQUAL 0 AND NOT _corral_kind STREQUAL "options")
+          list(APPEND arg_KEYWORDS_MISSING_VALUES ${_corral_current})
+        endif()
+        set(_corral_current "${_corral_word}")
+        set(_corral_kind ${_corral_is_kw})
+        set(_corral_count 0)
+        if(_corral_kind STREQUAL "options")
+          set(arg_${_corral_current} TRUE)
+          set(_corral_current "")
+        endif()
+      elseif(_corral_kind STREQUAL "singles" AND _corral_current AND _corral_count EQUAL 0)
+        set(arg_${_corral_current} "${_corral_word}")
+        set(arg_${_corral_current}_IDX ${_corral_i})
+        set(_corral_count 1)
+      elseif(_corral_kind STREQUAL "multis" AND _corral_current)
+        string(REPLACE ";" "\\;" _corral_escaped "${_corral_word}")
+        if(_corral_count EQUAL 0)
+          set(arg_${_corral_current} "${_corral_escaped}")
+        else()
+          string(APPEND arg_${_corral_current} ";${_corral_escaped}")
+        endif()
+        list(APPEND arg_${_corral_current}_IDX ${_corral_i})
+        math(EXPR _corral_count "${_corral_count} + 1")
+      else()
+        string(REPLACE ";" "\\;" _corral_escaped "${_corral_word}")
+        list(APPEND arg_UNPARSED_ARGUMENTS "${_corral_escaped}")
+      endif()
+    endforeach()
+  endif()
+  if(_corral_current AND _corral_count EQUAL 0 AND NOT _corral_kind STREQUAL "options")
+    list(APPEND arg_KEYWORDS_MISSING_VALUES ${_corral_current})
+  endif()
+endmacro()
+
+# ---------------------------------------------------------------- sanitizers
+
+# Which sanitizers (asan, ubsan, tsan, msan, lsan, hwasan) and whether valgrind
+# this build uses, from its own configuration: -fsanitize=<list> (GCC/Clang
+# "Instrumentation Options") in CMAKE_<LANG>_FLAGS, CMAKE_<LANG>_FLAGS_<CONFIG>
+# (CMAKE_BUILD_TYPE and CMAKE_CONFIGURATION_TYPES), CMAKE_<LANG>_FLAGS_INIT, the
+# linker flags, and this directory's COMPILE_OPTIONS/LINK_OPTIONS
+# (add_compile_options) so far; valgrind from MEMORYCHECK_COMMAND (CTest's
+# memcheck) or CMAKE_CROSSCOMPILING_EMULATOR / CMAKE_TEST_LAUNCHER. Presets and
+# toolchain files end up in these variables. out_why: where each was found.
+function(_corral_detect_sanitizers out_names out_why)
+  set(sources "")
+  get_property(langs GLOBAL PROPERTY ENABLED_LANGUAGES)
+  set(configs ${CMAKE_CONFIGURATION_TYPES})
+  if(CMAKE_BUILD_TYPE)
+    list(APPEND configs ${CMAKE_BUILD_TYPE})
+  endif()
+  foreach(lang IN LISTS langs)
+    if(lang STREQUAL "NONE")
+      continue()
+    endif()
+    list(APPEND sources CMAKE_${lang}_FLAGS CMAKE_${lang}_FLAGS_INIT)
+    foreach(config IN LISTS configs)
+      string(TOUPPER "${config}" config)
+      list(APPEND sources CMAKE_${lang}_FLAGS_${config})
+    endforeach()
+  endforeach()
+  foreach(kind EXE SHARED MODULE)
+    list(APPEND sources CMAKE_${kind}_LINKER_FLAGS)
+  endforeach()
+  get_property(compile_options DIRECTORY PROPERTY COMPILE_OPTIONS)
+  get_property(link_options DIRECTORY PROPERTY LINK_OPTIONS)
+  set(names "")
+  set(why "")
+  foreach(source IN LISTS sources ITEMS compile_options_var)
+    if(source STREQUAL "compile_options_var")
+      set(text "${compile_options};${link_options}")
+      set(source "add_compile_options/add_link_options")
+    else()
+      set(text "${${source}}")
+    endif()
+    string(REGEX MATCHALL "-fsanitize=[A-Za-z0-9_,-]+" found "${text}")
+    foreach(flag IN LISTS found)
+      string(REPLACE "-fsanitize=" "" list "${flag}")
+      string(REPLACE "," ";" list "${list}")
+      foreach(check IN LISTS list)
+        set(name "")
+        if(check STREQUAL "address" OR check STREQUAL "kernel-address")
+          set(name asan)
+        elseif(check STREQUAL "hwaddress" OR check STREQUAL "kernel-hwaddress")
+          set(name hwasan)
+        elseif(check STREQUAL "thread")
+          set(name tsan)
+        elseif(check STREQUAL "memory")
+          set(name msan)
+        elseif(check STREQUAL "leak")
+          set(name lsan)
+        elseif(check MATCHES "^(undefined|shift|shift-exponent|shift-base|integer-divide-by-zero|unreachable|vla-bound|null|return|signed-integer-overflow|bounds|bounds-strict|alignment|object-size|float-divide-by-zero|float-cast-overflow|nonnull-attribute|returns-nonnull-attribute|bool|enum|vptr|pointer-overflow|builtin|integer|implicit-conversion|nullability|function)$")
+          set(name ubsan)
+        endif()
+        if(name)
+          list(FIND names ${name} at)
+          if(at EQUAL -1)
+            list(APPEND names ${name})
+            list(APPEND why "${flag} in ${source}")
+          endif()
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+  foreach(var MEMORYCHECK_COMMAND CMAKE_CROSSCOMPILING_EMULATOR CMAKE_TEST_LAUNCHER)
+    if("${${var}}" MATCHES "valgrind")
+      list(FIND names valgrind at)
+      if(at EQUAL -1)
+        list(APPEND names valgrind)
+        list(APPEND why "${var} ${${var}}")
+      endif()
+    endif()
+  endforeach()
+  if(why STREQUAL "")
+    string(REPLACE ";" ", " why "${sources}")
+    string(CONCAT why "no -fsanitize= in ${why}, add_compile_options or add_link_options; "
+           "no valgrind in MEMORYCHECK_COMMAND, CMAKE_CROSSCOMPILING_EMULATOR or "
+           "CMAKE_TEST_LAUNCHER")
+  else()
+    string(REPLACE ";" "; " why "${why}")
+  endif()
+  set(${out_names} "${names}" PARENT_SCOPE)
+  set(${out_why} "${why}" PARENT_SCOPE)
+endfunction()
+
+# ---------------------------------------------------------------- coverage (configure side)
+#
+# Every test of the project, however it was made, is covered at ctest time:
+# <OUTPUT_DIR>/coverage.cmake, first in the top directory's TEST_INCLUDE_FILES,
+# replaces ctest's add_test and set_tests_properties (CorralCoverage.cmake).
+# This side writes what that needs: the launcher, and <OUTPUT_DIR>/coverage-data.cmake
+# with the tests corral_add_test made, the exclusions, and each directory's
+# properties (computed by _corral_resolve/_corral_properties from that
+# directory's corral_test_defaults, like corral_add_test's).
+
+# A CMake bracket argument holding exactly `value`.
+function(_corral_bracket out value)
+  set(eq "")
+  while(TRUE)
+    string(LENGTH "${value}" length)
+    string(FIND "${value}]${eq}]" "]${eq}]" at)
+    if(at EQUAL length)
+      break()
+    endif()
+    string(APPEND eq "=")
+  endwhile()
+  set(${out} "[${eq}[\n${value}]${eq}]" PARENT_SCOPE)
+endfunction()
+
+# Appends one call, `command` with the exact arguments ARGN... (as bracket
+# arguments; list-valued ones given as one argument each), to coverage-data.cmake.
+function(_corral_cover_append command)
+  _corral_get(COVER cover)
+  _corral_get(OUTPUT_DIR out)
+  if(NOT cover OR out STREQUAL "")
+    return()
+  endif()
+  set(line "${command}(")
+  set(i 1)
+  while(i LESS ARGC)
+    _corral_bracket(b "${ARGV${i}}")
+    string(APPEND line " ${b}")
+    math(EXPR i "${i} + 1")
+  endwhile()
+  file(APPEND "${out}/coverage-data.cmake" "${line})\n")
+endfunction()
+
+function(_corral_cover_note_made name)
+  _corral_cover_append(_corral_cover_made "${name}")
+endfunction()
+
+# The properties a covered test in this directory gets (this directory's
+# corral_test_defaults), through the same code as corral_add_test.
+function(_corral_cover_directory)
+  _corral_get(COVER cover)
+  if(NOT cover)
+    return()
+  endif()
+  set(context "corral coverage of ${CMAKE_CURRENT_SOURCE_DIR}")
+  set(arg_UNPARSED_ARGUMENTS "")
+  set(arg_KEYWORDS_MISSING_VALUES "")
+  foreach(kw MEMORY CPUS GPUS TIMEOUT LOCKS LABELS ENVIRONMENT HEAVY_IO SCRATCH)
+    unset(arg_${kw})
+  endforeach()
+  _corral_resolve("${context}")
+  _corral_get(USE_LAUNCHER use_launcher)
+  set(props "")
+  _corral_properties(props use_launcher)
+  _corral_get(FIXTURE fixture)
+  set(pairs "")
+  foreach(pair "RESOURCE_LOCK;_c_locks" "LABELS;_c_labels" "ENVIRONMENT;_c_env")
+    list(GET pair 0 prop)
+    list(GET pair 1 var)
+    if(NOT "${${var}}" STREQUAL "")
+      list(APPEND pairs ${prop} "${${var}}")
+    endif()
+  endforeach()
+  # props: NAME VALUE pairs of single values; the list-valued ones one argument each.
+  set(locks_arg "")
+  foreach(lock IN LISTS _c_locks)
+    list(APPEND locks_arg --lock "${lock}")
+  endforeach()
+  set(scratch OFF)
+  if(_c_scratch)
+    set(scratch ON)
+  endif()
+  _corral_cover_append(_corral_cover_dir "${CMAKE_CURRENT_BINARY_DIR}" "${_c_timeout}"
+                       "${scratch}" "${locks_arg}" ${props} FIXTURES_REQUIRED "${fixture}"
+                       RESOURCE_LOCK "${_c_locks}" LABELS "${_c_labels}"
+                       ENVIRONMENT "${_c_env}")
+endfunction()
+
+# corral_exclude_tests(<name>...) / corral_exclude_tests(DIRECTORY [<dir>])
+# Leaves tests as they are (no launcher, no properties): the named tests, or
+# every test of a directory (default: this one) and of the directories below
+# its build directory. Any directory, before or after the tests are made.
+function(corral_exclude_tests)
+  set(context "corral_exclude_tests")
+  _corral_get(SETUP_DONE done)
+  if(NOT done)
+    _corral_fail("${context}" "call corral_setup() first")
+  endif()
+  if(ARGC EQUAL 0)
+    _corral_fail("${context}" "expected test names or DIRECTORY [dir]")
+  endif()
+  if(ARGV0 STREQUAL "DIRECTORY")
+    set(dir "${CMAKE_CURRENT_BINARY_DIR}")
+    if(ARGC EQUAL 2)
+      get_filename_component(source "${ARGV1}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+      get_property(dir DIRECTORY "${source}" PROPERTY BINARY_DIR)
+    elseif(ARGC GREATER 2)
+      _corral_fail("${context}" "DIRECTORY takes one directory")
+    endif()
+    _corral_cover_append(_corral_cover_exclude_dir "${dir}")
+  else()
+    set(i 0)
+    while(i LESS ARGC)
+      _corral_cover_append(_corral_cover_exclude_test "${ARGV${i}}")
+      math(EXPR i "${i} + 1")
+    endwhile()
+  endif()
+endfunction()
+
+# Writes <out>/coverage.cmake (what ctest includes first) and starts
+# <out>/coverage-data.cmake.
+function(_corral_cover_setup out corral_genex scope fixture)
+  _corral_get(LAUNCHER launcher)
+  _corral_get(USE_LAUNCHER use_launcher)
+  _corral_get(GRACE grace)
+  _corral_get(MARGIN margin)
+  _corral_get(MULTIPLIER multiplier)
+  get_property(functions_dir GLOBAL PROPERTY CORRAL_FUNCTIONS_DIR)
+  file(WRITE "${out}/coverage-data.cmake" "# Written by corral_setup(); read by coverage.cmake.\n")
+  file(REMOVE_RECURSE "${out}/coverage-targets")
+  set(words "")
+  foreach(word IN LISTS launcher)
+    _corral_bracket(b "${word}")
+    string(APPEND words " ${b}")
+  endforeach()
+  set(content "# Generated by corral_setup(): ctest includes this first (TEST_INCLUDE_FILES)
+# and every test it reads is then covered (CorralCoverage.cmake).
+set(_corral_cov_program [==[${corral_genex}]==])
+set(_corral_cov_launcher${words})
+set(_corral_cov_use_launcher ${use_launcher})
+set(_corral_cov_top [==[${CMAKE_BINARY_DIR}]==])
+set(_corral_cov_scope [==[${scope}]==])
+set(_corral_cov_fixture [==[${fixture}]==])
+set(_corral_cov_grace ${grace})
+set(_corral_cov_margin ${margin})
+set(_corral_cov_multiplier ${multiplier})
+set(_corral_cov_out [==[${out}]==])
+set(CORRAL_EVAL_WITH_FILES ${CORRAL_EVAL_WITH_FILES})
+include([==[${functions_dir}/CorralFunctions.cmake]==])
+include([==[${functions_dir}/CorralCoverage.cmake]==])
+")
+  file(GENERATE OUTPUT "${out}/coverage.cmake" CONTENT "${content}")
+  # First, so tests added by other include files (gtest_discover_tests) are covered too.
+  get_property(includes DIRECTORY "${CMAKE_SOURCE_DIR}" PROPERTY TEST_INCLUDE_FILES)
+  set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" PROPERTY TEST_INCLUDE_FILES
+                                                "${out}/coverage.cmake" ${includes})
+  _corral_cover_directory()
+endfunction()
+
 # ---------------------------------------------------------------- corral_setup
 
 function(corral_setup)
   set(context "corral_setup")
   cmake_parse_arguments(
     PARSE_ARGV 0 arg "POOLS"
-    "CONFIG;OUTPUT_DIR;SPEC_AT_TEST_TIME;CPUS;MEMORY;LAUNCHER;GRACE;TIMEOUT_MARGIN;SCOPE_DIR;RECORDS;LEAK"
-    "")
+    "CONFIG;OUTPUT_DIR;SPEC_AT_TEST_TIME;CPUS;MEMORY;LAUNCHER;GRACE;TIMEOUT_MARGIN;SCOPE_DIR;RECORDS;LEAK;COVER"
+    "SANITIZER")
   if(arg_UNPARSED_ARGUMENTS)
     _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
                  "CONFIG, OUTPUT_DIR, POOLS, SPEC_AT_TEST_TIME, CPUS, MEMORY, LAUNCHER, "
-                 "GRACE, TIMEOUT_MARGIN, SCOPE_DIR, RECORDS or LEAK")
+                 "GRACE, TIMEOUT_MARGIN, SCOPE_DIR, RECORDS, LEAK, COVER or SANITIZER")
   endif()
   if(arg_KEYWORDS_MISSING_VALUES)
     _corral_fail("${context}" "${arg_KEYWORDS_MISSING_VALUES} needs a value")
@@ -182,6 +542,13 @@ function(corral_setup)
   endif()
   if(DEFINED arg_MEMORY)
     _corral_parse_size(_unused "${arg_MEMORY}" "${context}" MEMORY)
+  endif()
+  if(NOT DEFINED arg_COVER)
+    set(arg_COVER ON)
+  endif()
+  string(TOUPPER "${arg_COVER}" arg_COVER)
+  if(NOT arg_COVER MATCHES "^(ON|OFF)$")
+    _corral_fail("${context}" "COVER \"${arg_COVER}\" must be ON or OFF")
   endif()
   foreach(kw SPEC_AT_TEST_TIME LAUNCHER)
     if(NOT DEFINED arg_${kw})
@@ -226,6 +593,28 @@ function(corral_setup)
   endif()
   if(DEFINED arg_MEMORY)
     list(APPEND options_args --memory "${arg_MEMORY}")
+  endif()
+  # A sanitized or valgrind build, from the build's own configuration.
+  if(NOT DEFINED arg_SANITIZER OR arg_SANITIZER STREQUAL "AUTO")
+    _corral_detect_sanitizers(sanitizers sanitizer_why)
+  elseif(arg_SANITIZER STREQUAL "NONE")
+    set(sanitizers "")
+    set(sanitizer_why "SANITIZER NONE")
+  else()
+    set(sanitizers "")
+    foreach(name IN LISTS arg_SANITIZER)
+      string(TOLOWER "${name}" name)
+      if(NOT name MATCHES "^(asan|hwasan|lsan|msan|tsan|ubsan|valgrind)$")
+        _corral_fail("${context}" "SANITIZER \"${name}\" must be AUTO, NONE or one or more of "
+                     "asan, hwasan, lsan, msan, tsan, ubsan, valgrind")
+      endif()
+      list(APPEND sanitizers ${name})
+    endforeach()
+    set(sanitizer_why "SANITIZER ${arg_SANITIZER}")
+  endif()
+  if(sanitizers)
+    string(REPLACE ";" "," sanitizer_arg "${sanitizers}")
+    list(APPEND options_args --sanitizer "${sanitizer_arg}")
   endif()
 
   _corral_program(corral_genex corral_path imported)
@@ -412,12 +801,28 @@ function(corral_setup)
   _corral_set(PLAN_GPU_COUNT "${CORRAL_PLAN_GPU_COUNT}")
   _corral_set(SCOPE "${scope}")
   _corral_set(SPEC_AT_TEST_TIME ${spec_at_test_time})
+  _corral_set(OUTPUT_DIR "${out}")
+  _corral_set(COVER ${arg_COVER})
+
+  if(sanitizers)
+    message(STATUS "Corral: tests run under ${sanitizer_arg} (${sanitizer_why}): timeout "
+                   "multiplier x${CORRAL_PLAN_TIMEOUT_MULTIPLIER}, test timeout "
+                   "${CORRAL_PLAN_TEST_TIMEOUT} s")
+  else()
+    message(STATUS "Corral: no sanitizer or valgrind in this build's configuration "
+                   "(${sanitizer_why}): timeout multiplier x${CORRAL_PLAN_TIMEOUT_MULTIPLIER}")
+  endif()
+
+  if(arg_COVER)
+    _corral_cover_setup("${out}" "${corral_genex}" "${scope}" "${fixture}")
+  endif()
 
   set(how "spec from configure time (${spec_file})")
   if(spec_at_test_time)
     set(how "spec generated at test time by the corral.spec fixture")
   endif()
-  message(STATUS "Corral: ${how}; launcher ${use_launcher}; scope ${scope}")
+  message(STATUS "Corral: ${how}; launcher ${use_launcher}; scope ${scope}; every test "
+                 "covered ${arg_COVER}")
 endfunction()
 
 # ---------------------------------------------------------------- defaults
@@ -451,13 +856,20 @@ function(corral_test_defaults)
   foreach(kw MEMORY CPUS TIMEOUT GPUS LOCKS LABELS)
     if(DEFINED arg_${kw})
       set(CORRAL_DEFAULT_${kw} "${arg_${kw}}" PARENT_SCOPE)
+      set(CORRAL_DEFAULT_${kw} "${arg_${kw}}")
     endif()
   endforeach()
   foreach(kw HEAVY_IO SCRATCH)
     if(arg_${kw})
       set(CORRAL_DEFAULT_${kw} ON PARENT_SCOPE)
+      set(CORRAL_DEFAULT_${kw} ON)
     endif()
   endforeach()
+  # Tests of this directory that Corral did not make get these defaults too.
+  _corral_get(SETUP_DONE done)
+  if(done)
+    _corral_cover_directory()
+  endif()
 endfunction()
 
 # ---------------------------------------------------------------- properties
@@ -595,9 +1007,19 @@ endfunction()
 # ---------------------------------------------------------------- corral_add_test
 
 function(corral_add_test)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "HEAVY_IO;SCRATCH;LAUNCHED"
-                        "NAME;MEMORY;CPUS;GPUS;TIMEOUT;WORKING_DIRECTORY"
-                        "COMMAND;LOCKS;LABELS;ENVIRONMENT")
+  # Every argument exactly as written (ARGV<i>, not the flattened ARGN): a
+  # command argument holding ";" or nothing reaches the test as add_test would
+  # hand it over.
+  set(_corral_argc ${ARGC})
+  if(ARGC GREATER 0)
+    math(EXPR last "${ARGC} - 1")
+    foreach(i RANGE 0 ${last})
+      set(_corral_argv_${i} "${ARGV${i}}")
+    endforeach()
+  endif()
+  _corral_parse_exact(0 "HEAVY_IO;SCRATCH;LAUNCHED"
+                      "NAME;MEMORY;CPUS;GPUS;TIMEOUT;WORKING_DIRECTORY"
+                      "COMMAND;LOCKS;LABELS;ENVIRONMENT")
   if(NOT DEFINED arg_NAME OR arg_NAME STREQUAL "")
     _corral_fail("corral_add_test" "NAME is required (corral_add_test(NAME <name> COMMAND ...))")
   endif()
@@ -605,7 +1027,7 @@ function(corral_add_test)
   if(arg_LAUNCHED)
     _corral_fail("${context}" "LAUNCHED belongs to corral_test_properties only")
   endif()
-  if(NOT arg_COMMAND)
+  if(NOT DEFINED arg_COMMAND_IDX)
     _corral_fail("${context}" "COMMAND is required")
   endif()
   # Arguments first: a bad call is reported as such even before any setup.
@@ -616,22 +1038,28 @@ function(corral_add_test)
                  "CMakeLists.txt")
   endif()
 
-  # The command: a target name in first place becomes its file, as add_test does.
-  list(GET arg_COMMAND 0 program)
-  list(REMOVE_AT arg_COMMAND 0)
-  if(TARGET ${program})
-    set(program "$<TARGET_FILE:${program}>")
+  # The command: an executable target in first place becomes its file, as
+  # add_test(NAME ... COMMAND <target>) does.
+  set(command_idx ${arg_COMMAND_IDX})
+  list(GET command_idx 0 first)
+  list(REMOVE_AT command_idx 0)
+  set(program "${_corral_argv_${first}}")
+  if(TARGET "${program}")
+    get_target_property(type "${program}" TYPE)
+    if(type STREQUAL "EXECUTABLE")
+      set(program "$<TARGET_FILE:${program}>")
+    endif()
   endif()
 
   _corral_get(USE_LAUNCHER use_launcher)
   _corral_get(LAUNCHER launcher)
-  set(command "")
+  set(prefix "")
   if(use_launcher)
-    set(command ${launcher})
+    set(prefix ${launcher})
     foreach(lock IN LISTS _c_locks)
-      list(APPEND command --lock "${lock}")
+      list(APPEND prefix --lock "${lock}")
     endforeach()
-    list(APPEND command --name "${arg_NAME}" --timeout ${_c_timeout} --)
+    list(APPEND prefix --name "${arg_NAME}" --timeout ${_c_timeout} --)
   elseif(_c_scratch)
     # No launcher: a per-test TMPDIR under the scope, made now.
     _corral_get(SCOPE scope)
@@ -639,13 +1067,28 @@ function(corral_add_test)
     file(MAKE_DIRECTORY "${scope}/${dir_name}")
     list(APPEND _c_env "TMPDIR=${scope}/${dir_name}")
   endif()
-  list(APPEND command "${program}" ${arg_COMMAND})
 
+  # add_test(NAME <name> COMMAND <prefix...> <program> <args...>), every word a
+  # quoted argument of its own.
+  _corral_quote(q "${arg_NAME}")
+  set(code "add_test(NAME ${q} COMMAND")
+  foreach(word IN LISTS prefix)
+    _corral_quote(q "${word}")
+    string(APPEND code " ${q}")
+  endforeach()
+  _corral_quote(q "${program}")
+  string(APPEND code " ${q}")
+  foreach(i IN LISTS command_idx)
+    _corral_quote(q "${_corral_argv_${i}}")
+    string(APPEND code " ${q}")
+  endforeach()
   if(DEFINED arg_WORKING_DIRECTORY)
-    add_test(NAME "${arg_NAME}" COMMAND ${command} WORKING_DIRECTORY "${arg_WORKING_DIRECTORY}")
-  else()
-    add_test(NAME "${arg_NAME}" COMMAND ${command})
+    _corral_quote(q "${arg_WORKING_DIRECTORY}")
+    string(APPEND code " WORKING_DIRECTORY ${q}")
   endif()
+  string(APPEND code ")")
+  _corral_eval(code "${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/corral_add_test")
+  _corral_cover_note_made("${arg_NAME}")
 
   set(props "")
   _corral_properties(props use_launcher)
@@ -687,12 +1130,35 @@ function(corral_test_properties out)
     _corral_fail("${context}" "call corral_setup() first")
   endif()
   _corral_get(USE_LAUNCHER use_launcher)
+  _corral_get(COVER cover)
   set(launched OFF)
-  if(arg_LAUNCHED AND use_launcher AND NOT CMAKE_VERSION VERSION_LESS 3.29)
+  if(cover AND use_launcher)
+    # Covered at ctest time: the test runs under corral run on every CMake.
     set(launched ON)
+  elseif(arg_LAUNCHED AND use_launcher AND NOT CMAKE_VERSION VERSION_LESS 3.29)
+    set(launched ON)
+  endif()
+  if(_c_scratch AND NOT cover AND NOT use_launcher)
+    _corral_fail("${context}" "SCRATCH needs the launcher or coverage (corral_setup(COVER ON), "
+                 "the default): a property list cannot name each test's own directory")
   endif()
   set(props "")
   _corral_properties(props launched)
+  if(cover)
+    # Read by the ctest side (CorralCoverage.cmake): the launcher's own timeout,
+    # already scaled, and the scratch request.
+    list(APPEND props CORRAL_LAUNCH_TIMEOUT ${_c_timeout})
+    if(_c_scratch)
+      list(APPEND props CORRAL_SCRATCH ON)
+    endif()
+    if(_c_locks)
+      _corral_escape_list(value ${_c_locks})
+      list(APPEND props CORRAL_LOCKS "${value}")
+    endif()
+  elseif(_c_scratch AND NOT launched)
+    _corral_fail("${context}" "SCRATCH: this test does not run under the launcher (LAUNCHED "
+                 "needs CMake 3.29 and corral_test_launcher, or coverage)")
+  endif()
   _corral_get(FIXTURE fixture)
   list(APPEND props FIXTURES_REQUIRED ${fixture})
   foreach(pair "RESOURCE_LOCK;_c_locks" "LABELS;_c_labels" "ENVIRONMENT;_c_env")
@@ -726,7 +1192,8 @@ function(corral_test_launcher target)
     _corral_fail("${context}" "call corral_setup() first")
   endif()
   _corral_get(USE_LAUNCHER use_launcher)
-  if(CMAKE_VERSION VERSION_LESS 3.29 OR NOT use_launcher)
+  _corral_get(COVER cover)
+  if(NOT cover AND (CMAKE_VERSION VERSION_LESS 3.29 OR NOT use_launcher))
     message(STATUS "Corral: tests of ${target} run without the launcher (needs CMake 3.29 "
                    "TEST_LAUNCHER and corral run; this is CMake ${CMAKE_VERSION})")
     return()
@@ -741,6 +1208,22 @@ function(corral_test_launcher target)
     _corral_get(PLAN_TIMEOUT timeout)
   endif()
   _corral_check_names("${arg_LOCKS}" "${context}" LOCKS)
+  _corral_get(COVER cover)
+  if(cover)
+    # Coverage already runs every test of the target under corral run, each
+    # under its own name (TEST_LAUNCHER would also run at build time, when
+    # gtest_discover_tests lists the cases, and name every case after the
+    # target). Hand the target's timeout and locks to the ctest side instead.
+    _corral_get(OUTPUT_DIR out)
+    set(opts --timeout ${timeout})
+    foreach(lock IN LISTS arg_LOCKS)
+      list(APPEND opts --lock "${lock}")
+    endforeach()
+    string(MAKE_C_IDENTIFIER "${target}" stem)
+    file(GENERATE OUTPUT "${out}/coverage-targets/${stem}.cmake"
+         CONTENT "_corral_cover_target([==[$<TARGET_FILE:${target}>]==] [==[${opts}]==])\n")
+    return()
+  endif()
   _corral_get(LAUNCHER_FOR_TARGETS launcher)
   set(command ${launcher})
   foreach(lock IN LISTS arg_LOCKS)

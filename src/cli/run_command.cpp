@@ -1,5 +1,7 @@
 // corral run: the test launcher (src/runtime/launcher.hpp does the work).
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -23,6 +25,58 @@ std::optional<std::vector<std::string>> command_after_separator() {
     auto sep = std::find(run + 1, words.end(), "--");
     if (sep == words.end()) return std::nullopt;
     return std::vector<std::string>(sep + 1, words.end());
+}
+
+// The program CTest itself would run for the command word `command` (ctest(1)
+// runs a test's first word through cmCTestTestHandler::FindExecutable, in the
+// test's working directory): the word as written, then <dir>/<config>/<name>
+// (or the usual configuration names when no configuration is given), then the
+// same relative to the working directory when the word is absolute, then $PATH
+// for a bare name. "" when CTest would not find it either.
+std::string ctest_find_executable(const std::string& command, const std::string& config) {
+    namespace fs = std::filesystem;
+    auto slash = command.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : command.substr(0, slash);
+    std::string name = slash == std::string::npos ? command : command.substr(slash + 1);
+    if (slash == 0) dir = "/";
+    std::vector<std::string> attempts;
+    auto add = [&](std::string path) {
+        if (!path.empty() && path.back() != '/') path += '/';
+        attempts.push_back(path + name);
+        if (!config.empty()) {
+            attempts.push_back(path + config + "/" + name);
+            attempts.push_back(config + "/" + path + name);
+        } else {
+            for (const char* c :
+                 {"Release", "Debug", "MinSizeRel", "RelWithDebInfo", "Deployment", "Development"})
+                attempts.push_back(path + c + "/" + name);
+        }
+    };
+    add(dir);
+    if (!dir.empty() && dir[0] == '/') add(dir.substr(1));
+    for (const auto& a : attempts) {
+        std::error_code ec;
+        if (fs::exists(a, ec) && !fs::is_directory(a, ec)) {
+            fs::path p = fs::absolute(a, ec);
+            return (ec ? fs::path(a) : p).lexically_normal().string();
+        }
+    }
+    if (dir.empty()) {
+        const char* path = std::getenv("PATH");
+        std::string all = path ? path : "";
+        for (size_t start = 0; start <= all.size();) {
+            size_t end = all.find(':', start);
+            if (end == std::string::npos) end = all.size();
+            std::string d = all.substr(start, end - start);
+            start = end + 1;
+            if (d.empty()) continue;
+            std::error_code ec;
+            fs::path candidate = fs::path(d) / name;
+            if (fs::exists(candidate, ec) && !fs::is_directory(candidate, ec))
+                return candidate.string();
+        }
+    }
+    return "";
 }
 
 }  // namespace
@@ -55,6 +109,10 @@ void add_run_command(CLI::App& app, int& status) {
         std::string keep = "failed";
         std::string keep_size = "1G";
         std::vector<std::string> slots;
+        std::string timeout_env;
+        std::string locks_env;
+        bool ctest_resolve = false;
+        std::string ctest_config;
     };
     auto raw = std::make_shared<Raw>();
 
@@ -63,6 +121,21 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("--timeout", opts->timeout_seconds,
                     "Kill the test's whole tree after SECONDS x the timeout multiplier; exit 124")
         ->type_name("SECONDS");
+    cmd->add_option("--timeout-env", raw->timeout_env,
+                    "Take the timeout from environment variable VAR when it is set and not "
+                    "empty (overrides --timeout; CorralFunctions.cmake passes a test's own "
+                    "TIMEOUT this way)")
+        ->type_name("VAR");
+    cmd->add_option("--locks-env", raw->locks_env,
+                    "Also hold the host-wide locks named in environment variable VAR "
+                    "(comma-separated; CorralFunctions.cmake passes a test's own LOCKS this way)")
+        ->type_name("VAR");
+    cmd->add_flag("--ctest-resolve", raw->ctest_resolve,
+                  "Find the command word as ctest(1) would (the word, <dir>/<config>/<name>, the "
+                  "word relative to the working directory, then $PATH)");
+    cmd->add_option("--ctest-config", raw->ctest_config,
+                    "The configuration ctest runs (-C) for --ctest-resolve")
+        ->type_name("CONFIG");
     cmd->add_option("--grace", opts->grace_seconds,
                     "Seconds between TERM and KILL, on timeout and for leaked processes")
         ->type_name("SECONDS")
@@ -159,6 +232,31 @@ void add_run_command(CLI::App& app, int& status) {
                 return bad("--memory-limit '" + raw->memory_limit +
                            "': expected a size such as 512M, 2G or 1.5GiB");
             opts->memory_limit_bytes = bytes;
+        }
+        if (!raw->timeout_env.empty()) {
+            const char* text = std::getenv(raw->timeout_env.c_str());
+            if (text && *text) {
+                char* end = nullptr;
+                double seconds = std::strtod(text, &end);
+                if (end == text || *end != '\0' || !(seconds > 0))
+                    return bad("$" + raw->timeout_env + " '" + text +
+                               "': expected a timeout in seconds (> 0)");
+                opts->timeout_seconds = seconds;
+            }
+        }
+        if (!raw->locks_env.empty()) {
+            const char* text = std::getenv(raw->locks_env.c_str());
+            std::string all = text ? text : "";
+            for (size_t start = 0; start < all.size();) {
+                size_t end = all.find(',', start);
+                if (end == std::string::npos) end = all.size();
+                if (end > start) opts->locks.push_back(all.substr(start, end - start));
+                start = end + 1;
+            }
+        }
+        if (raw->ctest_resolve && !opts->command.empty()) {
+            auto found = ctest_find_executable(opts->command[0], raw->ctest_config);
+            if (!found.empty()) opts->command[0] = found;
         }
         opts->slots.clear();
         for (const auto& s : raw->slots) {

@@ -142,6 +142,8 @@ class Launch {
 
 int Launch::prepare() {
     rec_.command = o_.command;
+    std::error_code cwd_error;
+    rec_.working_directory = std::filesystem::current_path(cwd_error).string();
     if (!o_.name.empty()) {
         rec_.name = o_.name;
     } else {

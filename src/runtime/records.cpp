@@ -46,6 +46,7 @@ nlohmann::json to_json(const RunRecord& r) {
     j["command"] = r.command;
     j["test_id"] = r.test_id;
     j["scratch_dir"] = r.scratch_dir;
+    j["working_directory"] = r.working_directory;
     j["start"] = iso8601_utc(r.start);
     j["end"] = iso8601_utc(r.end);
     j["start_unix"] = unix_seconds(r.start);

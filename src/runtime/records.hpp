@@ -34,6 +34,7 @@ struct RunRecord {
     std::vector<std::string> command;
     std::string test_id;
     std::string scratch_dir;
+    std::string working_directory;  // the launcher's cwd (the test's WORKING_DIRECTORY under CTest)
     std::chrono::system_clock::time_point start{};
     std::chrono::system_clock::time_point end{};
     double wall_seconds = 0;

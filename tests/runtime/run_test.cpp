@@ -590,6 +590,54 @@ TEST_F(Run, HostWideLocksUseThePrivateRuntimeDir) {
     EXPECT_EQ(rec["locks"][0], "lock:pkgcache");
 }
 
+// What CMake's coverage of every test relies on (docs/cmake.md, "Every test of
+// the project"): the command word found as ctest finds it, the test's own
+// timeout from the environment, and the record's working directory.
+TEST_F(Run, ResolvesTheCommandAsCtestDoesAndRecordsTheWorkingDirectory) {
+    fs::create_directories(dir_ / "work" / "Debug");
+    {
+        std::ofstream script(dir_ / "work" / "tool.sh");
+        script << "#!/bin/sh\necho \"tool in $(pwd) says $1\"\n";
+    }
+    fs::permissions(dir_ / "work" / "tool.sh", fs::perms::owner_all);
+    fs::copy_file(dir_ / "work" / "tool.sh", dir_ / "work" / "Debug" / "only-debug.sh");
+    auto in_work = [&](std::vector<std::string> args) {
+        std::vector<std::string> v = {"sh", "-c", "cd \"$0\" && exec \"$@\"",
+                                      (dir_ / "work").string()};
+        auto c = corral(std::move(args));
+        v.insert(v.end(), c.begin(), c.end());
+        return finish(spawn(v, env_), Clock::now());
+    };
+    // Not on PATH, no slash: ctest finds it in the working directory; execvp would not.
+    auto plain = in_work({"--name", "plain", "--", "tool.sh", "x"});
+    EXPECT_EQ(plain.code, 127) << plain.err;
+    auto r = in_work({"--name", "resolved", "--ctest-resolve", "--", "tool.sh", "x"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("says x"));
+    auto rec = last_record();
+    EXPECT_EQ(rec["name"], "resolved");
+    EXPECT_EQ(rec["working_directory"], (dir_ / "work").string());
+    EXPECT_EQ(rec["command"][0], (dir_ / "work" / "tool.sh").string());
+    // A configuration subdirectory, as ctest -C Debug looks there.
+    auto debug =
+        in_work({"--ctest-resolve", "--ctest-config", "Debug", "--", "only-debug.sh", "y"});
+    EXPECT_EQ(debug.code, 0) << debug.err;
+    EXPECT_THAT(debug.out, HasSubstr("says y"));
+    // A bare name ctest finds on PATH stays a PATH lookup.
+    auto path = in_work({"--ctest-resolve", "--", "true"});
+    EXPECT_EQ(path.code, 0) << path.err;
+
+    // --timeout-env: the environment's timeout wins over --timeout.
+    std::string t = token();
+    auto timed = run({"--timeout", "600", "--timeout-env", "MY_TIMEOUT", "--", "sleep", t},
+                     {{"MY_TIMEOUT", "1"}});
+    EXPECT_EQ(timed.code, 124) << timed.err;
+    EXPECT_EQ(last_record()["timeout_seconds"], 1.0);
+    auto bad = run({"--timeout-env", "MY_TIMEOUT", "--", "true"}, {{"MY_TIMEOUT", "soon"}});
+    EXPECT_EQ(bad.code, 125);
+    EXPECT_THAT(bad.err, HasSubstr("$MY_TIMEOUT 'soon'"));
+}
+
 }  // namespace
 
 // --- issue 10: the launcher is invisible and leaves nothing ------------------
