@@ -33,7 +33,7 @@ std::string emit_report(const Plan& plan) {
            because(plan.memory_budget_reason) + "\n";
     out += "Tests        " + std::to_string(plan.test_parallel_level) + " at a time" +
            because(plan.test_parallel_reason) + "\n";
-    out += "             " + ctest_bound(plan) + "\n";
+    out += "      " + ctest_bound(plan) + "\n";
     out += "Builds       " + std::to_string(plan.build_parallel_level) + " at a time" +
            because(plan.build_parallel_reason) + "\n";
     out += "Timeouts     x" + shortest_decimal(plan.timeout_multiplier) + ": ctest --timeout " +
