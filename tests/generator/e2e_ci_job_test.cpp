@@ -184,7 +184,7 @@ TEST(RunnerEmulation, CarriesEnvironmentAndStopsAtTheFirstFailure) {
     runner.scratch = dir / "scratch";
     fs::create_directories(runner.workspace / "sub");
     runner.env = {{"PATH", "/usr/bin:/bin"}};
-    const std::string workflow = R"(jobs:
+    const std::string workflow = R"yaml(jobs:
   j:
     runs-on: x
     env:
@@ -205,7 +205,7 @@ TEST(RunnerEmulation, CarriesEnvironmentAndStopsAtTheFirstFailure) {
           echo not reached
       - name: never
         run: echo never
-)";
+)yaml";
     auto job = test::run_job(workflow, runner);
     EXPECT_FALSE(job.success);
     ASSERT_EQ(job.steps.size(), 2u) << job.transcript();

@@ -95,11 +95,12 @@ TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
     EXPECT_GT(free.tests, 2) << "without the CPU bound ctest -j8 should run more than 2";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Releases, CpuBound, ::testing::Values(0, 1, 2), [](const ::testing::TestParamInfo<int>& info) {
-        static const char* names[] = {"system_cmake", "cmake_3_29", "cmake_4_3"};
-        return std::string(names[info.param]);
-    });
+std::string release_name(const ::testing::TestParamInfo<int>& info) {
+    static const char* names[] = {"system_cmake", "cmake_3_29", "cmake_4_3"};
+    return names[info.param];
+}
+
+INSTANTIATE_TEST_SUITE_P(Releases, CpuBound, ::testing::Values(0, 1, 2), release_name);
 
 // The spec carries the bound and the report says what ctest will do.
 TEST(CpuBoundPlan, SpecAndReportCarryTheTestParallelLevel) {
