@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 #include "generator_test_util.hpp"
@@ -93,6 +94,8 @@ TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
     auto free = run_suite("unbound", {"-DCORRAL_CPU_BOUND=OFF"});
     EXPECT_EQ(free.ended, 8);
     EXPECT_GT(free.tests, 2) << "without the CPU bound ctest -j8 should run more than 2";
+    std::cout << "ctest -j8, 2-CPU plan: at most " << bound.tests << " tests holding " << bound.cpus
+              << " CPUs at once; with CPU_BOUND OFF: " << free.tests << " tests at once\n";
 }
 
 std::string release_name(const ::testing::TestParamInfo<int>& info) {
