@@ -55,6 +55,10 @@ std::string emit_forgejo_workflow(const Plan& plan);
 // report.txt: the human summary, with every warning.
 std::string emit_report(const Plan& plan);
 
+// One line for report.txt and `corral plan`: what plain `ctest -jN` does under this
+// plan's spec (the `cpus` resource every Corral test takes; docs/cmake.md "CPU bound").
+std::string ctest_bound(const Plan& plan);
+
 // Building blocks, exposed for tests and for other emitters.
 namespace emit_detail {
 

@@ -11,6 +11,20 @@ std::string because(const std::string& reason) {
 
 }  // namespace
 
+std::string ctest_bound(const Plan& plan) {
+    const ResourceType* cpus = nullptr;
+    for (const auto& type : plan.resources)
+        if (type.name == "cpus") cpus = &type;
+    if (!cpus || cpus->ids.empty())
+        return "ctest -jN runs N tests at once: the spec bounds no CPUs";
+    int slots = 0;
+    for (const auto& id : cpus->ids)
+        slots += id.slots;
+    return "ctest -jN with this spec: at most " + std::to_string(slots) +
+           " Corral tests at once whatever N (each holds cpus:<its PROCESSORS> of " +
+           std::to_string(slots) + " slots; off: corral_setup(CPU_BOUND OFF)); other tests up to N";
+}
+
 std::string emit_report(const Plan& plan) {
     std::string out = "corral plan (" + plan.schema + ")\n\n";
     out += "Sized from   " + std::to_string(plan.cpus) + " CPUs (" + plan.cpus_source + "), " +
@@ -19,6 +33,7 @@ std::string emit_report(const Plan& plan) {
            because(plan.memory_budget_reason) + "\n";
     out += "Tests        " + std::to_string(plan.test_parallel_level) + " at a time" +
            because(plan.test_parallel_reason) + "\n";
+    out += "      " + ctest_bound(plan) + "\n";
     out += "Builds       " + std::to_string(plan.build_parallel_level) + " at a time" +
            because(plan.build_parallel_reason) + "\n";
     out += "Timeouts     x" + shortest_decimal(plan.timeout_multiplier) + ": ctest --timeout " +

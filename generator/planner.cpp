@@ -547,6 +547,19 @@ class Planner {
                             "): only policy-clean, disk-backed ones are added";
         plan_.resources.push_back(std::move(heavy));
 
+        // The test parallel level as a resource: every Corral test takes cpus:<its
+        // PROCESSORS> (cmake/CorralFunctions.cmake), so `ctest -jN` with N above the
+        // plan still runs no more than the plan (ctest(1), "Resource Allocation").
+        const int level = plan_.test_parallel_level;
+        plan_.resources.push_back(
+            {"cpus",
+             {{"0", level, "the test parallel level", ""}},
+             "the test parallel level: a test holds cpus:<its PROCESSORS, 1 by default>, so "
+             "ctest -jN runs at most " +
+                 plural(level, "one-CPU Corral test", "one-CPU Corral tests") +
+                 " at once, whatever N (set it with tests.parallel_level or "
+                 "CORRAL_PARALLEL_LEVEL; tests outside Corral are bounded by -j only)"});
+
         if (!f_.gpus.empty()) {
             ResourceType gpus{"gpus", {}, ""};
             for (const auto& g : f_.gpus)

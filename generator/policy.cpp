@@ -596,7 +596,7 @@ class YamlLoader {
             if (!std::regex_match(name, name_re))
                 origin(key_node, path)
                     .fail("a CTest resource name matching ^[a-z_][a-z0-9_]*$", name);
-            if (name == "mem_mib" || name == "heavy_io" || name == "gpus")
+            if (name == "mem_mib" || name == "heavy_io" || name == "gpus" || name == "cpus")
                 origin(key_node, path)
                     .fail_message("\"" + name + "\" is planned by corral and cannot be renamed");
             auto o = origin(value, path);

@@ -129,8 +129,9 @@ void add_spec(CLI::App& app, int& status) {
     auto* cmd = app.add_subcommand(
         "spec",
         "Print the CTest resource spec (resources.json): mem_mib slots for the memory\n"
-        "budget, heavy_io slots per scratch filesystem, one gpus id per device, and named\n"
-        "resources. CTest reads no environment variable for it: pass the file with\n"
+        "budget, heavy_io slots per scratch filesystem, cpus slots for the test parallel\n"
+        "level, one gpus id per device, and named resources. CTest reads no environment variable "
+        "for it: pass the file with\n"
         "`ctest --resource-spec-file FILE`, the CTEST_RESOURCE_SPEC_FILE CMake variable\n"
         "(3.18+), a test preset's resourceSpecFile, or a GENERATED_RESOURCE_SPEC_FILE\n"
         "fixture (3.28+).");

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/plan_inputs.hpp"
 #include "common/text.hpp"
+#include "generator/emit.hpp"
 #include "generator/plan_json.hpp"
 
 namespace corral::cli {
@@ -33,6 +34,7 @@ void describe_plan(std::ostream& out, const Plan& p) {
     row(out, "memory", human_bytes(p.memory_bytes), p.memory_reason);
     row(out, "memory budget", human_bytes(p.memory_budget_bytes), p.memory_budget_reason);
     row(out, "test parallel", std::to_string(p.test_parallel_level), p.test_parallel_reason);
+    row(out, "", "", ctest_bound(p));
     row(out, "build parallel", std::to_string(p.build_parallel_level), p.build_parallel_reason);
     row(out, "scratch", p.scratch_dir.empty() ? "(none)" : p.scratch_dir, p.scratch_reason);
     std::ostringstream mult;

@@ -64,11 +64,15 @@ TEST_F(Workflows, GeneratedWorkflowsAreValidAndCarryThePlan) {
         auto job = YAML::LoadFile((out / name).string())["jobs"]["test"];
         EXPECT_EQ(job["timeout-minutes"].as<int>(), plan.at("job_timeout_minutes").get<int>());
         auto run_line = test_step(job)["run"].as<std::string>();
-        EXPECT_EQ(run_line.rfind("ctest --resource-spec-file ../corral/resources.json --timeout " +
-                                     std::to_string(plan.at("test_timeout_seconds").get<int>()) +
-                                     " --output-on-failure",
-                                 0),
-                  0u)
+        const std::string last =
+            "\nctest --resource-spec-file \"$spec\" --no-tests=error --timeout " +
+            std::to_string(plan.at("test_timeout_seconds").get<int>()) + " --output-on-failure\n";
+        ASSERT_GT(run_line.size(), last.size());
+        EXPECT_EQ(run_line.substr(run_line.size() - last.size()), last) << run_line;
+        // The spec: the build tree's own when corral_setup() named one, else the job's.
+        EXPECT_NE(run_line.find("spec=\"$PWD/../corral/resources.json\"\n"), std::string::npos)
+            << run_line;
+        EXPECT_NE(run_line.find("spec=$(cat CorralResourceSpec.txt)"), std::string::npos)
             << run_line;
     }
     // `corral ci` prints the same bytes `generate` wrote.
@@ -95,7 +99,7 @@ TEST_F(Workflows, PolicyCiOptionsAreValidToo) {
         auto job = YAML::LoadFile(file.string())["jobs"]["test"];
         EXPECT_EQ(job["timeout-minutes"].as<int>(), 90);
         auto line = test_step(job)["run"].as<std::string>();
-        EXPECT_EQ(line.rfind("sudo --preserve-env=", 0), 0u) << line;
+        EXPECT_NE(line.find("\nsudo --preserve-env="), std::string::npos) << line;
         for (const char* var : {"CTEST_PARALLEL_LEVEL", "TMPDIR"})
             EXPECT_NE(line.find(var), std::string::npos) << var << " not kept by sudo: " << line;
         EXPECT_NE(line.find(" --stop-on-failure"), std::string::npos) << line;

@@ -632,6 +632,24 @@ TEST(Planner, ResourceNamesAndIdsFollowCTestRules) {
     }
 }
 
+// The test parallel level is also a CTest resource, `cpus`, which every Corral
+// test takes by its PROCESSORS: ctest -jN above the level cannot exceed it.
+TEST(Planner, CpusResourceHoldsTheTestParallelLevel) {
+    Policy pol = default_policy();
+    Plan cpu_bound = make_plan(host(8, 64 * kGiB), pol);
+    ASSERT_NE(resource(cpu_bound, "cpus"), nullptr);
+    ASSERT_EQ(resource(cpu_bound, "cpus")->ids.size(), 1u);
+    EXPECT_EQ(resource(cpu_bound, "cpus")->ids[0].slots, 8);
+    EXPECT_NE(resource(cpu_bound, "cpus")->reason.find("at most 8 one-CPU Corral tests"),
+              std::string::npos);
+    // Memory-bound: 2 GiB minus the 512 MiB reserve fits 3 tests of 512 MiB.
+    Plan memory_bound = make_plan(host(8, 2 * kGiB), pol);
+    EXPECT_EQ(memory_bound.test_parallel_level, 3);
+    EXPECT_EQ(resource(memory_bound, "cpus")->ids[0].slots, 3);
+    pol.test_parallel_level.value = 5;
+    EXPECT_EQ(resource(make_plan(host(8, 64 * kGiB), pol), "cpus")->ids[0].slots, 5);
+}
+
 TEST(Planner, IsAPureFunction) {
     Facts f = host(6, 12 * kGiB);
     f.context.slowdowns = {"valgrind"};

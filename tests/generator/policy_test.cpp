@@ -285,6 +285,9 @@ TEST(PolicyErrors, PoolsAndNamedResources) {
     EXPECT_EQ(error_of("resources:\n  named:\n    heavy_io: 2\n"),
               "corral.yaml:3:5: resources.named.heavy_io: \"heavy_io\" is planned by corral and "
               "cannot be renamed");
+    EXPECT_EQ(error_of("resources:\n  named:\n    cpus: 2\n"),
+              "corral.yaml:3:5: resources.named.cpus: \"cpus\" is planned by corral and "
+              "cannot be renamed");
     EXPECT_EQ(error_of("tests:\n  sanitizers: [asan, purify]\n"),
               "corral.yaml:2:22: tests.sanitizers: expected one of asan, hwasan, lsan, msan, "
               "tsan, ubsan, valgrind, got \"purify\"");

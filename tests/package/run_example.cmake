@@ -112,26 +112,35 @@ if(at GREATER -1)
   set(launcher ON)
 endif()
 
-# What the build tree tells ctest, by CMake version.
+# What the build tree tells ctest, by CMake version: the spec through
+# CTEST_RESOURCE_SPEC_FILE (3.18+), made when ctest starts by the include file
+# unless the example says SPEC_AT_TEST_TIME OFF; never GENERATED_RESOURCE_SPEC_FILE
+# (ctest refuses it beside --resource-spec-file).
 file(READ "${build}/CTestTestfile.cmake" testfile)
 string(FIND "${testfile}" "CTEST_RESOURCE_SPEC_FILE" at_spec_var)
 string(FIND "${testfile}" "GENERATED_RESOURCE_SPEC_FILE" at_generated)
+string(FIND "${testfile}" "CorralTestTime.cmake" at_include)
 string(FIND "${testfile}" "TIMEOUT_SIGNAL_NAME \"SIGTERM\"" at_signal)
+expect("at_generated;EQUAL;-1" "CMake ${version}: GENERATED_RESOURCE_SPEC_FILE used")
+file(READ "${build}/CorralResourceSpec.txt" named_spec)
+string(STRIP "${named_spec}" named_spec)
 set(generated_spec OFF)
-if(version VERSION_GREATER_EQUAL 3.28 AND NOT SPEC_AT_TEST_TIME STREQUAL "OFF")
+if(version VERSION_GREATER_EQUAL 3.18 AND NOT SPEC_AT_TEST_TIME STREQUAL "OFF")
   set(generated_spec ON)
 endif()
+if(version VERSION_GREATER_EQUAL 3.18)
+  expect("at_spec_var;GREATER;-1" "CMake ${version}: CTEST_RESOURCE_SPEC_FILE not set")
+endif()
 if(generated_spec)
-  expect("at_generated;GREATER;-1" "CMake ${version}: no GENERATED_RESOURCE_SPEC_FILE fixture")
-  expect("at_spec_var;EQUAL;-1"
-         "CMake ${version}: CTEST_RESOURCE_SPEC_FILE is set beside the generated-spec fixture")
+  expect("at_include;GREATER;-1" "CMake ${version}: no CorralTestTime.cmake include")
   set(spec "${build}/corral-plan/test-time/resources.json")
   file(REMOVE "${spec}")
 else()
-  expect("at_spec_var;GREATER;-1" "CMake ${version}: CTEST_RESOURCE_SPEC_FILE not set")
-  expect("at_generated;EQUAL;-1" "CMake ${version}: GENERATED_RESOURCE_SPEC_FILE used")
+  expect("at_include;EQUAL;-1" "CMake ${version}: CorralTestTime.cmake without the test-time spec")
   set(spec "${build}/corral-plan/resources.json")
 endif()
+expect("named_spec;STREQUAL;${spec}"
+       "CorralResourceSpec.txt names ${named_spec}, not the spec ${spec}")
 if(launcher AND version VERSION_GREATER_EQUAL 3.27)
   expect("at_signal;GREATER;-1" "CMake ${version}: launched tests lack TIMEOUT_SIGNAL_NAME")
 elseif(version VERSION_LESS 3.27)
@@ -141,9 +150,15 @@ endif()
 run_step("ctest" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS} --output-on-failure)
 message("${step_output}")
 expect("EXISTS;${spec}" "no resource spec at ${spec} after ctest")
-if(generated_spec)
-  string(REGEX MATCH "corral\\.spec[ .]*Passed" spec_ran "${step_output}")
-  expect("spec_ran" "CMake ${version}: the corral.spec fixture did not run")
+if(KIND STREQUAL "plain")
+  # A spec on the command line too (the README recipe, a CI job, a test preset):
+  # it wins over the build tree's, and every test still runs.
+  run_step("ctest --resource-spec-file" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS}
+           --resource-spec-file "${build}/corral-plan/resources.json" --no-tests=error
+           --output-on-failure)
+  string(FIND "${step_output}" "100% tests passed" all_passed)
+  expect("all_passed;GREATER;-1"
+         "CMake ${version}: with --resource-spec-file not every test ran:\n${step_output}")
 endif()
 
 if(KIND STREQUAL "heavy")
