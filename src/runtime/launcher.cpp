@@ -111,6 +111,7 @@ class Launch {
 
 int Launch::prepare() {
     rec_.command = o_.command;
+    rec_.run_id = records::current_run_id();
     if (!o_.name.empty()) {
         rec_.name = o_.name;
     } else {
@@ -508,7 +509,7 @@ int Launch::finish(int code) {
     rec_.launcher_exit_code = code;
     if (o_.records_file) {
         try {
-            records::append_line(*o_.records_file, records::to_json(rec_).dump());
+            records::append_record(*o_.records_file, records::to_json(rec_).dump(), rec_.run_id);
         } catch (const std::exception& e) {
             say(std::string("cannot append the record: ") + e.what());
             if (code == 0) code = kExitLauncherFailure;
