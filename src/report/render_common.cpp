@@ -10,7 +10,11 @@
 namespace corral::report {
 namespace {
 
-std::string short_command(const std::string& command, size_t max = 40) {
+// The command line with argv[0]'s directory dropped, at most `max` bytes.
+std::string short_command(const std::string& full, size_t max = 60) {
+    auto space = full.find(' ');
+    auto slash = full.rfind('/', space);
+    std::string command = slash == std::string::npos ? full : full.substr(slash + 1);
     if (command.size() <= max) return command;
     return command.substr(0, max - 3) + "...";
 }

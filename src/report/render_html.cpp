@@ -68,7 +68,7 @@ d.tests.forEach(function(t,i){
 });
 var MH=180,top=Math.max(d.memory_peak_sum_bytes,d.memory_budget_bytes||0,1)*1.1;
 var mem=el('svg',{id:'memory',viewBox:'0 0 '+W+' '+(MH+30),width:'100%'},document.getElementById('memory-box'));
-var y=function(b){return MH-MH*b/top;};
+var y=function(b){return MH-(MH-12)*b/top;};
 el('line',{x1:L,x2:W-R,y1:MH,y2:MH,'class':'axis'},mem);
 for(var k=0;k<=4;k++)el('text',{x:L-8,y:y(top*k/4)+4,'text-anchor':'end','class':'tick'},mem).textContent=bytes(Math.round(top*k/4));
 function steps(key){var p='',prev=0;d.memory.forEach(function(m){p+=x(m.t)+','+y(prev)+' '+x(m.t)+','+y(m[key])+' ';prev=m[key];});return p+x(span)+','+y(prev);}

@@ -92,10 +92,10 @@ std::string render_junit(const Summary& s) {
                             what_happened(t))
               << "</" << tag << ">\n";
         }
-        std::string out = "corral: " + std::string(outcome_name(t.outcome)) + "; " +
-                          what_happened(t) + "\ncorral: peak memory " +
-                          std::to_string(t.peak_memory_bytes) + " bytes (" + t.peak_memory_source +
-                          ")\n";
+        std::string out = "corral: " + std::string(outcome_name(t.outcome)) +
+                          (t.outcome == Outcome::Passed ? "" : "; " + what_happened(t)) +
+                          "\ncorral: peak memory " + std::to_string(t.peak_memory_bytes) +
+                          " bytes (" + t.peak_memory_source + ")\n";
         if (!t.leaked.empty()) out += "corral: LEAKED: " + processes(t.leaked) + "\n";
         if (!t.killed_on_timeout.empty())
             out += "corral: killed on timeout: " + processes(t.killed_on_timeout) + "\n";

@@ -141,16 +141,17 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
         std::stable_sort(by.begin(), by.end(), [](const Record* a, const Record* b) {
             return a->peak_memory_bytes > b->peak_memory_bytes;
         });
-        size_t heavy_w = w - 2 - 1 - 27;
+        size_t heavy_w = w - 2 - 1 - 33;
         out << "\n"
-            << pad("Heaviest (memory)", heavy_w + 3) << pad("peak", 9) << pad("limit", 9)
+            << pad("Heaviest (memory)", heavy_w + 3) << pad("peak", 11) << pad("limit", 11)
             << "granted\n";
         for (size_t i = 0; i < by.size() && i < top_n; ++i) {
             const auto* t = by[i];
             auto granted = t->granted_memory_bytes();
-            out << "  " << pad(t->name, heavy_w) << " " << pad(human_bytes(t->peak_memory_bytes), 9)
-                << pad(t->memory_limit_bytes ? human_bytes(*t->memory_limit_bytes) : "-", 9)
-                << pad(granted ? human_bytes(*granted) : "-", 9) << "\n";
+            out << "  " << pad(t->name, heavy_w) << " "
+                << pad(human_bytes(t->peak_memory_bytes), 11)
+                << pad(t->memory_limit_bytes ? human_bytes(*t->memory_limit_bytes) : "-", 11)
+                << (granted ? human_bytes(*granted) : "-") << "\n";
         }
     }
 

@@ -130,11 +130,11 @@ Summary summarise(std::vector<Record> tests, const std::string& label, const Pla
         s.memory_peak_sum = std::max(s.memory_peak_sum, p.peak_sum);
     }
 
-    if (plan.test_parallel_level && *plan.test_parallel_level > 0) {
+    // The plan's level, unless more tests ran at once (ctest -j above the plan).
+    s.slots = std::max(1, max_running);
+    if (plan.test_parallel_level && *plan.test_parallel_level >= s.slots) {
         s.slots = *plan.test_parallel_level;
         s.slots_from_plan = true;
-    } else {
-        s.slots = std::max(1, max_running);
     }
     s.memory_budget = plan.memory_budget_bytes;
     s.lower_bound = std::max(s.longest, s.total_wall / s.slots);
