@@ -186,3 +186,21 @@ TEST(Renderers, MarkdownPutsFailuresFirstAndEscapesCells) {
     ASSERT_NE(ok, std::string::npos) << md;
     EXPECT_LT(bad, ok);
 }
+
+// Names and commands with every character XML cares about, and control
+// characters it cannot carry at all, still give a document the schema accepts.
+TEST_F(TempDir, JunitWithHostileNamesValidatesAgainstTheSchema) {
+    if (std::system("command -v xmllint >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "xmllint (Debian libxml2-utils) is missing: ./bootstrap installs it";
+    std::vector<Record> tests = {
+        parse(rec(R"(,"exit_code":1,"launcher_exit_code":1)", R"(a<b&c\"d'e\u0001\u001b]0;x)")),
+        parse(rec(R"(,"leaked":[{"pid":1,"command":"x <&> \"\u0002\""}])", "]]></system-out>")),
+        parse(rec(R"(,"timed_out":true,"launcher_exit_code":124,"timeout_seconds":1,)"
+                  R"("killed_on_timeout":[{"pid":2,"command":"<sleep>"}])",
+                  "t\\ttab"))};
+    auto file = dir_ / "junit.xml";
+    std::ofstream(file) << render_junit(summarise(tests, "run<&>", {}));
+    std::string cmd = "xmllint --noout --schema '" + std::string(CORRAL_SOURCE_DIR) +
+                      "/tests/report/junit.xsd' '" + file.string() + "' 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << std::ifstream(file).rdbuf();
+}
