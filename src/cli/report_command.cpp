@@ -113,7 +113,8 @@ void add_report_command(CLI::App& app, int& status) {
     cmd->add_option("--records", opts->records,
                     std::string("Records files (JSON lines of `corral run --records`), read in "
                                 "order; repeatable. Default: ") +
-                        kDefaultRecords + " (corral_setup's default) and its rotated .1")
+                        kDefaultRecords +
+                        " (corral_setup's default); with --run all or an ID its rotated .1 first")
         ->type_name("FILE");
     cmd->add_option("--run", opts->run,
                     "Which run: 'last' (the run of the last record), 'all', or a run id "
