@@ -21,6 +21,7 @@ const std::map<std::string, std::string> kSummaries = {
     {"ci", "print a GitHub or Forgejo Actions test job"},
     {"run", "launch one test bounded and isolated; kill what it leaves behind"},
     {"reap", "kill the processes left behind under a scope directory"},
+    {"report", "summarise a test run: failures, leaks, slowest, JUnit, Markdown, HTML timeline"},
 };
 
 class SummaryFormatter : public CLI::Formatter {
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     corral::cli::add_generator_commands(app, status);
     corral::cli::add_run_command(app, status);
     corral::cli::add_reap_command(app, status);
+    corral::cli::add_report_command(app, status);
 
     try {
         app.parse(argc, argv);

@@ -144,6 +144,7 @@ int Launch::prepare() {
     rec_.command = o_.command;
     std::error_code cwd_error;
     rec_.working_directory = std::filesystem::current_path(cwd_error).string();
+    rec_.run_id = records::current_run_id();
     if (!o_.name.empty()) {
         rec_.name = o_.name;
     } else {
@@ -776,7 +777,7 @@ int Launch::finish(int code) {
     rec_.launcher_exit_code = code;
     if (o_.records_file) {
         try {
-            records::append_line(*o_.records_file, records::to_json(rec_).dump());
+            records::append_record(*o_.records_file, records::to_json(rec_).dump(), rec_.run_id);
         } catch (const std::exception& e) {
             say(std::string("cannot append the record: ") + e.what());
             if (code == 0) code = kExitLauncherFailure;

@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <system_error>
+
+#include "runtime/process.hpp"
 
 namespace corral::records {
 namespace {
@@ -42,6 +46,7 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 nlohmann::json to_json(const RunRecord& r) {
     nlohmann::json j;
     j["schema"] = kRecordSchema;
+    j["run_id"] = r.run_id;
     j["name"] = r.name;
     j["command"] = r.command;
     j["test_id"] = r.test_id;
@@ -101,6 +106,92 @@ void append_line(const std::string& path, const std::string& line) {
     if (static_cast<size_t>(n) != whole.size())
         throw std::system_error(EIO, std::generic_category(),
                                 "short write to " + path + " (disk full?)");
+}
+
+std::string current_run_id() {
+    auto id_of = [](const proc::ProcessInfo& p) {
+        return p.comm + "-" + std::to_string(p.pid) + "-" + std::to_string(p.start_time);
+    };
+    auto self = proc::read_process(::getpid());
+    if (!self) return "unknown";
+    auto parent = proc::read_process(self->ppid);
+    if (!parent) return "unknown";
+    // A wrapper between ctest and the launcher (a shell, env) does not split the run.
+    std::optional<proc::ProcessInfo> p = parent;
+    for (int depth = 0; p && depth < 16; ++depth) {
+        if (p->comm == "ctest") return id_of(*p);
+        if (p->ppid <= 1) break;
+        p = proc::read_process(p->ppid);
+    }
+    return id_of(*parent);
+}
+
+namespace {
+
+// The run_id of the last complete line of the file open on `fd` (size
+// `size`), or "" when it cannot be told.
+std::string last_run_id(int fd, off_t size) {
+    const off_t window = 64 * 1024;
+    off_t from = size > window ? size - window : 0;
+    std::string buf(static_cast<size_t>(size - from), '\0');
+    ssize_t n;
+    do {
+        n = ::pread(fd, buf.data(), buf.size(), from);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return "";
+    buf.resize(static_cast<size_t>(n));
+    while (!buf.empty() && buf.back() == '\n')
+        buf.pop_back();
+    auto nl = buf.rfind('\n');
+    auto line = nl == std::string::npos ? buf : buf.substr(nl + 1);
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("run_id") || !j["run_id"].is_string()) return "";
+    return j["run_id"].get<std::string>();
+}
+
+}  // namespace
+
+void append_record(const std::string& path, const std::string& line, const std::string& run_id,
+                   uint64_t rotate_bytes) {
+    std::string whole = line + "\n";
+    for (int attempt = 0;; ++attempt) {
+        int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot open records file " + path);
+        auto fail = [&](const std::string& what) {
+            int err = errno;
+            ::close(fd);
+            throw std::system_error(err, std::generic_category(), what + " " + path);
+        };
+        while (::flock(fd, LOCK_EX) != 0)
+            if (errno != EINTR) fail("flock");
+        struct stat open_st {
+        }, path_st{};
+        if (::fstat(fd, &open_st) != 0) fail("fstat");
+        // Another launcher rotated the file while we waited for the lock.
+        if (attempt < 8 && (::stat(path.c_str(), &path_st) != 0 ||
+                            path_st.st_ino != open_st.st_ino || path_st.st_dev != open_st.st_dev)) {
+            ::close(fd);
+            continue;
+        }
+        if (attempt < 8 && static_cast<uint64_t>(open_st.st_size) >= rotate_bytes &&
+            last_run_id(fd, open_st.st_size) != run_id) {
+            if (::rename(path.c_str(), (path + ".1").c_str()) != 0) fail("cannot rotate");
+            ::close(fd);
+            continue;
+        }
+        ssize_t n;
+        do {
+            n = ::write(fd, whole.data(), whole.size());
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) fail("write");
+        ::close(fd);  // releases the flock
+        if (static_cast<size_t>(n) != whole.size())
+            throw std::system_error(EIO, std::generic_category(),
+                                    "short write to " + path + " (disk full?)");
+        return;
+    }
 }
 
 }  // namespace corral::records

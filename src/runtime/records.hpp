@@ -30,6 +30,7 @@ struct GrantedResource {  // one id CTest granted to one resource group
 };
 
 struct RunRecord {
+    std::string run_id;  // one per ctest invocation: current_run_id()
     std::string name;
     std::vector<std::string> command;
     std::string test_id;
@@ -69,5 +70,25 @@ nlohmann::json to_json(const RunRecord& r);
 // O_APPEND descriptor under flock(LOCK_EX), so concurrent launchers never
 // interleave or tear lines. Throws std::system_error naming the path.
 void append_line(const std::string& path, const std::string& line);
+
+// The run a launcher belongs to: one id per `ctest` invocation. CTest starts
+// every test as a direct child of its own process (no shell), so the launcher's
+// nearest ancestor whose comm is "ctest" identifies the run:
+// "ctest-<pid>-<start time in clock ticks after boot>" (proc(5), field 22; pid
+// and start time together survive pid reuse). Without a ctest ancestor the
+// parent stands in: "<comm>-<pid>-<start>" (launches from one shell or script
+// share it). "unknown" if /proc cannot be read.
+std::string current_run_id();
+
+// Records files are bounded by rotation at run boundaries: when `path` has
+// grown to `rotate_bytes` or more and its last record belongs to another run
+// than `run_id`, it is renamed to `path`.1 (replacing the older one) and a new
+// file is started. A run is never split across the two files; the newest run
+// is always in `path`. Appends as append_line does (flock + one write); a
+// launcher that opened the file just before another renamed it notices (the
+// inode changed) and reopens. Throws std::system_error naming the path.
+inline constexpr uint64_t kRotateBytes = 32ull << 20;  // 32 MiB
+void append_record(const std::string& path, const std::string& line, const std::string& run_id,
+                   uint64_t rotate_bytes = kRotateBytes);
 
 }  // namespace corral::records

@@ -1,0 +1,216 @@
+#include "report/records_model.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace corral::report {
+namespace {
+
+using nlohmann::json;
+
+class Fields {
+  public:
+    Fields(const json& j, const std::string& where) : j_(j), where_(where) {}
+
+    [[noreturn]] void bad(const std::string& key, const char* expected) const {
+        throw RecordsError(where_ + ": field \"" + key + "\" must be " + expected);
+    }
+    const json* find(const std::string& key) const {
+        auto it = j_.find(key);
+        if (it == j_.end() || it->is_null()) return nullptr;
+        return &*it;
+    }
+    std::string str(const std::string& key) const {
+        auto* v = find(key);
+        if (!v) return "";
+        if (!v->is_string()) bad(key, "a string");
+        return v->get<std::string>();
+    }
+    double num(const std::string& key) const {
+        auto* v = find(key);
+        if (!v) return 0;
+        if (!v->is_number()) bad(key, "a number");
+        return v->get<double>();
+    }
+    std::optional<int64_t> integer(const std::string& key) const {
+        auto* v = find(key);
+        if (!v) return std::nullopt;
+        if (!v->is_number_integer()) bad(key, "an integer or null");
+        return v->get<int64_t>();
+    }
+    std::optional<uint64_t> bytes(const std::string& key) const {
+        auto* v = find(key);
+        if (!v) return std::nullopt;
+        if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
+            bad(key, "a byte count (an integer >= 0) or null");
+        return v->get<uint64_t>();
+    }
+    bool boolean(const std::string& key) const {
+        auto* v = find(key);
+        if (!v) return false;
+        if (!v->is_boolean()) bad(key, "true or false");
+        return v->get<bool>();
+    }
+    std::vector<std::string> strings(const std::string& key) const {
+        std::vector<std::string> out;
+        auto* v = find(key);
+        if (!v) return out;
+        if (!v->is_array()) bad(key, "an array of strings");
+        for (const auto& e : *v) {
+            if (!e.is_string()) bad(key, "an array of strings");
+            out.push_back(e.get<std::string>());
+        }
+        return out;
+    }
+    std::vector<Process> processes(const std::string& key) const {
+        std::vector<Process> out;
+        auto* v = find(key);
+        if (!v) return out;
+        if (!v->is_array()) bad(key, "an array of {pid, command}");
+        for (const auto& e : *v) {
+            if (!e.is_object()) bad(key, "an array of {pid, command}");
+            Fields f(e, where_ + ": " + key);
+            out.push_back({static_cast<int>(f.integer("pid").value_or(0)), f.str("command")});
+        }
+        return out;
+    }
+    std::vector<Grant> grants(const std::string& key) const {
+        std::vector<Grant> out;
+        auto* v = find(key);
+        if (!v) return out;
+        if (!v->is_array()) bad(key, "an array of {group, type, id, slots}");
+        for (const auto& e : *v) {
+            if (!e.is_object()) bad(key, "an array of {group, type, id, slots}");
+            Fields f(e, where_ + ": " + key);
+            out.push_back({static_cast<int>(f.integer("group").value_or(0)), f.str("type"),
+                           f.str("id"), static_cast<int>(f.integer("slots").value_or(0))});
+        }
+        return out;
+    }
+
+  private:
+    const json& j_;
+    std::string where_;
+};
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::Passed:
+            return "passed";
+        case Outcome::Failed:
+            return "failed";
+        case Outcome::Signalled:
+            return "signalled";
+        case Outcome::TimedOut:
+            return "timed out";
+        case Outcome::Leaked:
+            return "leaked";
+        case Outcome::OomKilled:
+            return "OOM-killed";
+        case Outcome::NotFound:
+            return "not found";
+        case Outcome::LauncherFailed:
+            return "launcher failed";
+    }
+    return "?";
+}
+
+Outcome outcome_of(const Record& r) {
+    // corral run's exit codes: docs/exit-codes.md, "corral run".
+    if (r.timed_out || r.launcher_exit_code == 124) return Outcome::TimedOut;
+    if (r.oom_killed) return Outcome::OomKilled;
+    if (r.launcher_exit_code == 126 || r.launcher_exit_code == 127) {
+        // 126/127 are also ordinary exit codes of a test (a shell script's
+        // missing command): only when the test never ran is it "not found".
+        if (!r.exit_code || *r.exit_code == r.launcher_exit_code) return Outcome::NotFound;
+    }
+    if (r.launcher_exit_code == 125 && (!r.exit_code || *r.exit_code != 125))
+        return Outcome::LauncherFailed;
+    if (r.signal) return Outcome::Signalled;
+    if (r.exit_code && *r.exit_code != 0) return Outcome::Failed;
+    if (!r.leaked.empty() || r.launcher_exit_code == 122) return Outcome::Leaked;
+    if (r.launcher_exit_code != 0) return Outcome::Failed;
+    return Outcome::Passed;
+}
+
+std::optional<uint64_t> Record::granted_memory_bytes() const {
+    uint64_t mib = 0;
+    bool any = false;
+    for (const auto& g : resources)
+        if (g.type == "mem_mib") {
+            mib += static_cast<uint64_t>(g.slots);
+            any = true;
+        }
+    if (!any) return std::nullopt;
+    return mib << 20;
+}
+
+Record parse_record(const std::string& text, const std::string& file, int line) {
+    std::string where = file + ":" + std::to_string(line);
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw RecordsError(where + ": not a JSON record (" + e.what() + ")");
+    }
+    if (!j.is_object()) throw RecordsError(where + ": expected a JSON object (one record)");
+    Fields f(j, where);
+    auto schema = f.str("schema");
+    if (schema.rfind("corral.record/1", 0) != 0)
+        throw RecordsError(where + ": expected \"schema\": \"corral.record/1\", found \"" + schema +
+                           "\"");
+    Record r;
+    r.file = file;
+    r.line = line;
+    r.run_id = f.str("run_id");
+    r.name = f.str("name");
+    if (r.name.empty()) throw RecordsError(where + ": field \"name\" is missing or empty");
+    r.command = f.strings("command");
+    r.start = f.num("start_unix");
+    r.end = f.num("end_unix");
+    r.wall_seconds = f.num("wall_seconds");
+    if (r.end < r.start) r.end = r.start + r.wall_seconds;
+    if (auto v = f.integer("exit_code")) r.exit_code = static_cast<int>(*v);
+    if (auto v = f.integer("signal")) r.signal = static_cast<int>(*v);
+    r.timed_out = f.boolean("timed_out");
+    r.timeout_seconds = f.num("timeout_seconds");
+    r.launcher_exit_code = static_cast<int>(f.integer("launcher_exit_code").value_or(0));
+    r.cpu_seconds = f.num("cpu_user_seconds") + f.num("cpu_system_seconds");
+    r.peak_memory_bytes = f.bytes("peak_memory_bytes").value_or(0);
+    r.peak_memory_source = f.str("peak_memory_source");
+    r.memory_limit_bytes = f.bytes("memory_limit_bytes");
+    r.oom_killed = f.boolean("oom_killed");
+    r.leaked = f.processes("leaked");
+    r.killed_on_timeout = f.processes("killed_on_timeout");
+    r.resources = f.grants("resources");
+    r.locks = f.strings("locks");
+    r.lock_wait_seconds = f.num("lock_wait_seconds");
+    r.outcome = outcome_of(r);
+    return r;
+}
+
+std::vector<Record> read_records(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        int err = errno;
+        throw RecordsError(path + ": cannot read the records file (" +
+                           (err ? std::strerror(err) : "open failed") + ")");
+    }
+    std::vector<Record> out;
+    std::string text;
+    int line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+        out.push_back(parse_record(text, path, line));
+    }
+    if (in.bad()) throw RecordsError(path + ": read error after line " + std::to_string(line));
+    return out;
+}
+
+}  // namespace corral::report
