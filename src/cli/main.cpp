@@ -21,6 +21,7 @@ const std::map<std::string, std::string> kSummaries = {
     {"ci", "print a GitHub or Forgejo Actions test job"},
     {"run", "launch one test bounded and isolated; kill what it leaves behind"},
     {"reap", "kill the processes left behind under a scope directory"},
+    {"shard", "split the CTest suite into N balanced shards for N CI machines"},
 };
 
 class SummaryFormatter : public CLI::Formatter {
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     corral::cli::add_generator_commands(app, status);
     corral::cli::add_run_command(app, status);
     corral::cli::add_reap_command(app, status);
+    corral::cli::add_shard_command(app, status);
 
     try {
         app.parse(argc, argv);
