@@ -179,7 +179,7 @@ void add_shard_command(CLI::App& app, int& status) {
         "               --cpus 4 --memory 16G --out shards       plan for a 4-CPU 16 GiB runner\n"
         "Then on shard K's machine (same sources, same configure):\n"
         "  cp shards/CTestCostData.txt build/Testing/Temporary/   # optional: start order\n"
-        "  ctest --test-dir build --tests-from-file shards/shard-K.tests     CMake >= 3.29\n"
+        "  ctest --test-dir build --tests-from-file $PWD/shards/shard-K.tests  CMake >= 3.29\n"
         "  ctest --test-dir build -R \"$(cat shards/shard-K.regex)\"           older CMake\n"
         "Details: docs/sharding.md. Exit codes: docs/exit-codes.md.");
     cmd->callback([opts, &status] {
