@@ -51,14 +51,15 @@ std::string ctest_of(const fs::path& build_dir) {
     return "ctest";
 }
 
-// Runs argv, returns its standard output; throws with the exit status.
-std::string capture(const std::vector<std::string>& argv) {
+// Runs argv in `cwd`, returns its standard output; throws with the exit status.
+std::string capture(const std::vector<std::string>& argv, const std::string& cwd) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe: ") + strerror(errno));
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
@@ -194,8 +195,10 @@ void add_shard_command(CLI::App& app, int& status) {
                 if (!fs::is_directory(opts->build_dir))
                     throw shard::ShardError(opts->build_dir + ": not a directory (--build-dir)");
                 const std::string ctest = ctest_of(opts->build_dir);
-                listing = capture({ctest, "--show-only=json-v1", "--test-dir", opts->build_dir});
-                origin = ctest + " --show-only=json-v1 --test-dir " + opts->build_dir;
+                // Run in the tree rather than with --test-dir (CMake >= 3.20), so
+                // CMake 3.14-3.19 work too.
+                listing = capture({ctest, "--show-only=json-v1"}, opts->build_dir);
+                origin = ctest + " --show-only=json-v1 (in " + opts->build_dir + ")";
             }
             auto tests = shard::parse_ctest_tests(listing, origin);
             if (tests.empty())
