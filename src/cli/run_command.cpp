@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "common/units.hpp"
 #include "runtime/launcher.hpp"
 
 namespace corral::cli {
@@ -50,6 +51,7 @@ void add_run_command(CLI::App& app, int& status) {
         std::string cgroup = "auto";
         std::string memory_limit;
         std::vector<std::string> slots;
+        std::string grace = "5";
     };
     auto raw = std::make_shared<Raw>();
 
@@ -58,8 +60,9 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("--timeout", opts->timeout_seconds,
                     "Kill the test's whole tree after SECONDS x the timeout multiplier; exit 124")
         ->type_name("SECONDS");
-    cmd->add_option("--grace", opts->grace_seconds,
-                    "Seconds between TERM and KILL, on timeout and for leaked processes")
+    cmd->add_option("--grace", raw->grace,
+                    "Whole seconds (0-3600) between TERM and KILL, on timeout and for leaked "
+                    "processes")
         ->type_name("SECONDS")
         ->capture_default_str();
     cmd->add_option(
@@ -128,12 +131,15 @@ void add_run_command(CLI::App& app, int& status) {
         opts->cgroup = raw->cgroup == "off"       ? launcher::CgroupMode::Off
                        : raw->cgroup == "require" ? launcher::CgroupMode::Require
                                                   : launcher::CgroupMode::Auto;
+        auto grace = units::parse_grace(raw->grace);
+        if (!grace) return bad("--grace " + grace.error);
+        opts->grace_seconds = *grace;
         if (!raw->memory_limit.empty()) {
-            auto bytes = launcher::parse_size(raw->memory_limit);
-            if (!bytes || *bytes < 4096)
-                return bad("--memory-limit '" + raw->memory_limit +
-                           "': expected a size such as 512M, 2G or 1.5GiB");
-            opts->memory_limit_bytes = bytes;
+            auto bytes = units::parse_size(raw->memory_limit);
+            if (!bytes) return bad("--memory-limit " + bytes.error);
+            if (*bytes < 4096)
+                return bad("--memory-limit '" + raw->memory_limit + "': at least 4K (one page)");
+            opts->memory_limit_bytes = *bytes;
         }
         opts->slots.clear();
         for (const auto& s : raw->slots) {
@@ -144,9 +150,7 @@ void add_run_command(CLI::App& app, int& status) {
             }
         }
         for (const auto& l : opts->locks)
-            if (!locks::valid_name(l))
-                return bad("--lock '" + l +
-                           "': a name is 1-100 of [A-Za-z0-9._-], not starting with '.'");
+            if (auto name = units::parse_lock_name(l); !name) return bad("--lock " + name.error);
         status = launcher::run(*opts, std::cerr);
     });
 }

@@ -704,35 +704,6 @@ PlanHints load_plan_hints(const std::string& path) {
     return h;
 }
 
-std::optional<uint64_t> parse_size(std::string_view text) {
-    text = trim(text);
-    size_t i = 0;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
-        ++i;
-    if (i == 0) return std::nullopt;
-    auto number = std::string(text.substr(0, i));
-    char* end = nullptr;
-    double v = std::strtod(number.c_str(), &end);
-    if (end != number.c_str() + number.size() || !std::isfinite(v) || v < 0) return std::nullopt;
-    auto unit = upper(trim(text.substr(i)));
-    double scale = 0;
-    if (unit.empty() || unit == "B")
-        scale = 1;
-    else if (unit == "K" || unit == "KB" || unit == "KIB")
-        scale = 1024.0;
-    else if (unit == "M" || unit == "MB" || unit == "MIB")
-        scale = 1024.0 * 1024;
-    else if (unit == "G" || unit == "GB" || unit == "GIB")
-        scale = 1024.0 * 1024 * 1024;
-    else if (unit == "T" || unit == "TB" || unit == "TIB")
-        scale = 1024.0 * 1024 * 1024 * 1024;
-    else
-        return std::nullopt;
-    double bytes = v * scale;
-    if (bytes >= 1.8e19) return std::nullopt;
-    return static_cast<uint64_t>(bytes);
-}
-
 int run(const Options& options, std::ostream& err) {
     if (options.command.empty()) {
         err << "corral run: no command given (corral run [options] -- COMMAND [ARGS...])\n";

@@ -61,9 +61,6 @@ struct PlanHints {
 // Throws std::runtime_error "FILE: ..." (with line/column for bad JSON).
 PlanHints load_plan_hints(const std::string& path);
 
-// "512M", "2G", "1.5GiB", "1048576", "64MiB" -> bytes (powers of 1024).
-std::optional<uint64_t> parse_size(std::string_view text);
-
 // --- the launch ------------------------------------------------------------
 
 struct Options {
