@@ -3,6 +3,7 @@
 // so every source reports errors and provenance the same way.
 #include "generator/policy.hpp"
 
+#include "common/host_root.hpp"
 #include "common/units.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -657,16 +658,11 @@ void load_policy_file(Policy& policy, const std::filesystem::path& file) {
     if (std::filesystem::is_directory(file, ec))
         throw PolicyError::other(file.string(), 0, 0, "",
                                  "is a directory; expected a corral.yaml policy file");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw PolicyError::other(
-            file.string(), 0, 0, "",
-            std::string("cannot read the policy file: ") + std::strerror(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw PolicyError::other(file.string(), 0, 0, "", "read error");
-    load_policy_text(policy, text.str(), file.string());
+    auto text = read_file(file);
+    if (!text)
+        throw PolicyError::other(file.string(), 0, 0, "",
+                                 "cannot read the policy file: " + text.error);
+    load_policy_text(policy, *text, file.string());
 }
 
 void apply_environment(Policy& policy, const Environment& env) {

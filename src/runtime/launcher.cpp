@@ -22,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/host_root.hpp"
 #include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/process.hpp"
@@ -559,6 +560,10 @@ int Launch::run() {
     if (int code = spawn(); code != 0) {
         if (!main_done_ && main_pid_ > 0) kill_tree();
         rec_.end = std::chrono::system_clock::now();
+        if (started_ == Clock::time_point{}) {  // failed before fork: nothing ran
+            rec_.start = rec_.end;
+            started_ = Clock::now();
+        }
         rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         if (main_done_ && WIFEXITED(main_status_)) rec_.exit_code = WEXITSTATUS(main_status_);
         return finish(code);
@@ -673,11 +678,11 @@ Translation translate_grants(const std::vector<GrantedResource>& grants,
 }
 
 PlanHints load_plan_hints(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": " + std::strerror(errno));
+    auto text = read_file(path);
+    if (!text) throw std::runtime_error(path + ": " + text.error);
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(in);
+        j = nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
         throw std::runtime_error(path + ": not valid JSON: " + e.what());
     }

@@ -28,8 +28,9 @@ const std::vector<std::string> kOutputs = {
 
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
     std::map<std::string, std::string> files;
-    for (const auto& e : fs::directory_iterator(dir))
-        files[e.path().filename().string()] = e.is_regular_file() ? slurp(e.path()) : "<dir>";
+    for (const auto& e : fs::directory_iterator(dir))  // the names, not the generations behind
+        if (auto name = e.path().filename().string(); name[0] != '.')
+            files[name] = e.is_regular_file() ? slurp(e.path()) : "<dir>";
     return files;
 }
 

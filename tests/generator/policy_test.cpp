@@ -149,11 +149,17 @@ TEST(PolicyFile, AutoAndNullMeanAuto) {
 
 TEST(PolicyErrors, BadSizeNamesFileLineColumnKeyAndExpectation) {
     EXPECT_EQ(error_of("memory:\n  per_test: lots\n"),
-              "corral.yaml:2:13: memory.per_test: expected a size with a unit such as 512MiB, "
-              "2G or 1.5GiB (above zero), got \"lots\"");
+              "corral.yaml:2:13: memory.per_test: \"lots\": expected a number with a binary "
+              "unit: K, M, G, T (or KiB, MiB, GiB, TiB; powers of 1024) or B, such as 512M, 2G or "
+              "1.5GiB");
     EXPECT_EQ(error_of("memory:\n  per_test: 512\n"),
-              "corral.yaml:2:13: memory.per_test: expected a size with a unit such as 512MiB, "
-              "2G or 1.5GiB (above zero), got \"512\"");
+              "corral.yaml:2:13: memory.per_test: \"512\": a unit is required (a bare number "
+              "could mean bytes or MiB); expected a number with a binary unit: K, M, G, T (or "
+              "KiB, MiB, GiB, TiB; powers of 1024) or B, such as 512M, 2G or 1.5GiB");
+    // The rule the old parser broke: GB was 10^9 here and 2^30 in corral run.
+    EXPECT_EQ(error_of("memory:\n  per_test: 16GB\n"),
+              "corral.yaml:2:13: memory.per_test: \"16GB\": \"GB\" is ambiguous (10^n or 2^n "
+              "bytes?); corral's sizes are binary: write 16G or 16GiB (G = 2^30)");
 }
 
 TEST(PolicyErrors, BadNumberAndBadType) {
@@ -307,8 +313,9 @@ TEST(PolicyEnvironment, OverridesWithProvenanceAndNamesTheVariableOnError) {
     EXPECT_EQ(env_error_of({{"CORRAL_CPUS", "many"}}),
               "CORRAL_CPUS: expected an integer from 1 to 1048576, got \"many\"");
     EXPECT_EQ(env_error_of({{"CORRAL_MEMORY", "8"}}),
-              "CORRAL_MEMORY: expected a size with a unit such as 512MiB, 2G or 1.5GiB (above "
-              "zero), got \"8\"");
+              "CORRAL_MEMORY: \"8\": a unit is required (a bare number could mean bytes or "
+              "MiB); expected a number with a binary unit: K, M, G, T (or KiB, MiB, GiB, TiB; "
+              "powers of 1024) or B, such as 512M, 2G or 1.5GiB");
     EXPECT_EQ(env_error_of({{"CORRAL_SANITIZERS", "asan,bogus"}}),
               "CORRAL_SANITIZERS: expected one of asan, hwasan, lsan, msan, tsan, ubsan, "
               "valgrind, got \"bogus\"");
@@ -335,8 +342,8 @@ TEST(PolicyPrecedence, DefaultsThenFileThenEnvironmentThenCommandLine) {
         ADD_FAILURE() << "no error";
     } catch (const PolicyError& e) {
         EXPECT_EQ(std::string(e.what()),
-                  "--memory: expected a size with a unit such as 512MiB, 2G or 1.5GiB (above "
-                  "zero), got \"huge\"");
+                  "--memory: \"huge\": expected a number with a binary unit: K, M, G, T (or "
+                  "KiB, MiB, GiB, TiB; powers of 1024) or B, such as 512M, 2G or 1.5GiB");
     }
     apply_sanitizer_option(p, {"asan,ubsan", "tsan"}, "--sanitizer");
     EXPECT_EQ(p.sanitizers.value, (std::vector<std::string>{"asan", "ubsan", "tsan"}));
