@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/defaults.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -125,7 +126,7 @@ struct Policy {
     std::vector<NamedResource> named_resources;  // resources.named
 
     // --- timeouts
-    Setting<int> test_timeout_seconds{1500};            // tests.timeout (CTest's default)
+    Setting<int> test_timeout_seconds{defaults::kTestTimeoutSeconds};  // tests.timeout
     Setting<std::optional<double>> timeout_multiplier;  // tests.timeout_multiplier (null=auto)
     Setting<std::vector<std::string>> sanitizers;       // tests.sanitizers / --sanitizer
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "common/defaults.hpp"
 #include "common/units.hpp"
 #include "runtime/launcher.hpp"
 
@@ -51,7 +52,7 @@ void add_run_command(CLI::App& app, int& status) {
         std::string cgroup = "auto";
         std::string memory_limit;
         std::vector<std::string> slots;
-        std::string grace = "5";
+        std::string grace = std::to_string(defaults::kGraceSeconds);
     };
     auto raw = std::make_shared<Raw>();
 

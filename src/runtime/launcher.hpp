@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.hpp"
 #include "runtime/host_lock.hpp"
 #include "runtime/records.hpp"
 
@@ -67,7 +68,7 @@ struct Options {
     std::string name;  // default: basename of the command
     std::vector<std::string> command;
     std::optional<double> timeout_seconds;  // before the multiplier
-    double grace_seconds = 5;
+    double grace_seconds = defaults::kGraceSeconds;
     std::optional<std::string> scratch_root;
     std::optional<std::string> plan_file;
     std::optional<double> timeout_multiplier;  // overrides the plan / environment

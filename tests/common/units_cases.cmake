@@ -1,4 +1,5 @@
-# cmake -DCASES=<units-cases.json> -DFUNCTIONS=<CorralFunctions.cmake> -P units_cases.cmake
+# cmake -DCASES=<units-cases.json> -DFUNCTIONS=<CorralFunctions.cmake>
+#       -DDEFAULTS=<src/common/defaults.hpp> -P units_cases.cmake
 # Holds the CMake half of the value grammar (cmake/CorralFunctions.cmake) to the
 # same table as the C++ half (tests/common/units_test.cpp). Needs CMake >= 3.19
 # (string(JSON)) to read the table; the functions themselves stay 3.16 syntax.
@@ -57,6 +58,27 @@ foreach(section size lock_name grace)
     endif()
   endforeach()
 endforeach()
+# The defaults CorralFunctions.cmake restates must be src/common/defaults.hpp's.
+file(READ "${DEFAULTS}" header)
+file(READ "${FUNCTIONS}" functions)
+foreach(pair "kTestTimeoutSeconds;set\\(CORRAL_PLAN_TEST_TIMEOUT ([0-9]+)\\)"
+             "kGraceSeconds;set\\(arg_GRACE ([0-9]+)\\)")
+  list(GET pair 0 constant)
+  list(GET pair 1 pattern)
+  if(NOT header MATCHES "${constant} = ([0-9]+);")
+    message(FATAL_ERROR "${DEFAULTS} has no ${constant}")
+  endif()
+  set(want "${CMAKE_MATCH_1}")
+  if(NOT functions MATCHES "${pattern}")
+    message(FATAL_ERROR "${FUNCTIONS} does not set the default of ${constant}")
+  endif()
+  if(NOT CMAKE_MATCH_1 STREQUAL want)
+    message(SEND_ERROR "${FUNCTIONS} restates ${constant} as ${CMAKE_MATCH_1}; "
+                       "src/common/defaults.hpp says ${want}")
+    math(EXPR failures "${failures} + 1")
+  endif()
+endforeach()
+
 if(checked LESS 50)
   message(FATAL_ERROR "only ${checked} cases read from ${CASES}")
 endif()
