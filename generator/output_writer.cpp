@@ -99,6 +99,7 @@ void replace_link(int dir_fd, const fs::path& dir, const std::string& name,
 void adopt_existing(int dir_fd, const fs::path& dir, const std::vector<OutputFile>& files) {
     std::string tmpl = (dir / (std::string(kStagingPrefix) + "XXXXXX")).string();
     if (!::mkdtemp(tmpl.data())) fail("cannot create staging directory in", dir, errno);
+    if (::chmod(tmpl.c_str(), 0755) != 0) fail("cannot chmod", tmpl, errno);  // readable as before
     const std::string gen = fs::path(tmpl).filename().string();
     for (const auto& f : files) {
         struct stat st;
@@ -208,6 +209,11 @@ void write_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
     // below leaves the set as it was.
     std::string staging_template = (dir / (std::string(kStagingPrefix) + "XXXXXX")).string();
     if (!::mkdtemp(staging_template.data())) fail("cannot create staging directory in", dir, errno);
+    if (::chmod(staging_template.c_str(), 0755) != 0) {  // mkdtemp's 0700: readable as before
+        int err = errno;
+        ::rmdir(staging_template.c_str());
+        fail("cannot chmod", staging_template, err);
+    }
     const fs::path staging = staging_template;
     const std::string staging_name = staging.filename().string();
     try {
