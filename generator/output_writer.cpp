@@ -133,6 +133,7 @@ void remove_stale_staging(int dir_fd, const fs::path& dir) {
         ::close(fd);
         fail("cannot read directory", dir, err);
     }
+    ::rewinddir(d);  // the duplicate shares dir_fd's offset, which an earlier pass moved
     const std::string current = current_target(dir_fd);
     std::vector<std::string> stale;
     errno = 0;
