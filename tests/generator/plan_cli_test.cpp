@@ -207,7 +207,7 @@ TEST_F(PlanCli, BadPolicyIsExitTwoWithTheMessageAndNoOutput) {
 
     r = run({"plan", "--facts", facts_}, {"CORRAL_MEMORY=8"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("CORRAL_MEMORY: expected a size"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CORRAL_MEMORY: \"8\": a unit is required"), std::string::npos) << r.err;
 
     r = run({"plan", "--facts", facts_, "--cpus", "zero"});
     EXPECT_EQ(r.exit_code, 2);
