@@ -19,9 +19,12 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     auto root = fs::temp_directory_path() / ("corral-spawnfail-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    const std::string cmd = "ulimit -n 5; exec '" + std::string(CORRAL_EXE) +
-                            "' run --cgroup off --scratch-root '" + root.string() +
-                            "' --json -- /bin/true 2>'" + (root / "err").string() + "'";
+    // Redirect and close inherited descriptors first: then 0-2 are the only
+    // ones open, and with a limit of 5 signalfd gets 3 and pipe2 fails.
+    const std::string cmd = "exec 2>'" + (root / "err").string() +
+                            "' 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 5; exec '" +
+                            std::string(CORRAL_EXE) + "' run --cgroup off --scratch-root '" +
+                            root.string() + "' --json -- /bin/true";
     const double before =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto t0 = std::chrono::steady_clock::now();
