@@ -71,8 +71,59 @@ void remove_staging(int dir_fd, const std::string& name, const fs::path& shown) 
         fail("cannot remove staging directory", shown, errno);
 }
 
-// Staging directories of runs that were killed. Called with the lock held, so
-// no live run owns one.
+// The generation directory kCurrentLink names, or "" when there is none.
+std::string current_target(int dir_fd) {
+    char buf[256];
+    ssize_t n = ::readlinkat(dir_fd, kCurrentLink, buf, sizeof buf);
+    if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return {};
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+// Points dir/name at target with one rename(2) of a fresh symlink over it.
+void replace_link(int dir_fd, const fs::path& dir, const std::string& name,
+                  const std::string& target) {
+    const std::string tmp = std::string(kStagingPrefix) + "link." + name;
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    if (::symlinkat(target.c_str(), dir_fd, tmp.c_str()) != 0)
+        fail("cannot create link", dir / tmp, errno);
+    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+        int err = errno;
+        ::unlinkat(dir_fd, tmp.c_str(), 0);
+        fail("cannot rename into", dir / name, err);
+    }
+}
+
+// First run over plain files (an empty directory, or outputs of a corral
+// before generations): the existing files become the current generation (hard
+// links, same content), so switching the names to links changes no content.
+void adopt_existing(int dir_fd, const fs::path& dir, const std::vector<OutputFile>& files) {
+    std::string tmpl = (dir / (std::string(kStagingPrefix) + "XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data())) fail("cannot create staging directory in", dir, errno);
+    if (::chmod(tmpl.c_str(), 0755) != 0) fail("cannot chmod", tmpl, errno);  // readable as before
+    const std::string gen = fs::path(tmpl).filename().string();
+    for (const auto& f : files) {
+        struct stat st;
+        if (::fstatat(dir_fd, f.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        const std::string to = gen + "/" + f.name;
+        if (::linkat(dir_fd, f.name.c_str(), dir_fd, to.c_str(), 0) != 0)
+            fail("cannot link", dir / f.name, errno);
+    }
+    replace_link(dir_fd, dir, kCurrentLink, gen);
+}
+
+// dir/name -> kCurrentLink/name, unless it already is.
+void link_through_current(int dir_fd, const fs::path& dir, const std::string& name) {
+    const std::string target = std::string(kCurrentLink) + "/" + name;
+    char buf[512];
+    ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf);
+    if (n >= 0 && std::string_view(buf, static_cast<size_t>(n)) == target) return;
+    replace_link(dir_fd, dir, name, target);
+}
+
+// Staging directories of runs that were killed, and generations no longer
+// current. Called with the lock held, so no live run owns one.
 void remove_stale_staging(int dir_fd, const fs::path& dir) {
     int fd = ::dup(dir_fd);
     if (fd < 0) fail("cannot read directory", dir, errno);
@@ -82,18 +133,31 @@ void remove_stale_staging(int dir_fd, const fs::path& dir) {
         ::close(fd);
         fail("cannot read directory", dir, err);
     }
+    ::rewinddir(d);  // the duplicate shares dir_fd's offset, which an earlier pass moved
+    const std::string current = current_target(dir_fd);
     std::vector<std::string> stale;
+    errno = 0;
     while (dirent* e = ::readdir(d))
-        if (is_staging_name(e->d_name)) stale.emplace_back(e->d_name);
+        if (is_staging_name(e->d_name) && e->d_name != current) stale.emplace_back(e->d_name);
+    int err = errno;
     ::closedir(d);
-    for (const auto& name : stale)
+    if (err != 0) fail("cannot read directory", dir, err);
+    for (const auto& name : stale) {
+        struct stat st;
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT)
+                fail("cannot remove", dir / name, errno);
+            continue;
+        }
         remove_staging(dir_fd, name, dir / name);
+    }
 }
 
 void check_names(const std::vector<OutputFile>& files) {
     for (const auto& f : files)
         if (f.name.empty() || f.name == "." || f.name == ".." ||
-            f.name.find('/') != std::string::npos || is_staging_name(f.name))
+            f.name.find('/') != std::string::npos || is_staging_name(f.name) ||
+            f.name == kCurrentLink)
             throw std::invalid_argument("output file name \"" + f.name +
                                         "\" must be a plain file name");
 }
@@ -142,26 +206,38 @@ void write_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
         }
     }
 
+    // Stage the new generation complete: a kill or an error up to the swap
+    // below leaves the set as it was.
     std::string staging_template = (dir / (std::string(kStagingPrefix) + "XXXXXX")).string();
     if (!::mkdtemp(staging_template.data())) fail("cannot create staging directory in", dir, errno);
+    if (::chmod(staging_template.c_str(), 0755) != 0) {  // mkdtemp's 0700: readable as before
+        int err = errno;
+        ::rmdir(staging_template.c_str());
+        fail("cannot chmod", staging_template, err);
+    }
     const fs::path staging = staging_template;
     const std::string staging_name = staging.filename().string();
     try {
         for (const auto& f : files)
             write_file_atomically(staging / f.name, f.content, f.mode);
-        for (const auto& f : files) {
-            std::string from = staging_name + "/" + f.name;
-            if (::renameat(dir_fd.get(), from.c_str(), dir_fd.get(), f.name.c_str()) != 0)
-                fail("cannot rename into", dir / f.name, errno);
-        }
+        // Every name resolves through the one link kCurrentLink, so the whole
+        // set changes with one rename(2) of that link.
+        if (current_target(dir_fd.get()).empty()) adopt_existing(dir_fd.get(), dir, files);
+        for (const auto& f : files)
+            link_through_current(dir_fd.get(), dir, f.name);
+        replace_link(dir_fd.get(), dir, kCurrentLink, staging_name);
         if (::fsync(dir_fd.get()) != 0) fail("cannot fsync", dir, errno);
-        remove_staging(dir_fd.get(), staging_name, staging);
     } catch (...) {
         try {
-            remove_staging(dir_fd.get(), staging_name, staging);
+            if (current_target(dir_fd.get()) != staging_name)
+                remove_staging(dir_fd.get(), staging_name, staging);
         } catch (const std::exception&) {  // the first error is the one to report
         }
         throw;
+    }
+    try {
+        remove_stale_staging(dir_fd.get(), dir);  // the generation just replaced
+    } catch (const std::exception&) {             // written and switched; the next run removes it
     }
 }
 

@@ -23,14 +23,20 @@ struct OutputFile {
 // EmitError (generator/emit.hpp) when some format cannot carry the plan.
 std::vector<OutputFile> render_outputs(const Facts& facts, const Plan& plan);
 
-// Writes `files` into `dir` (created if missing). Holds an exclusive flock on
-// `dir` meanwhile, so two concurrent runs do not interleave, and removes
-// staging directories a killed run left behind. Throws std::system_error (or
-// std::runtime_error) naming the path; on a throw no output was replaced
-// unless the failure came while renaming (then each file is old or new, whole).
+// Writes `files` into `dir` (created if missing) as one generation: the files
+// are written complete into a fresh directory dir/.corral-staging.XXXXXX, each
+// dir/<name> is a symlink to .corral-current/<name>, and one rename(2) of the
+// symlink dir/.corral-current switches every name to the new generation at
+// once (docs/outputs.md). A kill or error at any moment leaves every name in
+// the old set or every name in the new one, never a mix. Holds an exclusive
+// flock on `dir` meanwhile, so two concurrent runs do not interleave, and
+// removes staging directories and old generations a killed run left behind.
+// Throws std::system_error (or std::runtime_error) naming the path.
 void write_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
 
-// Prefix of the staging directories write_outputs creates inside `dir`.
+// Prefix of the staging directories (and generations) write_outputs creates
+// inside `dir`, and the link naming the current generation.
 inline constexpr const char* kStagingPrefix = ".corral-staging.";
+inline constexpr const char* kCurrentLink = ".corral-current";
 
 }  // namespace corral

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/defaults.hpp"
+
 namespace corral {
 
 inline constexpr const char* kPlanSchema = "corral.plan/1";
@@ -88,8 +90,9 @@ struct Plan {
 
     double timeout_multiplier = 1.0;
     std::string timeout_reason;
-    int test_timeout_seconds = 1500;  // base timeout x multiplier, for ctest --timeout
-    int job_timeout_minutes = 60;     // CI job timeout-minutes
+    // base timeout x multiplier, for ctest --timeout
+    int test_timeout_seconds = defaults::kTestTimeoutSeconds;
+    int job_timeout_minutes = 60;  // CI job timeout-minutes
 
     // CI behaviour asked for by policy.
     bool stop_on_failure = false;

@@ -3,6 +3,9 @@
 // so every source reports errors and provenance the same way.
 #include "generator/policy.hpp"
 
+#include "common/host_root.hpp"
+#include "common/units.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -125,23 +128,21 @@ double number_value(const std::string& text, const Origin& o, double min_exclusi
 }
 
 uint64_t size_value(const std::string& text, const Origin& o, bool allow_zero) {
-    auto v = parse_size(text);
-    if (!v || (!allow_zero && *v == 0))
-        o.fail(std::string("a size with a unit such as 512MiB, 2G or 1.5GiB") +
-                   (allow_zero ? "" : " (above zero)"),
-               text);
+    auto v = units::parse_size(text);
+    if (!v) o.fail_message(v.error);
+    if (!allow_zero && *v == 0) o.fail("a size above zero, such as 512M, 2G or 1.5GiB", text);
     return *v;
 }
 
 double duration_value(const std::string& text, const Origin& o) {
-    auto v = parse_duration(text);
+    auto v = units::parse_duration(text);
     if (!v || *v <= 0) o.fail("a duration such as 90s, 5m, 1h30m or a number of seconds", text);
     return *v;
 }
 
 bool bool_value(const std::string& text, const Origin& o) {
-    auto v = parse_bool(text);
-    if (!v) o.fail("true or false", text);
+    auto v = units::parse_bool(text);
+    if (!v) o.fail("true or false (also yes/no, on/off, 1/0)", text);
     return *v;
 }
 
@@ -672,16 +673,11 @@ void load_policy_file(Policy& policy, const std::filesystem::path& file) {
     if (std::filesystem::is_directory(file, ec))
         throw PolicyError::other(file.string(), 0, 0, "",
                                  "is a directory; expected a corral.yaml policy file");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw PolicyError::other(
-            file.string(), 0, 0, "",
-            std::string("cannot read the policy file: ") + std::strerror(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw PolicyError::other(file.string(), 0, 0, "", "read error");
-    load_policy_text(policy, text.str(), file.string());
+    auto text = read_file(file);
+    if (!text)
+        throw PolicyError::other(file.string(), 0, 0, "",
+                                 "cannot read the policy file: " + text.error);
+    load_policy_text(policy, *text, file.string());
 }
 
 void apply_environment(Policy& policy, const Environment& env) {
@@ -724,64 +720,6 @@ void apply_sanitizer_option(Policy& policy, const std::vector<std::string>& name
             split_names.push_back(item);
     }
     set(policy.sanitizers, sanitizer_list(split_names, o), o);
-}
-
-std::optional<uint64_t> parse_size(std::string_view text) {
-    std::string t = trimmed(text);
-    std::size_t i = 0;
-    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.'))
-        ++i;
-    auto number = parse_decimal(std::string_view(t).substr(0, i));
-    if (!number) return std::nullopt;
-    std::string unit = lower(trimmed(std::string_view(t).substr(i)));
-    static const std::map<std::string, double> units = {
-        {"b", 1},     {"k", 1024.0},          {"kib", 1024.0},
-        {"kb", 1e3},  {"m", 1048576.0},       {"mib", 1048576.0},
-        {"mb", 1e6},  {"g", 1073741824.0},    {"gib", 1073741824.0},
-        {"gb", 1e9},  {"t", 1099511627776.0}, {"tib", 1099511627776.0},
-        {"tb", 1e12},
-    };
-    auto u = units.find(unit);
-    if (u == units.end()) return std::nullopt;  // includes "no unit"
-    double bytes = std::round(*number * u->second);
-    if (!(bytes < 18446744073709551615.0)) return std::nullopt;
-    return static_cast<uint64_t>(bytes);
-}
-
-std::optional<double> parse_duration(std::string_view text) {
-    std::string t = lower(trimmed(text));
-    if (t.empty()) return std::nullopt;
-    if (auto plain = parse_decimal(t)) return plain;  // seconds
-    double total = 0;
-    std::size_t i = 0;
-    std::string last_unit;
-    static const std::vector<std::pair<std::string, double>> units = {
-        {"ms", 0.001}, {"h", 3600}, {"m", 60}, {"s", 1}};
-    while (i < t.size()) {
-        std::size_t start = i;
-        while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.'))
-            ++i;
-        auto number = parse_decimal(std::string_view(t).substr(start, i - start));
-        if (!number) return std::nullopt;
-        bool matched = false;
-        for (const auto& [name, factor] : units) {
-            if (t.compare(i, name.size(), name) == 0) {
-                total += *number * factor;
-                i += name.size();
-                matched = true;
-                break;
-            }
-        }
-        if (!matched) return std::nullopt;
-    }
-    return total;
-}
-
-std::optional<bool> parse_bool(std::string_view text) {
-    std::string t = lower(trimmed(text));
-    if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
-    if (t == "false" || t == "no" || t == "off" || t == "0") return false;
-    return std::nullopt;
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/socket_path.hpp"
+#include "common/defaults.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -140,7 +141,7 @@ struct Policy {
     std::vector<NamedResource> named_resources;  // resources.named
 
     // --- timeouts
-    Setting<int> test_timeout_seconds{1500};            // tests.timeout (CTest's default)
+    Setting<int> test_timeout_seconds{defaults::kTestTimeoutSeconds};  // tests.timeout
     Setting<std::optional<double>> timeout_multiplier;  // tests.timeout_multiplier (null=auto)
     Setting<std::vector<std::string>> sanitizers;       // tests.sanitizers / --sanitizer
 
@@ -173,14 +174,8 @@ void apply_memory_option(Policy& policy, const std::string& value, const std::st
 void apply_sanitizer_option(Policy& policy, const std::vector<std::string>& names,
                             const std::string& option);
 
-// Value parsers (nullopt = not of that form; callers build the PolicyError).
-// Sizes: "512MiB", "2G", "1.5GiB", "100B". K/M/G/T and KiB/MiB/GiB/TiB are
-// powers of 1024; KB/MB/GB/TB are powers of 1000. A unit is required: a bare
-// "512" is rejected (too easy to mean MiB and get bytes).
-std::optional<uint64_t> parse_size(std::string_view text);
-// Durations, in seconds: "90s", "5m", "1h", "1h30m", or a plain number of seconds.
-std::optional<double> parse_duration(std::string_view text);
-std::optional<bool> parse_bool(std::string_view text);  // true/false/yes/no/on/off/1/0
+// Sizes, durations and switches are parsed by src/common/units.hpp, the one
+// grammar shared with corral run and the CMake functions.
 
 // Known sanitizer / slow-tool names and their timeout factors (docs/policy.md).
 std::optional<double> slowdown_factor(std::string_view name);

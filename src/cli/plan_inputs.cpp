@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/host_root.hpp"
 #include "generator/planner.hpp"
 #include "probe/facts_json.hpp"
 
@@ -12,15 +13,12 @@ namespace corral::cli {
 namespace {
 
 Facts load_facts_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw PolicyError::other(
-            path, 0, 0, "",
-            std::string("cannot read the saved facts (--facts): ") + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
+    auto text = read_file(path);
+    if (!text)
+        throw PolicyError::other(path, 0, 0, "",
+                                 "cannot read the saved facts (--facts): " + text.error);
     try {
-        return facts_from_json(nlohmann::ordered_json::parse(text.str()));
+        return facts_from_json(nlohmann::ordered_json::parse(*text));
     } catch (const std::exception& e) {
         throw PolicyError::other(path, 0, 0, "",
                                  std::string("not a corral.facts/1 document (from corral probe "

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "common/defaults.hpp"
 #include "runtime/reaper.hpp"
 
 namespace corral::cli {
@@ -46,7 +47,7 @@ void add_reap_command(CLI::App& app, int& status) {
         std::string match = "argv,cwd,exe,env";
         std::vector<std::string> order;
         std::vector<std::string> then;
-        double grace_seconds = 5;
+        double grace_seconds = defaults::kGraceSeconds;
         int max_rounds = 20;
         bool all_users = false;
         bool dry_run = false;

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "common/defaults.hpp"
+#include "common/units.hpp"
 #include "runtime/launcher.hpp"
 
 namespace corral::cli {
@@ -113,6 +115,7 @@ void add_run_command(CLI::App& app, int& status) {
         std::string locks_env;
         bool ctest_resolve = false;
         std::string ctest_config;
+        std::string grace = std::to_string(defaults::kGraceSeconds);
     };
     auto raw = std::make_shared<Raw>();
 
@@ -136,8 +139,9 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("--ctest-config", raw->ctest_config,
                     "The configuration ctest runs (-C) for --ctest-resolve")
         ->type_name("CONFIG");
-    cmd->add_option("--grace", opts->grace_seconds,
-                    "Seconds between TERM and KILL, on timeout and for leaked processes")
+    cmd->add_option("--grace", raw->grace,
+                    "Whole seconds (0-3600) between TERM and KILL, on timeout and for leaked "
+                    "processes")
         ->type_name("SECONDS")
         ->capture_default_str();
     cmd->add_option(
@@ -221,17 +225,18 @@ void add_run_command(CLI::App& app, int& status) {
         opts->keep_scratch = raw->keep == "never"    ? launcher::KeepScratch::Never
                              : raw->keep == "always" ? launcher::KeepScratch::Always
                                                      : launcher::KeepScratch::Failed;
-        if (auto bytes = launcher::parse_size(raw->keep_size))
-            opts->keep_scratch_bytes = *bytes;
-        else
-            return bad("--keep-scratch-size '" + raw->keep_size +
-                       "': expected a size such as 512M, 2G or 1.5GiB");
+        auto keep_bytes = units::parse_size(raw->keep_size);
+        if (!keep_bytes) return bad("--keep-scratch-size " + keep_bytes.error);
+        opts->keep_scratch_bytes = *keep_bytes;
+        auto grace = units::parse_grace(raw->grace);
+        if (!grace) return bad("--grace " + grace.error);
+        opts->grace_seconds = *grace;
         if (!raw->memory_limit.empty()) {
-            auto bytes = launcher::parse_size(raw->memory_limit);
-            if (!bytes || *bytes < 4096)
-                return bad("--memory-limit '" + raw->memory_limit +
-                           "': expected a size such as 512M, 2G or 1.5GiB");
-            opts->memory_limit_bytes = bytes;
+            auto bytes = units::parse_size(raw->memory_limit);
+            if (!bytes) return bad("--memory-limit " + bytes.error);
+            if (*bytes < 4096)
+                return bad("--memory-limit '" + raw->memory_limit + "': at least 4K (one page)");
+            opts->memory_limit_bytes = *bytes;
         }
         if (!raw->timeout_env.empty()) {
             const char* text = std::getenv(raw->timeout_env.c_str());
@@ -267,9 +272,7 @@ void add_run_command(CLI::App& app, int& status) {
             }
         }
         for (const auto& l : opts->locks)
-            if (!locks::valid_name(l))
-                return bad("--lock '" + l +
-                           "': a name is 1-100 of [A-Za-z0-9._-], not starting with '.'");
+            if (auto name = units::parse_lock_name(l); !name) return bad("--lock " + name.error);
         status = launcher::run(*opts, std::cerr);
     });
 }

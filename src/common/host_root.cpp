@@ -20,10 +20,12 @@ std::filesystem::path HostRoot::resolve(const std::filesystem::path& host_path) 
     return root_ / host_path.relative_path();
 }
 
-Read<std::string> HostRoot::read_text(const std::filesystem::path& host_path) const {
-    const auto path = resolve(host_path);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Read<std::string>::fail(host_path.string() + ": " + std::strerror(errno));
+Read<std::string> read_file(const std::filesystem::path& path) {
+    int fd;
+    do
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return Read<std::string>::fail(std::strerror(errno));
     std::string out;
     char buf[8192];
     for (;;) {
@@ -32,13 +34,19 @@ Read<std::string> HostRoot::read_text(const std::filesystem::path& host_path) co
             if (errno == EINTR) continue;
             int err = errno;
             ::close(fd);
-            return Read<std::string>::fail(host_path.string() + ": " + std::strerror(err));
+            return Read<std::string>::fail(std::strerror(err));
         }
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
     }
     ::close(fd);
     return Read<std::string>::ok(std::move(out));
+}
+
+Read<std::string> HostRoot::read_text(const std::filesystem::path& host_path) const {
+    auto r = read_file(resolve(host_path));
+    if (!r) r.error = host_path.string() + ": " + r.error;
+    return r;
 }
 
 Read<std::string> HostRoot::read_line(const std::filesystem::path& host_path) const {

@@ -21,6 +21,13 @@ struct Read {
     static Read fail(std::string why) { return Read{std::nullopt, std::move(why)}; }
 };
 
+// The one whole-file reader: open(2) and read(2) until end of file, retrying
+// EINTR, errno captured at the call that failed (std::ifstream leaves errno
+// unspecified, so strerror(errno) after it can say "Success"). The error is
+// the strerror text alone ("No such file or directory", "Is a directory");
+// callers add the path and what the file was for.
+Read<std::string> read_file(const std::filesystem::path& path);
+
 class HostRoot {
   public:
     explicit HostRoot(std::filesystem::path root = "/");

@@ -13,8 +13,10 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "common/text.hpp"
+#include "common/units.hpp"
 
 namespace corral::locks {
 namespace {
@@ -53,6 +55,52 @@ bool flock_retry(int fd, int op) {
     }
 }
 
+// A descriptor closed on scope exit unless released.
+class FdGuard {
+  public:
+    explicit FdGuard(int fd) : fd_(fd) {}
+    FdGuard(FdGuard&& o) noexcept : fd_(o.release()) {}
+    FdGuard(const FdGuard&) = delete;
+    FdGuard& operator=(const FdGuard&) = delete;
+    FdGuard& operator=(FdGuard&&) = delete;
+    ~FdGuard() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+
+  private:
+    int fd_;
+};
+
+// The slot count every run holding a slot of `type` agrees on, kept in
+// slot.<type>.count: each holder keeps a shared flock on it. A run that can take
+// it exclusively holds no competitor, so it (re)writes the count; otherwise it
+// reads the count and must name the same one. Returns the descriptor to hold.
+int agree_on_count(const std::string& dir, const SlotRequest& s) {
+    const std::string path = dir + "/slot." + s.type + ".count";
+    FdGuard fd(open_lock_file(path));
+    const std::string mine = std::to_string(s.count) + "\n";
+    if (flock_retry(fd.get(), LOCK_EX | LOCK_NB)) {
+        if (::ftruncate(fd.get(), 0) != 0 ||
+            ::pwrite(fd.get(), mine.data(), mine.size(), 0) != static_cast<ssize_t>(mine.size()))
+            throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+    }
+    // Shared from here on (flock converts; another run may write in between,
+    // which the read below sees).
+    flock_retry(fd.get(), LOCK_SH);
+    char buf[32] = {};
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot read " + path);
+    const std::string theirs(buf, static_cast<size_t>(n));
+    if (!theirs.empty() && theirs != mine)
+        throw std::invalid_argument("--slots " + s.type + ":" + std::to_string(s.count) +
+                                    ": runs holding slots of " + s.type + " now say it has " +
+                                    std::string(trim(theirs)) +
+                                    " slots; every caller must name the same count");
+    return fd.release();
+}
+
 }  // namespace
 
 std::string runtime_dir() {
@@ -77,11 +125,7 @@ std::string runtime_dir() {
 }
 
 bool valid_name(std::string_view name) {
-    if (name.empty() || name.size() > 100 || name[0] == '.') return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
-    });
+    return static_cast<bool>(units::parse_lock_name(name));
 }
 
 SlotRequest parse_slot_request(std::string_view text) {
@@ -124,7 +168,7 @@ HeldLocks::~HeldLocks() {
 
 void HeldLocks::add(int fd, std::string what) {
     fds_.push_back(fd);
-    held_.push_back(std::move(what));
+    if (!what.empty()) held_.push_back(std::move(what));
 }
 
 HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
@@ -139,20 +183,36 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::sort(slots.begin(), slots.end(),
               [](const SlotRequest& a, const SlotRequest& b) { return a.type < b.type; });
+    // One slot per type: a repeated type would wait forever on the slot this run
+    // already holds (with count 1), so repeats merge; differing counts disagree.
+    for (size_t i = 1; i < slots.size(); ++i)
+        if (slots[i].type == slots[i - 1].type && slots[i].count != slots[i - 1].count)
+            throw std::invalid_argument(
+                "--slots " + slots[i].type + ": named with " + std::to_string(slots[i - 1].count) +
+                " and " + std::to_string(slots[i].count) + " slots; a type has one count");
+    slots.erase(
+        std::unique(slots.begin(), slots.end(),
+                    [](const SlotRequest& a, const SlotRequest& b) { return a.type == b.type; }),
+        slots.end());
 
     HeldLocks held;
     for (const auto& name : names) {
-        int fd = open_lock_file(dir + "/lock." + name);
-        if (!flock_retry(fd, LOCK_EX | LOCK_NB)) {
+        FdGuard fd(open_lock_file(dir + "/lock." + name));
+        if (!flock_retry(fd.get(), LOCK_EX | LOCK_NB)) {
             if (on_wait) on_wait("lock " + name);
-            flock_retry(fd, LOCK_EX);
+            flock_retry(fd.get(), LOCK_EX);
         }
-        held.add(fd, "lock:" + name);
+        held.add(fd.release(), "lock:" + name);
     }
     for (const auto& s : slots) {
+        held.add(agree_on_count(dir, s), "");
+        std::vector<FdGuard> guards;  // closes every slot file on a throw
+        guards.reserve(static_cast<size_t>(s.count));
         std::vector<int> fds;
-        for (int i = 0; i < s.count; ++i)
-            fds.push_back(open_lock_file(dir + "/slot." + s.type + "." + std::to_string(i)));
+        for (int i = 0; i < s.count; ++i) {
+            guards.emplace_back(open_lock_file(dir + "/slot." + s.type + "." + std::to_string(i)));
+            fds.push_back(guards.back().get());
+        }
         // Start at a pid-dependent slot so concurrent launchers spread out, then
         // poll: a blocking flock on one slot would miss another one freeing up.
         int start = static_cast<int>(::getpid() % s.count);
@@ -169,9 +229,8 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
         }
-        for (int i = 0; i < s.count; ++i)
-            if (i != taken) ::close(fds[static_cast<size_t>(i)]);
-        held.add(fds[static_cast<size_t>(taken)], "slot:" + s.type + "." + std::to_string(taken));
+        held.add(guards[static_cast<size_t>(taken)].release(),
+                 "slot:" + s.type + "." + std::to_string(taken));
     }
     return held;
 }

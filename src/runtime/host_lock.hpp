@@ -17,7 +17,7 @@ namespace corral::locks {
 // must be a real directory owned by this user. Throws std::runtime_error.
 std::string runtime_dir();
 
-// Lock and slot-type names: [A-Za-z0-9._-], 1..100 chars, not starting with '.'.
+// Lock and slot-type names: the rule of units::parse_lock_name (src/common/units.hpp).
 bool valid_name(std::string_view name);
 
 struct SlotRequest {
@@ -38,6 +38,7 @@ class HeldLocks {
 
     // "lock:NAME" and "slot:TYPE.I", in acquisition order.
     const std::vector<std::string>& held() const { return held_; }
+    // Takes ownership of fd; an empty `what` is held but not listed.
     void add(int fd, std::string what);
 
   private:
@@ -48,7 +49,10 @@ class HeldLocks {
 // Takes every named lock (sorted by name), then one slot of each type (sorted
 // by type): one global order, so launchers never deadlock one another. Blocks
 // until all are held; `on_wait` is called once per lock/slot it has to wait for.
-// Throws std::system_error / std::invalid_argument.
+// A type named twice is one slot; every concurrent holder of a type must name
+// the same count (kept in <dir>/slot.<type>.count under a shared flock), else
+// std::invalid_argument. Throws std::system_error / std::invalid_argument; on
+// a throw no descriptor stays open.
 HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
                   std::vector<SlotRequest> slots,
                   const std::function<void(const std::string&)>& on_wait = {});

@@ -25,6 +25,7 @@
 #include <stdexcept>
 
 #include "common/socket_path.hpp"
+#include "common/host_root.hpp"
 #include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/process.hpp"
@@ -853,6 +854,10 @@ int Launch::run() {
     if (int code = spawn(); code != 0) {
         if (!main_done_ && main_pid_ > 0) kill_tree();
         rec_.end = std::chrono::system_clock::now();
+        if (started_ == Clock::time_point{}) {  // failed before fork: nothing ran
+            rec_.start = rec_.end;
+            started_ = Clock::now();
+        }
         rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         if (main_done_ && WIFEXITED(main_status_)) rec_.exit_code = WEXITSTATUS(main_status_);
         return finish(code);
@@ -966,11 +971,11 @@ Translation translate_grants(const std::vector<GrantedResource>& grants,
 }
 
 PlanHints load_plan_hints(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": " + std::strerror(errno));
+    auto text = read_file(path);
+    if (!text) throw std::runtime_error(path + ": " + text.error);
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(in);
+        j = nlohmann::json::parse(*text);
     } catch (const nlohmann::json::parse_error& e) {
         throw std::runtime_error(path + ": not valid JSON: " + e.what());
     }
@@ -996,35 +1001,6 @@ PlanHints load_plan_hints(const std::string& path) {
         }
     }
     return h;
-}
-
-std::optional<uint64_t> parse_size(std::string_view text) {
-    text = trim(text);
-    size_t i = 0;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
-        ++i;
-    if (i == 0) return std::nullopt;
-    auto number = std::string(text.substr(0, i));
-    char* end = nullptr;
-    double v = std::strtod(number.c_str(), &end);
-    if (end != number.c_str() + number.size() || !std::isfinite(v) || v < 0) return std::nullopt;
-    auto unit = upper(trim(text.substr(i)));
-    double scale = 0;
-    if (unit.empty() || unit == "B")
-        scale = 1;
-    else if (unit == "K" || unit == "KB" || unit == "KIB")
-        scale = 1024.0;
-    else if (unit == "M" || unit == "MB" || unit == "MIB")
-        scale = 1024.0 * 1024;
-    else if (unit == "G" || unit == "GB" || unit == "GIB")
-        scale = 1024.0 * 1024 * 1024;
-    else if (unit == "T" || unit == "TB" || unit == "TIB")
-        scale = 1024.0 * 1024 * 1024 * 1024;
-    else
-        return std::nullopt;
-    double bytes = v * scale;
-    if (bytes >= 1.8e19) return std::nullopt;
-    return static_cast<uint64_t>(bytes);
 }
 
 int run(const Options& options, std::ostream& err) {

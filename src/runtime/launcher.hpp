@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/gpu_grant.hpp"
+#include "common/defaults.hpp"
 #include "runtime/host_lock.hpp"
 #include "runtime/records.hpp"
 
@@ -67,16 +68,13 @@ struct PlanHints {
 // Throws std::runtime_error "FILE: ..." (with line/column for bad JSON).
 PlanHints load_plan_hints(const std::string& path);
 
-// "512M", "2G", "1.5GiB", "1048576", "64MiB" -> bytes (powers of 1024).
-std::optional<uint64_t> parse_size(std::string_view text);
-
 // --- the launch ------------------------------------------------------------
 
 struct Options {
     std::string name;  // default: basename of the command
     std::vector<std::string> command;
     std::optional<double> timeout_seconds;  // before the multiplier
-    double grace_seconds = 5;
+    double grace_seconds = defaults::kGraceSeconds;
     std::optional<std::string> scratch_root;
     std::optional<std::string> plan_file;
     std::optional<double> timeout_multiplier;  // overrides the plan / environment

@@ -56,51 +56,102 @@ class Walker {
   public:
     Walker(bool remove, TreeResult& out) : remove_(remove), out_(out) {}
 
-    // Walks the directory open at `fd` (takes ownership), whose path is `path`.
+    // Walks the directory open at `fd` (takes ownership; closed on return),
+    // whose path is `path`.
     void walk_dir(int fd, const std::string& path, const Where& top) {
-        DIR* d = ::fdopendir(fd);
-        if (!d) {
-            error(path, "fdopendir", errno);
-            ::close(fd);
-            return;
-        }
-        // Collect names first: unlinking while reading a directory stream may skip entries.
-        std::vector<std::string> names;
-        errno = 0;
-        while (auto* e = ::readdir(d)) {
-            if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-            names.emplace_back(e->d_name);
-        }
-        int dfd = ::dirfd(d);
-        for (const auto& name : names)
-            visit(dfd, name, path + "/" + name, top);
-        ::closedir(d);
+        if (walk_children(fd, path, top)) ::close(fd);
     }
 
-    void visit(int dfd, const std::string& name, const std::string& path, const Where& top) {
+    // Visits every entry of the directory open at `fd`, whose path is `path`.
+    // At most two descriptors are open at any depth: a subdirectory is entered
+    // with the parent's descriptor closed, and the parent is reopened through
+    // ".." and checked to be the same directory (device and inode) on the way
+    // back. Returns false when `fd` was lost (closed; the walk of this
+    // directory stopped with an error).
+    bool walk_children(int& fd, const std::string& path, const Where& top) {
+        std::vector<std::string> names;
+        if (!read_names(fd, path, names)) return true;
+        struct stat self {};
+        if (::fstat(fd, &self) != 0) {
+            error(path, "fstat", errno);
+            return true;
+        }
+        for (const auto& name : names)
+            if (!visit(fd, name, path + "/" + name, top, self)) return false;
+        return true;
+    }
+
+    // Entry names of the directory at `fd` (a duplicate is read, `fd` stays
+    // open). Collected first: unlinking while reading a stream may skip
+    // entries. A readdir error is reported and the directory left alone.
+    bool read_names(int fd, const std::string& path, std::vector<std::string>& names) {
+        int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        DIR* d = dup < 0 ? nullptr : ::fdopendir(dup);
+        if (!d) {
+            error(path, "fdopendir", errno);
+            if (dup >= 0) ::close(dup);
+            return false;
+        }
+        ::rewinddir(d);
+        errno = 0;
+        while (auto* e = ::readdir(d)) {
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+                names.emplace_back(e->d_name);
+            errno = 0;
+        }
+        int err = errno;
+        ::closedir(d);
+        if (err != 0) {
+            error(path, "readdir", err);
+            return false;
+        }
+        return true;
+    }
+
+    // False when `dfd` was lost (see walk_children).
+    bool visit(int& dfd, const std::string& name, const std::string& path, const Where& top,
+               const struct stat& parent) {
         Where w;
         int err = 0;
         if (!where_at(dfd, name.c_str(), w, err)) {
             if (err != ENOENT) error(path, "statx", err);
-            return;
+            return true;
         }
         ++out_.entries;
         if (S_ISDIR(w.mode)) {
             if (w.dev != top.dev || (top.mnt_id != 0 && w.mnt_id != 0 && w.mnt_id != top.mnt_id)) {
                 out_.skipped_mounts.push_back(path);
-                return;
+                return true;
             }
             out_.bytes += w.bytes;
             int fd = open_dir(dfd, name, path, w);
-            if (fd < 0) return;
-            walk_dir(fd, path, top);
+            if (fd < 0) return true;
+            ::close(dfd);
+            dfd = -1;
+            bool kept = walk_children(fd, path, top);
+            if (kept) {
+                dfd = ::openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dfd < 0) error(path + "/..", "open", errno);
+                ::close(fd);
+            }
+            struct stat up {};
+            if (dfd >= 0 && (::fstat(dfd, &up) != 0 || up.st_dev != parent.st_dev ||
+                             up.st_ino != parent.st_ino)) {
+                out_.errors.push_back(path +
+                                      "/..: not the directory it came from (moved while "
+                                      "being removed); left alone");
+                ::close(dfd);
+                dfd = -1;
+            }
+            if (dfd < 0) return false;
             if (remove_ && ::unlinkat(dfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
                 error(path, "rmdir", errno);
-            return;
+            return true;
         }
         out_.bytes += w.bytes;
         if (remove_ && ::unlinkat(dfd, name.c_str(), 0) != 0 && errno != ENOENT)
             error(path, "unlink", errno);
+        return true;
     }
 
     int open_dir(int dfd, const std::string& name, const std::string& path, const Where& w) {

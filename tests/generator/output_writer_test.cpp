@@ -1,9 +1,13 @@
 // The output writer: all files staged, then renamed; failures leave the old
 // files byte for byte. Failures are real: a directory in the way, a full
 // filesystem (a tiny tmpfs mounted for the test).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,7 +35,8 @@ std::vector<OutputFile> files_with(const std::string& tag, size_t size = 0) {
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
     std::map<std::string, std::string> files;
     for (const auto& e : fs::directory_iterator(dir))
-        files[e.path().filename().string()] = e.is_regular_file() ? slurp(e.path()) : "<dir>";
+        if (auto name = e.path().filename().string(); name[0] != '.' || name == ".corral-current")
+            files[name] = e.is_regular_file() ? slurp(e.path()) : "<dir>";
     return files;
 }
 
@@ -39,9 +44,10 @@ TEST(OutputWriter, WritesEveryFileWithItsModeAndNoLeftovers) {
     TempDir dir("writer");
     auto out = dir / "nested/out";
     write_outputs(out, files_with("new"));
-    EXPECT_EQ(snapshot(out),
-              (std::map<std::string, std::string>{
-                  {"a.txt", "a new\n"}, {"b.sh", "b new\n"}, {"c.json", "c new\n"}}));
+    EXPECT_EQ(snapshot(out), (std::map<std::string, std::string>{{"a.txt", "a new\n"},
+                                                                 {"b.sh", "b new\n"},
+                                                                 {"c.json", "c new\n"},
+                                                                 {".corral-current", "<dir>"}}));
     struct stat st;
     ASSERT_EQ(::stat((out / "b.sh").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0755u);
@@ -106,7 +112,62 @@ TEST(OutputWriter, RemovesStagingLeftByAKilledRunWithoutFollowingLinks) {
     write_outputs(out, files_with("new"));
     EXPECT_FALSE(fs::exists(fs::symlink_status(stale)));
     EXPECT_EQ(slurp(dir / "precious"), "keep me");
-    EXPECT_EQ(snapshot(out).size(), 3u);
+    EXPECT_EQ(snapshot(out).size(), 4u);
+}
+
+// Every name resolves through the one link .corral-current, and the directory
+// holds only that generation (and the link): one rename switches the set.
+TEST(OutputWriter, EveryNameGoesThroughOneCurrentLink) {
+    TempDir dir("generation");
+    write_outputs(dir.path(), files_with("old"));
+    write_outputs(dir.path(), files_with("new"));
+    auto current = fs::read_symlink(dir / ".corral-current");
+    EXPECT_TRUE(current.string().starts_with(kStagingPrefix)) << current;
+    for (std::string name : {"a.txt", "b.sh", "c.json"}) {
+        ASSERT_TRUE(fs::is_symlink(dir / name)) << name;
+        EXPECT_EQ(fs::read_symlink(dir / name), fs::path(".corral-current") / name);
+    }
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path()))
+        ++entries;
+    EXPECT_EQ(entries, 5u);  // 3 names, the link, the one generation
+}
+
+// Issue 12: the old writer renamed file by file, so a failure (or a kill) after
+// the first rename left a new a.txt beside an old b.sh. Here the rename of b.sh
+// fails (an immutable file cannot be replaced): the set must stay one set.
+TEST(OutputWriter, AFailureMidwayLeavesOneConsistentSet) {
+    if (::geteuid() != 0) GTEST_SKIP() << "setting the immutable flag needs root";
+    TempDir dir("midway");
+    // The old set as an older corral (or the old writer) left it: plain files.
+    for (const auto& f : files_with("old"))
+        spit(dir / f.name, f.content);
+    int fd = ::open((dir / "b.sh").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    int flags = 0;
+    if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0 ||
+        (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0)) {
+        int err = errno;
+        ::close(fd);
+        GTEST_SKIP() << "this filesystem has no immutable flag: " << std::strerror(err);
+    }
+    struct Clear {
+        int fd;
+        ~Clear() {
+            int f = 0;
+            ::ioctl(fd, FS_IOC_GETFLAGS, &f);
+            f &= ~FS_IMMUTABLE_FL;
+            ::ioctl(fd, FS_IOC_SETFLAGS, &f);
+            ::close(fd);
+        }
+    } clear{fd};
+    try {
+        write_outputs(dir.path(), files_with("new"));
+    } catch (const std::exception&) {  // failing is fine; a mixed set is not
+    }
+    auto tag = [&](const std::string& name) { return slurp(dir / name).substr(2, 3); };
+    EXPECT_EQ(tag("a.txt"), tag("b.sh"));
+    EXPECT_EQ(tag("c.json"), tag("b.sh"));
 }
 
 TEST(OutputWriter, RejectsNamesOutsideTheDirectory) {

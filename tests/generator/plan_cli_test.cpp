@@ -184,8 +184,9 @@ TEST_F(PlanCli, BadPolicyIsExitTwoWithTheMessageAndNoOutput) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "corral plan: " + bad.string() +
-                         ":2:13: memory.per_test: expected a size with a unit such as 512MiB, 2G "
-                         "or 1.5GiB (above zero), got \"lots\"\n");
+                         ":2:13: memory.per_test: \"lots\": expected a number with a binary "
+                         "unit: K, M, G, T (or KiB, MiB, GiB, TiB; powers of 1024) or B, such as "
+                         "512M, 2G or 1.5GiB\n");
 
     std::ofstream(bad) << "memory:\n  per_tset: 1G\n";
     r = run({"plan", "--facts", facts_, "--config", bad});
@@ -206,7 +207,7 @@ TEST_F(PlanCli, BadPolicyIsExitTwoWithTheMessageAndNoOutput) {
 
     r = run({"plan", "--facts", facts_}, {"CORRAL_MEMORY=8"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("CORRAL_MEMORY: expected a size"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CORRAL_MEMORY: \"8\": a unit is required"), std::string::npos) << r.err;
 
     r = run({"plan", "--facts", facts_, "--cpus", "zero"});
     EXPECT_EQ(r.exit_code, 2);

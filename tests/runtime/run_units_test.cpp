@@ -110,17 +110,6 @@ TEST(CtestResources, UnmappedHeavyIoIsSaidNotGuessed) {
     EXPECT_NE(t.notes[0].find("fs_x"), std::string::npos);
 }
 
-TEST(Sizes, ParsesUnitsInPowersOf1024) {
-    EXPECT_EQ(launcher::parse_size("4096"), 4096u);
-    EXPECT_EQ(launcher::parse_size("512M"), 512ull << 20);
-    EXPECT_EQ(launcher::parse_size("2G"), 2ull << 30);
-    EXPECT_EQ(launcher::parse_size("1.5GiB"), 3ull << 29);
-    EXPECT_EQ(launcher::parse_size("64mib"), 64ull << 20);
-    EXPECT_FALSE(launcher::parse_size("lots"));
-    EXPECT_FALSE(launcher::parse_size("12Q"));
-    EXPECT_FALSE(launcher::parse_size(""));
-}
-
 TEST(HostLocks, NamesAndSlotRequestsAreValidated) {
     EXPECT_TRUE(locks::valid_name("pkg-cache.v2_x"));
     EXPECT_FALSE(locks::valid_name("a/b"));
