@@ -30,8 +30,8 @@ struct ResourceId {
                          // maps a granted heavy_io id to it); empty otherwise
     // gpus: how `corral run` hands this device to a test (facts gpus[].variable /
     // visible_as, e.g. CUDA_VISIBLE_DEVICES=MIG-<uuid>); empty otherwise.
-    std::string visible_variable;
-    std::string visible_as;
+    std::string visible_variable{};
+    std::string visible_as{};
 };
 struct ResourceType {
     std::string name;  // "mem_mib", "heavy_io", "gpus", or a policy-named one

@@ -470,8 +470,8 @@ TEST(Planner, NoUsableScratchLeavesTmpdirAlone) {
 
 TEST(Planner, GpusOneIdPerDeviceWithPolicySlots) {
     Facts f = host(16, 64 * kGiB);
-    f.gpus = {{"nvidia", 0, "nvidia0", "Tesla T4", "/dev/nvidia0", "nvidia-smi"},
-              {"nvidia", 1, "nvidia1", "Tesla T4", "/dev/nvidia1", "nvidia-smi"}};
+    f.gpus = {{"nvidia", 0, "nvidia0", "Tesla T4", "/dev/nvidia0", "nvidia-smi", "", "", ""},
+              {"nvidia", 1, "nvidia1", "Tesla T4", "/dev/nvidia1", "nvidia-smi", "", "", ""}};
     Policy pol = default_policy();
     pol.gpu_slots.value = 2;
     Plan p = make_plan(f, pol);
@@ -616,7 +616,7 @@ TEST(Planner, NamedResourcesAndExtraPools) {
 
 TEST(Planner, ResourceNamesAndIdsFollowCTestRules) {
     Facts f = host(16, 64 * kGiB);
-    f.gpus = {{"amd", 0, "amd0", "MI100", "/dev/dri/renderD128", "sysfs"}};
+    f.gpus = {{"amd", 0, "amd0", "MI100", "/dev/dri/renderD128", "sysfs", "", "", ""}};
     Policy pol = default_policy();
     pol.named_resources.push_back({"db", 1, "test"});
     Plan p = make_plan(f, pol);
@@ -659,7 +659,7 @@ TEST(Planner, IsAPureFunction) {
 
 TEST(PlanJson, RoundTripsAndUsesThePublicFieldNames) {
     Facts f = host(8, 32 * kGiB);
-    f.gpus = {{"nvidia", 0, "nvidia0", "T4", "/dev/nvidia0", "x"}};
+    f.gpus = {{"nvidia", 0, "nvidia0", "T4", "/dev/nvidia0", "x", "", "", ""}};
     f.context.slowdowns = {"tsan"};
     Policy pol = default_policy();
     load_policy_text(pol, "env:\n  TEST_PROCESSES: \"{cpus}\"\nci:\n  stop_on_failure: true\n",
