@@ -553,7 +553,7 @@ class Planner {
         const int level = plan_.test_parallel_level;
         plan_.resources.push_back(
             {"cpus",
-             {{"0", level, "the test parallel level", ""}},
+             {{"0", level, "the test parallel level", "", "", ""}},
              "the test parallel level: a test holds cpus:<its PROCESSORS, 1 by default>, so "
              "ctest -jN runs at most " +
                  plural(level, "one-CPU Corral test", "one-CPU Corral tests") +

@@ -71,6 +71,7 @@ struct HostDirs {
     std::vector<std::string> cwds;     // getcwd(), $PWD
     std::vector<std::string> tmpdirs;  // $TMPDIR
     unsigned uid = 0;                  // real uid: who must own a Corral-made scope
+    std::string scratch_registry;      // the launchers' scratch registry (scratch_dir.hpp)
     static HostDirs from_host();
 };
 

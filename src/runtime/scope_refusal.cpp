@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "runtime/host_lock.hpp"
 #include "runtime/reaper.hpp"
 #include "runtime/scope_marker.hpp"
+#include "runtime/scratch_dir.hpp"
 
 namespace corral::reap {
 namespace {
@@ -207,6 +209,11 @@ HostDirs HostDirs::from_host() {
     if (!ec) h.cwds.push_back(cwd.string());
     if (const char* pwd = std::getenv("PWD"); pwd && pwd[0] == '/') h.cwds.emplace_back(pwd);
     if (const char* t = std::getenv("TMPDIR"); t && t[0] == '/') h.tmpdirs.emplace_back(t);
+    try {
+        h.scratch_registry = locks::runtime_dir() + "/scratch";
+    } catch (const std::exception&) {
+        // No private runtime directory: no launcher can have registered a scratch here.
+    }
     return h;
 }
 
@@ -222,6 +229,9 @@ void check_dedicated(const Scope& scope, const HostDirs& host, bool force) {
                                "(refused even with --force)");
     std::string why_not_made;
     if (scope_marker::is_corral_made(scope.paths.back(), host.uid, &why_not_made)) return;
+    // A running launcher's per-test scratch directory (it holds no mark: the test
+    // finds its $TMPDIR empty) is Corral-made too.
+    if (scratch::is_registered(host.scratch_registry, scope.paths.back())) return;
     if (force) return;
     auto broken = rules.broken();
     if (broken.empty()) return;

@@ -1,7 +1,5 @@
 #include "runtime/scratch_dir.hpp"
 
-#include "runtime/scope_marker.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
@@ -218,10 +216,6 @@ ScratchDir create(const std::string& root, size_t id_length) {
                 throw std::system_error(e, std::generic_category(),
                                         "cannot set the mode of scratch directory " + d.path);
             }
-            // Corral-made: `corral reap --scope "$CORRAL_SCOPE"` always accepts it. Without
-            // the mark (a full disk) the reaper's ordinary rules apply; not an error.
-            std::string why;
-            scope_marker::write(d.path, why);
             return d;
         }
         if (errno != EEXIST || attempt > 20)
@@ -279,6 +273,20 @@ void write_owner(const std::string& registry, const ScratchDir& d) {
     write_file_atomically(
         entry_path(registry, d.id, ".owner"),
         std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path + "\n", 0600);
+}
+
+bool is_registered(const std::string& registry, const std::string& dir) {
+    auto slash = dir.rfind("/c-");
+    if (registry.empty() || slash == std::string::npos) return false;
+    std::string id = dir.substr(slash + 3);
+    if (id.empty() || id.find('/') != std::string::npos) return false;
+    std::istringstream in(read_small(entry_path(registry, id, ".owner")));
+    long pid = 0;
+    unsigned long long start = 0;
+    std::string path;
+    in >> pid >> start >> std::ws;
+    std::getline(in, path);
+    return pid > 0 && path == dir && is_scratch_path_of(path, id);
 }
 
 void remove_owner(const std::string& registry, const std::string& id) {

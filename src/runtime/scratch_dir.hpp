@@ -26,8 +26,8 @@ struct ScratchDir {
 // $XDG_RUNTIME_DIR), regardless of the umask, owned by the caller: whatever a
 // test could do in its $TMPDIR without `corral run`, it can do in this one
 // (a harness that hands a subdirectory to an unprivileged user keeps working).
-// It holds the Corral-made mark (scope_marker.hpp) so `corral reap` accepts
-// it. Throws std::system_error naming the path on failure.
+// Nothing is written into it: the test finds it empty, as a fresh $TMPDIR.
+// Throws std::system_error naming the path on failure.
 ScratchDir create(const std::string& root, size_t id_length = 8);
 
 // --- the scratch registry --------------------------------------------------
@@ -49,6 +49,12 @@ struct OwnerEntry {
 
 // Records the calling process as the owner of `d`. Throws std::system_error.
 void write_owner(const std::string& registry, const ScratchDir& d);
+// True when `dir` is the scratch directory of a launcher that is registered
+// in `registry` (<registry>/<id>.owner names exactly `dir`): Corral made it,
+// so `corral reap` accepts it as a scope (docs/runtime.md, "Dedicated scopes
+// only"). The registry is the launcher's private directory, so the entry
+// cannot be planted by another user. False on any doubt.
+bool is_registered(const std::string& registry, const std::string& dir);
 // Removes the owner entry (no error when it is gone).
 void remove_owner(const std::string& registry, const std::string& id);
 // Owner entries whose process is gone (or is another process now), each

@@ -894,10 +894,16 @@ TEST_F(ReapDedicated, CorralMadeScopeIsAlwaysAcceptedAndTheMarkIsHardToFake) {
 
 TEST_F(ReapDedicated, LauncherScratchDirectoriesAreCorralMade) {
     auto d = corral::scratch::create(base_.string());
-    std::string why;
-    EXPECT_TRUE(corral::scope_marker::is_corral_made(d.path, ::getuid(), &why)) << why;
+    EXPECT_TRUE(fs::is_empty(d.path)) << "the test's $TMPDIR starts empty, as without corral";
     host_.cwds = {d.path + "/work"};  // a test that cd'ed into its own TMPDIR
+    EXPECT_TRUE(refused(d.path, host_)) << "not registered yet: the ordinary rules apply";
+    auto registry = dir("registry").string();
+    corral::scratch::write_owner(registry, d);
+    host_.scratch_registry = registry;
     EXPECT_FALSE(refused(d.path, host_));
+    EXPECT_TRUE(refused(base_.string(), host_)) << "only the registered directory itself";
+    corral::scratch::remove_owner(registry, d.id);
+    EXPECT_TRUE(refused(d.path, host_));
 }
 
 // The CMake side writes the same mark, only into a directory Corral made or named.
