@@ -132,7 +132,9 @@ class Planner {
         // Measured: what lives beside the tests + the launchers + a margin.
         uint64_t beside = 0;
         std::string beside_text;
-        if (!probed) {
+        if (plan_.memory_source == "assumed") {
+            return flat("(the memory size is an assumption: nothing was measured)");
+        } else if (!probed) {
             beside_text = "0 in use counted (the memory size is set by policy, " +
                           p_.memory_override.source + ")";
         } else if (m.available_bytes) {

@@ -757,13 +757,21 @@ TEST_F(Run, APrivilegeDroppingTestPassesAsWithoutTheLauncher) {
     std::string test =
         "exec setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c "
         "'cd \"$TMPDIR\" && mkdir mine && echo ok > mine/f && cat mine/f && id -un'";
-    auto plain = finish(spawn({"sh", "-c", test}, {{"TMPDIR", "/tmp"}}), Clock::now());
-    ASSERT_EQ(plain.code, 0) << plain.err;
-    // The default root: /tmp, as the plain run used.
+    // A fresh world-writable sticky directory stands in for /tmp (so the plain run
+    // leaves nothing in the real /tmp), for both runs.
+    char tmpl[] = "/tmp/corral-world-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string world = tmpl;
+    ASSERT_EQ(::chmod(world.c_str(), 01777), 0);
+    auto plain = finish(spawn({"sh", "-c", test}, {{"TMPDIR", world}}), Clock::now());
+    fs::remove_all(world + "/mine");
     auto r =
         finish(spawn({CORRAL_EXE, "run", "--records", records_.string(), "--", "sh", "-c", test},
-                     {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}, {"TMPDIR", ""}}),
+                     {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}, {"TMPDIR", world}}),
                Clock::now());
+    std::error_code ec;
+    fs::remove_all(world, ec);
+    ASSERT_EQ(plain.code, 0) << plain.err;
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, plain.out);
     EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
