@@ -89,6 +89,8 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
     if (!doc.is_object() || !doc.contains("tests") || !doc["tests"].is_array())
         throw ShardError(origin + ": expected an object with a \"tests\" list (ctest json-v1)");
     std::vector<CTestTest> out;
+    std::set<std::string> with_setup;                // fixtures some test sets up
+    std::map<size_t, std::set<std::string>> cleans;  // index in `out` -> FIXTURES_CLEANUP
     int number = 0;
     for (const auto& t : doc["tests"]) {
         ++number;
@@ -123,8 +125,11 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
                     test.timeout = number_of(v, at);
                 } else if (key == "FIXTURES_SETUP" || key == "FIXTURES_CLEANUP" ||
                            key == "FIXTURES_REQUIRED") {
-                    for (auto& f : string_list(v, at))
+                    for (auto& f : string_list(v, at)) {
                         fixtures.insert(f);
+                        if (key == "FIXTURES_SETUP") with_setup.insert(f);
+                        if (key == "FIXTURES_CLEANUP") cleans[out.size()].insert(f);
+                    }
                 } else if (key == "RESOURCE_GROUPS") {
                     if (!v.is_array()) throw ShardError(at + ": expected a list of groups");
                     for (const auto& g : v) {
@@ -147,7 +152,25 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
         test.fixtures.assign(fixtures.begin(), fixtures.end());
         out.push_back(std::move(test));
     }
-    return out;
+    // A fixture without a setup test (Corral's own `corral`, whose only member is
+    // the cleanup test corral.reap) ties nothing together: ctest adds a required
+    // fixture's cleanup test to every run that selects a test requiring it
+    // (ctest(1), "FIXTURES_REQUIRED"), so each shard gets its own. Such cleanup
+    // tests are not shard members, and such fixtures do not group tests.
+    std::vector<CTestTest> kept;
+    for (size_t i = 0; i < out.size(); ++i) {
+        auto c = cleans.find(i);
+        bool cleanup_only = c != cleans.end() &&
+                            std::any_of(c->second.begin(), c->second.end(),
+                                        [&](const std::string& f) { return !with_setup.count(f); });
+        if (cleanup_only) continue;
+        auto& f = out[i].fixtures;
+        f.erase(std::remove_if(f.begin(), f.end(),
+                               [&](const std::string& n) { return !with_setup.count(n); }),
+                f.end());
+        kept.push_back(std::move(out[i]));
+    }
+    return kept;
 }
 
 Profile parse_profile(std::string_view text, const std::string& origin) {
