@@ -522,7 +522,7 @@ class Planner {
         const auto mib = static_cast<int>(std::max<uint64_t>(1, plan_.memory_budget_bytes / kMiB));
         plan_.resources.push_back(
             {"mem_mib",
-             {{"0", mib, "memory budget " + human_bytes(plan_.memory_budget_bytes), ""}},
+             {{"0", mib, "memory budget " + human_bytes(plan_.memory_budget_bytes), "", "", ""}},
              "the memory budget in MiB slots: a test declaring mem_mib:N holds N MiB of it"});
 
         ResourceType heavy{"heavy_io", {}, ""};
@@ -531,10 +531,10 @@ class Planner {
                 {"fs" + std::to_string(heavy.ids.size()), p_.heavy_io_slots.value,
                  s->fstype + (s->device.empty() ? "" : " on " + s->device) +
                      (s->mount_point.empty() ? "" : " mounted at " + s->mount_point),
-                 s->path});
+                 s->path, "", ""});
         if (heavy.ids.empty())
             heavy.ids.push_back(
-                {"fs0", p_.heavy_io_slots.value, "no scratch filesystem chosen", ""});
+                {"fs0", p_.heavy_io_slots.value, "no scratch filesystem chosen", "", "", ""});
         heavy.reason = std::to_string(p_.heavy_io_slots.value) + " I/O-heavy tests at a time on " +
                        (heavy.ids.size() > 1 ? "each" : "the") +
                        " scratch filesystem (resources.heavy_io_slots, " +
@@ -553,7 +553,7 @@ class Planner {
         const int level = plan_.test_parallel_level;
         plan_.resources.push_back(
             {"cpus",
-             {{"0", level, "the test parallel level", ""}},
+             {{"0", level, "the test parallel level", "", "", ""}},
              "the test parallel level: a test holds cpus:<its PROCESSORS, 1 by default>, so "
              "ctest -jN runs at most " +
                  plural(level, "one-CPU Corral test", "one-CPU Corral tests") +
@@ -575,7 +575,7 @@ class Planner {
         for (const auto& named : p_.named_resources)
             plan_.resources.push_back(
                 {named.name,
-                 {{"0", named.slots, "named in policy", ""}},
+                 {{"0", named.slots, "named in policy", "", "", ""}},
                  std::to_string(named.slots) + " slot(s) from policy (" + named.source + ")"});
     }
 

@@ -13,6 +13,9 @@
 namespace corral::shard {
 namespace {
 
+// The fixture corral_setup() gives every Corral test (cmake/CorralFunctions.cmake).
+constexpr const char* kRunnerFixture = "corral";
+
 using json = nlohmann::json;
 constexpr uint64_t kMiB = 1024ull * 1024ull;
 
@@ -99,6 +102,7 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
         test.name = t["name"].get<std::string>();
         test.number = number;
         std::set<std::string> fixtures;
+        bool per_machine = false;
         if (t.contains("properties")) {
             if (!t["properties"].is_array())
                 throw ShardError(where + ".properties: expected a list");
@@ -123,8 +127,17 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
                     test.timeout = number_of(v, at);
                 } else if (key == "FIXTURES_SETUP" || key == "FIXTURES_CLEANUP" ||
                            key == "FIXTURES_REQUIRED") {
-                    for (auto& f : string_list(v, at))
+                    for (auto& f : string_list(v, at)) {
+                        // corral_setup()'s fixture (cmake/CorralFunctions.cmake): its setup
+                        // (corral.spec) and cleanup (corral.reap) belong to each runner, and
+                        // ctest adds them to any selection requiring it (ctest(1),
+                        // FIXTURES_REQUIRED): they join no group and go in no shard.
+                        if (f == kRunnerFixture) {
+                            per_machine |= key != "FIXTURES_REQUIRED";
+                            continue;
+                        }
                         fixtures.insert(f);
+                    }
                 } else if (key == "RESOURCE_GROUPS") {
                     if (!v.is_array()) throw ShardError(at + ": expected a list of groups");
                     for (const auto& g : v) {
@@ -145,7 +158,7 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
             }
         }
         test.fixtures.assign(fixtures.begin(), fixtures.end());
-        out.push_back(std::move(test));
+        if (!per_machine) out.push_back(std::move(test));
     }
     return out;
 }
