@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/socket_path.hpp"
 #include "common/defaults.hpp"
+#include "common/socket_path.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {

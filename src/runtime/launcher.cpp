@@ -24,8 +24,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "common/socket_path.hpp"
 #include "common/host_root.hpp"
+#include "common/socket_path.hpp"
 #include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/process.hpp"

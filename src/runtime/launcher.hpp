@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/gpu_grant.hpp"
 #include "common/defaults.hpp"
+#include "runtime/gpu_grant.hpp"
 #include "runtime/host_lock.hpp"
 #include "runtime/records.hpp"
 
