@@ -51,6 +51,11 @@ std::string emit_github_env(const Plan& plan);
 // to check the key fields before they are returned.
 std::string emit_github_workflow(const Plan& plan);
 std::string emit_forgejo_workflow(const Plan& plan);
+// The sharded form (`corral ci --shards N`, docs/sharding.md): a matrix job of N
+// shards (1..256; EmitError otherwise) reading the committed ci/shards/ files of
+// `corral shard`, and a job merging their records into one `corral report`.
+std::string emit_github_sharded_workflow(const Plan& plan, int shards);
+std::string emit_forgejo_sharded_workflow(const Plan& plan, int shards);
 
 // report.txt: the human summary, with every warning.
 std::string emit_report(const Plan& plan);

@@ -13,6 +13,9 @@
 namespace corral::shard {
 namespace {
 
+// The fixture corral_setup() gives every Corral test (cmake/CorralFunctions.cmake).
+constexpr const char* kRunnerFixture = "corral";
+
 using json = nlohmann::json;
 constexpr uint64_t kMiB = 1024ull * 1024ull;
 
@@ -100,7 +103,8 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
         CTestTest test;
         test.name = t["name"].get<std::string>();
         test.number = number;
-        std::set<std::string> fixtures;
+        std::set<std::string> fixtures, cleanups;
+        bool per_machine = false;
         if (t.contains("properties")) {
             if (!t["properties"].is_array())
                 throw ShardError(where + ".properties: expected a list");
@@ -126,9 +130,17 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
                 } else if (key == "FIXTURES_SETUP" || key == "FIXTURES_CLEANUP" ||
                            key == "FIXTURES_REQUIRED") {
                     for (auto& f : string_list(v, at)) {
+                        // corral_setup()'s fixture (cmake/CorralFunctions.cmake): its setup
+                        // (corral.spec) and cleanup (corral.reap) belong to each runner, and
+                        // ctest adds them to any selection requiring it (ctest(1),
+                        // FIXTURES_REQUIRED): they join no group and go in no shard.
+                        if (f == kRunnerFixture) {
+                            per_machine |= key != "FIXTURES_REQUIRED";
+                            continue;
+                        }
                         fixtures.insert(f);
                         if (key == "FIXTURES_SETUP") with_setup.insert(f);
-                        if (key == "FIXTURES_CLEANUP") cleans[out.size()].insert(f);
+                        if (key == "FIXTURES_CLEANUP") cleanups.insert(f);
                     }
                 } else if (key == "RESOURCE_GROUPS") {
                     if (!v.is_array()) throw ShardError(at + ": expected a list of groups");
@@ -150,6 +162,8 @@ std::vector<CTestTest> parse_ctest_tests(std::string_view json_text, const std::
             }
         }
         test.fixtures.assign(fixtures.begin(), fixtures.end());
+        if (per_machine) continue;
+        if (!cleanups.empty()) cleans[out.size()] = std::move(cleanups);
         out.push_back(std::move(test));
     }
     // A fixture without a setup test (Corral's own `corral`, whose only member is

@@ -199,21 +199,33 @@ void add_ci(CLI::App& app, int& status) {
         "--resource-spec-file, --timeout and --output-on-failure (plus --stop-on-failure,\n"
         "--repeat after-timeout:N and sudo --preserve-env=... when the policy asks):\n"
         "  --github   for .github/workflows/\n"
-        "  --forgejo  for .forgejo/workflows/");
+        "  --forgejo  for .forgejo/workflows/\n"
+        "With --shards N: a matrix of N shard jobs running the committed ci/shards/ files of\n"
+        "`corral shard`, and a job merging their records into one `corral report`\n"
+        "(docs/sharding.md).");
     cmd->footer(kPlanInputsHelp);
     auto opts = add_single(cmd);
     auto forge = std::make_shared<std::string>();
+    auto shards = std::make_shared<int>(0);
+    cmd->add_option("--shards", *shards, "Emit the sharded workflow with N shard jobs")
+        ->type_name("N")
+        ->check(CLI::Range(1, 256));
     auto* group = cmd->add_option_group("forge", "CI system (exactly one)");
     group->add_flag_callback(
         "--github", [forge] { *forge = "github"; }, "GitHub Actions");
     group->add_flag_callback(
         "--forgejo", [forge] { *forge = "forgejo"; }, "Forgejo Actions");
     group->require_option(1);
-    cmd->callback([opts, forge, &status] {
+    cmd->callback([opts, forge, shards, &status] {
         status = guarded("ci", [&] {
             auto plan = make_planned(opts->inputs).plan;
-            put(*forge == "forgejo" ? emit_forgejo_workflow(plan) : emit_github_workflow(plan),
-                opts->output_file);
+            if (*shards > 0)
+                put(*forge == "forgejo" ? emit_forgejo_sharded_workflow(plan, *shards)
+                                        : emit_github_sharded_workflow(plan, *shards),
+                    opts->output_file);
+            else
+                put(*forge == "forgejo" ? emit_forgejo_workflow(plan) : emit_github_workflow(plan),
+                    opts->output_file);
         });
     });
 }

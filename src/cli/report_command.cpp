@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
@@ -26,9 +28,34 @@ struct Options {
     std::string run = "last";
     std::string plan;
     std::string junit, markdown, html;
+    std::string expect_shards;  // a shards.json (corral.shards/1): every test in it must have run
     bool json = false;
     int top = 5;
 };
+
+// The names in a `corral shard` manifest (docs/sharding.md, corral.shards/1:
+// "tests": [{"name": ...}]). Throws RecordsError (exit 2) naming the file.
+std::vector<std::string> manifest_tests(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw corral::report::RecordsError(file + ": cannot read the shard manifest");
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw corral::report::RecordsError(file + ": not JSON: " + e.what());
+    }
+    if (!j.is_object() || j.value("schema", "") != "corral.shards/1" || !j.contains("tests") ||
+        !j["tests"].is_array())
+        throw corral::report::RecordsError(
+            file + ": expected a corral.shards/1 manifest with a \"tests\" array");
+    std::vector<std::string> names;
+    for (const auto& t : j["tests"]) {
+        if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
+            throw corral::report::RecordsError(file + ": a \"tests\" entry without a string name");
+        names.push_back(t["name"].get<std::string>());
+    }
+    return names;
+}
 
 int report(const Options& o) {
     namespace fs = std::filesystem;
@@ -63,6 +90,17 @@ int report(const Options& o) {
         }
         if (!plan_file.empty()) plan = read_plan_numbers(plan_file);
         auto summary = summarise(std::move(tests), label, plan);
+        // Tests the shard manifest assigns that have no record in the run(s): they
+        // ran in no shard (a shard that did not build or run, or a matrix smaller
+        // than the manifest). They fail the report.
+        std::vector<std::string> not_run;
+        if (!o.expect_shards.empty()) {
+            std::set<std::string> ran;
+            for (const auto& t : summary.tests)
+                ran.insert(t.name);
+            for (const auto& name : manifest_tests(o.expect_shards))
+                if (!ran.count(name)) not_run.push_back(name);
+        }
 
         if (!o.junit.empty()) write_file_atomically(o.junit, render_junit(summary));
         if (!o.html.empty()) write_file_atomically(o.html, render_html(summary));
@@ -70,6 +108,12 @@ int report(const Options& o) {
             // Appended, as $GITHUB_STEP_SUMMARY expects (`>>`).
             std::ofstream md(o.markdown, std::ios::app | std::ios::binary);
             md << render_markdown(summary);
+            if (!not_run.empty()) {
+                md << "\n**" << not_run.size() << " of the tests in " << o.expect_shards
+                   << " ran in no shard:**\n\n";
+                for (const auto& name : not_run)
+                    md << "- `" << name << "`\n";
+            }
             md.flush();
             if (!md) {
                 std::cerr << "corral report: cannot append to " << o.markdown << "\n";
@@ -83,7 +127,10 @@ int report(const Options& o) {
             bool colour = ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
             render_text(summary, std::cout, colour, o.top);
         }
-        return summary.passed ? kExitOk : kExitFailure;
+        for (const auto& name : not_run)
+            std::cerr << "corral report: NOT RUN in any shard: " << name << " (listed in "
+                      << o.expect_shards << ")\n";
+        return summary.passed && not_run.empty() ? kExitOk : kExitFailure;
     } catch (const RecordsError& e) {
         std::cerr << "corral report: " << e.what() << "\n";
         return kExitUsage;
@@ -132,6 +179,10 @@ void add_report_command(CLI::App& app, int& status) {
         ->type_name("FILE");
     cmd->add_option("--html", opts->html,
                     "Write a self-contained HTML timeline here (replaced atomically)")
+        ->type_name("FILE");
+    cmd->add_option("--expect-shards", opts->expect_shards,
+                    "A `corral shard` manifest (shards.json): fail (exit 1) and list every "
+                    "test in it that has no record in the reported run(s)")
         ->type_name("FILE");
     cmd->add_flag("--json", opts->json, "Print the summary as JSON (corral.report/1) on stdout");
     cmd->add_option("--top", opts->top, "How many slowest / heaviest tests to list")

@@ -7,6 +7,7 @@
 // (an install prefix whose bin/ is on PATH, as /usr would be) and nothing else.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -53,6 +54,55 @@ std::set<std::string> passed_tests(const std::string& log) {
     for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it)
         out.insert((*it)[1]);
     return out;
+}
+
+const test::StepOutcome* find_step(const test::JobOutcome& job, const std::string& name) {
+    for (const auto& s : job.steps)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+// The Report step ran; the artifact corral-report holds summary.md, junit.xml
+// (one testcase per test, parsed by Python's xml.etree) and report.html; on
+// GitHub the Markdown table reached $GITHUB_STEP_SUMMARY. A project without
+// corral_setup() has no records: the step says so and the artifact is empty.
+// corral.reap (corral_setup's cleanup) is `corral reap` itself, not run under
+// `corral run`: it leaves no record and is not in the report.
+void check_report(const test::JobOutcome& job, const test::RunnerSetup& runner,
+                  std::set<std::string> tests, bool github, bool corral) {
+    tests.erase("corral.reap");
+    const auto* report = find_step(job, "Report");
+    ASSERT_NE(report, nullptr) << job.transcript();
+    ASSERT_EQ(job.artifacts.size(), 1u) << job.transcript();
+    const auto& artifact = job.artifacts[0];
+    EXPECT_EQ(artifact.name, "corral-report");
+    if (!corral) {
+        EXPECT_NE(report->log.find("no report"), std::string::npos) << report->log;
+        EXPECT_TRUE(artifact.files.empty());
+        return;
+    }
+    EXPECT_EQ(artifact.files.size(), 3u) << job.transcript();
+    EXPECT_TRUE(artifact.missing.empty()) << job.transcript();
+    auto dir = runner.workspace / "build/corral-report";
+    auto md = slurp(dir / "summary.md");
+    EXPECT_NE(md.find("|---"), std::string::npos) << md;
+    for (const auto& t : tests)
+        EXPECT_NE(md.find(t), std::string::npos) << t << " not in\n" << md;
+    if (github)
+        EXPECT_EQ(job.step_summary, md);
+    else
+        EXPECT_EQ(job.step_summary, "");  // Forgejo shows no step summary: not written
+    auto junit = run({"python3", "-c",
+                      "import sys, xml.etree.ElementTree as E\n"
+                      "r = E.parse(sys.argv[1]).getroot()\n"
+                      "print(sorted(c.get('name') for c in r.iter('testcase')))",
+                      (dir / "junit.xml").string()});
+    ASSERT_EQ(junit.exit_code, 0) << junit.err;
+    std::string expected = "[";
+    for (const auto& t : tests)
+        expected += (expected.size() > 1 ? ", '" : "'") + t + "'";
+    EXPECT_EQ(junit.out, expected + "]\n");
+    EXPECT_TRUE(fs::exists(dir / "report.html"));
 }
 
 class CiJob : public ::testing::TestWithParam<std::tuple<int, int>> {
@@ -121,9 +171,9 @@ TEST_P(CiJob, EveryGeneratedJobRunsTheTestsUnderOneSpec) {
 
         auto job = test::run_job(text, runner);
         ASSERT_TRUE(job.success) << job.transcript();
-        ASSERT_FALSE(job.steps.empty());
-        const auto& test_step = job.steps.back();
-        EXPECT_EQ(test_step.name, "Test");
+        const auto* test_step_ptr = find_step(job, "Test");
+        ASSERT_NE(test_step_ptr, nullptr) << job.transcript();
+        const auto& test_step = *test_step_ptr;
         EXPECT_EQ(passed_tests(test_step.log), project.tests) << test_step.log;
         EXPECT_NE(test_step.log.find("100% tests passed, 0 tests failed out of " +
                                      std::to_string(project.tests.size())),
@@ -131,6 +181,8 @@ TEST_P(CiJob, EveryGeneratedJobRunsTheTestsUnderOneSpec) {
             << test_step.log;
         auto build = runner.workspace / "build";
         EXPECT_EQ(fs::exists(build / "CorralResourceSpec.txt"), project.corral);
+        check_report(job, runner, project.tests, source.find("forgejo") == std::string::npos,
+                     project.corral);
         if (project.name == std::string("quickstart")) {
             // Each test was granted its group: ctest had a spec and the tests declare cpus.
             auto last = slurp(build / "Testing/Temporary/LastTest.log");
@@ -169,10 +221,51 @@ TEST(CiJobNoTests, AJobThatRunsNoTestFails) {
         {"LANG", "C.UTF-8"}};
     auto job = test::run_job(r.out, runner);
     EXPECT_FALSE(job.success) << job.transcript();
-    ASSERT_FALSE(job.steps.empty());
-    EXPECT_EQ(job.steps.back().name, "Test") << job.transcript();
-    EXPECT_NE(job.steps.back().log.find("No tests were found"), std::string::npos)
-        << job.transcript();
+    const auto* test_step = find_step(job, "Test");
+    ASSERT_NE(test_step, nullptr) << job.transcript();
+    EXPECT_NE(test_step->exit_code, 0);
+    EXPECT_NE(test_step->log.find("No tests were found"), std::string::npos) << job.transcript();
+}
+
+// A failing test: the job fails, and the Report step still runs after it (its
+// `if: !cancelled()`), names the failing test in the step summary and the
+// JUnit file, and the report is kept as an artifact.
+TEST(CiJobFailingTest, TheReportRunsAlsoWhenATestFails) {
+    TempDir dir("ci-job-fail");
+    auto prefix = dir / "prefix";
+    auto build = fs::path(CORRAL_EXE).parent_path().parent_path();
+    auto inst = run({"cmake", "--install", build.string(), "--prefix", prefix.string()});
+    ASSERT_EQ(inst.exit_code, 0) << inst.out << inst.err;
+    auto r = run({CORRAL_EXE, "ci", "--github"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    test::RunnerSetup runner;
+    runner.workspace = dir / "workspace";
+    runner.scratch = dir / "runner";
+    fs::copy(fs::path(CORRAL_SOURCE_DIR) / "examples/quickstart", runner.workspace,
+             fs::copy_options::recursive);
+    {
+        std::ofstream cm(runner.workspace / "CMakeLists.txt", std::ios::app);
+        cm << "corral_add_test(NAME quickstart.fails COMMAND ${CMAKE_COMMAND} -E false)\n";
+    }
+    fs::create_directories(dir / "home");
+    runner.env = {{"PATH", (prefix / "bin").string() + ":/usr/local/bin:/usr/bin:/bin"},
+                  {"HOME", (dir / "home").string()},
+                  {"LANG", "C.UTF-8"}};
+    auto job = test::run_job(r.out, runner);
+    EXPECT_FALSE(job.success) << job.transcript();
+    const auto* test_step = find_step(job, "Test");
+    ASSERT_NE(test_step, nullptr) << job.transcript();
+    EXPECT_NE(test_step->exit_code, 0) << job.transcript();
+    const auto* report = find_step(job, "Report");
+    ASSERT_NE(report, nullptr) << "the report did not run after the failing tests\n"
+                               << job.transcript();
+    EXPECT_EQ(report->exit_code, 1) << job.transcript();  // the run failed
+    EXPECT_NE(job.step_summary.find("quickstart.fails"), std::string::npos) << job.step_summary;
+    ASSERT_EQ(job.artifacts.size(), 1u) << job.transcript();
+    EXPECT_TRUE(job.artifacts[0].missing.empty()) << job.transcript();
+    auto junit = slurp(runner.workspace / "build/corral-report/junit.xml");
+    EXPECT_NE(junit.find("name=\"quickstart.fails\""), std::string::npos) << junit;
+    EXPECT_NE(junit.find("<failure"), std::string::npos) << junit;
 }
 
 // The emulation itself: $GITHUB_ENV (both forms) and the job env reach later

@@ -52,6 +52,26 @@ TEST_F(Workflows, ValidatorRejectsABrokenWorkflow) {
     EXPECT_NE(run({validator().string(), (dir_ / "broken.yml").string()}).exit_code, 0);
 }
 
+// `corral ci --shards N`: both forges validate; the matrix lists 1..N and the
+// merge job needs it and runs also when shards failed.
+TEST_F(Workflows, ShardedWorkflowsAreValid) {
+    for (const char* forge : {"--github", "--forgejo"}) {
+        SCOPED_TRACE(forge);
+        auto r = run({CORRAL_EXE, "ci", forge, "--shards", "3", "--cpus", "4", "--memory", "4G"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        auto file = dir_ / (std::string(forge + 2) + "-sharded.yml");
+        spit(file, r.out);
+        expect_valid(file);
+        auto jobs = YAML::Load(r.out)["jobs"];
+        auto matrix = jobs["test"]["strategy"]["matrix"]["shard"];
+        ASSERT_EQ(matrix.size(), 3u);
+        EXPECT_EQ(matrix[2].as<int>(), 3);
+        EXPECT_EQ(jobs["report"]["needs"].as<std::string>(), "test");
+        EXPECT_EQ(jobs["report"]["if"].as<std::string>(), "${{ always() }}");
+    }
+    EXPECT_NE(run({CORRAL_EXE, "ci", "--github", "--shards", "0"}).exit_code, 0);
+}
+
 TEST_F(Workflows, GeneratedWorkflowsAreValidAndCarryThePlan) {
     auto out = dir_ / "corral";
     auto gen =

@@ -191,7 +191,7 @@ TEST(PlanCMake, RealCMakeReadsThePlan) {
     p.test_timeout_seconds = 3750;
     p.stop_on_failure = true;
     p.repeat_after_timeout = 2;
-    p.resources[2].ids = {{"nvidia0", 1, "", ""}, {"nvidia1", 1, "", ""}};
+    p.resources[2].ids = {{"nvidia0", 1, "", "", "", ""}, {"nvidia1", 1, "", "", "", ""}};
     TempDir dir("plancmake");
     spit(dir / "plan.cmake", emit_plan_cmake(p));
     spit(dir / "print.cmake",

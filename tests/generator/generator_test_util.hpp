@@ -112,8 +112,8 @@ inline Plan sample_plan() {
     p.test_parallel_reason = "4 CPUs";
     p.build_parallel_level = 4;
     p.resources = {
-        {"mem_mib", {{"0", 3584, "memory budget", ""}}, "one slot per MiB of the budget"},
-        {"heavy_io", {{"tmp", 4, "/tmp (ext4)", "/tmp"}}, "4 per scratch filesystem"},
+        {"mem_mib", {{"0", 3584, "memory budget", "", "", ""}}, "one slot per MiB of the budget"},
+        {"heavy_io", {{"tmp", 4, "/tmp (ext4)", "/tmp", "", ""}}, "4 per scratch filesystem"},
         {"gpus", {}, "no GPU found"},
     };
     p.pools = {{"compile", 1, "3.5 GiB budget / 2 GiB per compile job"},

@@ -121,29 +121,107 @@ std::string JobOutcome::transcript() const {
     return out;
 }
 
+// Whether a step (or job) with this `if:` runs, given whether a step failed.
+bool condition_holds(const YAML::Node& node, bool failed, const std::string& where) {
+    if (!node) return !failed;
+    auto text = node.as<std::string>();
+    if (text == "${{ always() }}" || text == "${{ !cancelled() }}" || text == "always()")
+        return true;
+    if (text == "${{ success() }}" || text == "success()") return !failed;
+    unsupported("if: " + text + " in " + where);
+}
+
+// `${{ matrix.NAME }}` -> value, in the whole job text.
+std::string substitute_matrix(std::string text, const std::map<std::string, std::string>& matrix) {
+    for (const auto& [name, value] : matrix) {
+        const std::string key = "${{ matrix." + name + " }}";
+        for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at))
+            text.replace(at, key.size(), value);
+    }
+    return text;
+}
+
 JobOutcome run_job(const std::string& workflow_yaml, const RunnerSetup& setup) {
     YAML::Node root = YAML::Load(workflow_yaml);
     auto jobs = root["jobs"];
     if (!jobs.IsMap() || jobs.size() != 1) unsupported("workflow: expected exactly one job");
-    const std::string job_id = jobs.begin()->first.as<std::string>();
-    YAML::Node job = jobs.begin()->second;
-    check_keys(job, {"name", "runs-on", "timeout-minutes", "env", "steps"}, "job " + job_id);
+    return run_job(workflow_yaml, setup, jobs.begin()->first.as<std::string>(), {});
+}
+
+JobOutcome run_job(const std::string& workflow_yaml, const RunnerSetup& setup,
+                   const std::string& job_id, const std::map<std::string, std::string>& matrix) {
+    YAML::Node original = YAML::Load(workflow_yaml)["jobs"][job_id];
+    if (!original) unsupported("job " + job_id + ": not in the workflow");
+    auto declared = original["strategy"]["matrix"];
+    std::set<std::string> names;
+    for (const auto& kv : declared) {
+        auto name = kv.first.as<std::string>();
+        names.insert(name);
+        if (!matrix.count(name)) unsupported("job " + job_id + ": no value for matrix." + name);
+        bool listed = false;
+        for (const auto& v : kv.second)
+            listed |= v.as<std::string>() == matrix.at(name);
+        if (!listed) unsupported("job " + job_id + ": matrix." + name + " value not listed");
+    }
+    for (const auto& [name, value] : matrix)
+        if (!names.count(name)) unsupported("job " + job_id + ": matrix." + name + " not declared");
+    YAML::Node job = YAML::Load(substitute_matrix(YAML::Dump(original), matrix));
+    check_keys(job,
+               {"name", "runs-on", "timeout-minutes", "env", "steps", "strategy", "needs", "if"},
+               "job " + job_id);
+    if (job["strategy"]) check_keys(job["strategy"], {"fail-fast", "matrix"}, "strategy");
+    condition_holds(job["if"], false, "job " + job_id);
+    if (job["name"]) no_expressions(job["name"].as<std::string>(), "job name");
     auto job_env = env_map(job["env"], "job " + job_id);
 
     fs::create_directories(setup.scratch);
     std::map<std::string, std::string> carried;  // from $GITHUB_ENV
     std::vector<std::string> paths;              // from $GITHUB_PATH, newest first
     JobOutcome outcome;
+    bool failed = false;
     int index = 0;
     for (const auto& step : job["steps"]) {
         ++index;
         const std::string where = "step " + std::to_string(index);
-        check_keys(step, {"name", "uses", "with", "run", "working-directory", "shell", "env"},
+        check_keys(step, {"name", "uses", "with", "run", "working-directory", "shell", "env", "if"},
                    where);
+        if (!condition_holds(step["if"], failed, where)) continue;
         if (step["uses"]) {
             auto uses = step["uses"].as<std::string>();
-            if (uses.rfind("actions/checkout@", 0) != 0) unsupported("action " + uses);
-            continue;  // the caller prepared the workspace: that is the checkout
+            if (step["with"]) no_expressions(YAML::Dump(step["with"]), where + " with");
+            StepOutcome s;
+            s.name = step["name"] ? step["name"].as<std::string>() : uses;
+            if (uses.rfind("actions/checkout@", 0) == 0) {
+                continue;  // the caller prepared the workspace: that is the checkout
+            } else if (uses.rfind("actions/download-artifact@", 0) == 0) {
+                check_keys(step["with"], {"path"}, where + " with");
+                auto dir = setup.workspace / step["with"]["path"].as<std::string>();
+                if (!fs::is_directory(dir)) {
+                    s.exit_code = 1;
+                    s.log = "no downloaded artifacts at " + dir.string() + "\n";
+                }
+            } else if (uses.rfind("actions/upload-artifact@", 0) == 0) {
+                check_keys(step["with"], {"name", "path", "if-no-files-found"}, where + " with");
+                Artifact a;
+                a.name = step["with"]["name"].as<std::string>();
+                std::istringstream lines(step["with"]["path"].as<std::string>());
+                for (std::string line; std::getline(lines, line);) {
+                    if (line.empty()) continue;
+                    auto file = setup.workspace / line;
+                    (fs::exists(file) ? a.files : a.missing).push_back(file);
+                }
+                auto policy = step["with"]["if-no-files-found"].as<std::string>("warn");
+                for (const auto& m : a.missing)
+                    s.log += (policy == "error" ? "error: " : "warning: ") + m.string() +
+                             " does not exist\n";
+                if (policy == "error" && !a.missing.empty()) s.exit_code = 1;
+                outcome.artifacts.push_back(a);
+            } else {
+                unsupported("action " + uses);
+            }
+            outcome.steps.push_back(s);
+            failed |= s.exit_code != 0;
+            continue;
         }
         if (!step["run"]) unsupported(where + " without run: or uses:");
         StepOutcome s;
@@ -170,6 +248,9 @@ JobOutcome run_job(const std::string& workflow_yaml, const RunnerSetup& setup) {
         env["GITHUB_ENV"] = github_env.string();
         env["GITHUB_PATH"] = github_path.string();
         env["GITHUB_WORKSPACE"] = setup.workspace.string();
+        auto step_summary = setup.scratch / ("step-summary-" + std::to_string(index));
+        std::ofstream(step_summary).close();
+        env["GITHUB_STEP_SUMMARY"] = step_summary.string();
 
         auto script_file = setup.scratch / ("step-" + std::to_string(index) + ".sh");
         std::ofstream(script_file, std::ios::binary) << script;
@@ -192,14 +273,18 @@ JobOutcome run_job(const std::string& workflow_yaml, const RunnerSetup& setup) {
             s.exit_code = spawn(argv, cwd, env, log);
             s.log = read_all(log);
         }
+        outcome.step_summary += read_all(step_summary);
         outcome.steps.push_back(s);
-        if (s.exit_code != 0) return outcome;
+        if (s.exit_code != 0) {
+            failed = true;
+            continue;
+        }
         read_github_env(github_env, carried);
         std::istringstream path_lines(read_all(github_path));
         for (std::string line; std::getline(path_lines, line);)
             if (!line.empty()) paths.insert(paths.begin(), line);
     }
-    outcome.success = true;
+    outcome.success = !failed;
     return outcome;
 }
 
