@@ -56,23 +56,9 @@ std::string trimmed(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-// A decimal number with an optional fraction, no sign, no exponent.
+// A decimal number with an optional fraction, no sign, no exponent (the grammar's).
 std::optional<double> parse_decimal(std::string_view s) {
-    if (s.empty()) return std::nullopt;
-    bool digit = false, dot = false;
-    for (char c : s) {
-        if (std::isdigit(static_cast<unsigned char>(c)))
-            digit = true;
-        else if (c == '.' && !dot)
-            dot = true;
-        else
-            return std::nullopt;
-    }
-    if (!digit) return std::nullopt;
-    double v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-    return v;
+    return units::parse_decimal(s);
 }
 
 std::optional<long long> parse_integer(std::string_view s) {

@@ -202,4 +202,8 @@ Parsed<int> parse_grace(std::string_view text) {
     return Parsed<int>::ok(static_cast<int>(v));
 }
 
+std::optional<double> parse_decimal(std::string_view text) {
+    return decimal(text);
+}
+
 }  // namespace corral::units

@@ -57,4 +57,8 @@ inline constexpr std::size_t kMaxLockNameLength = 100;
 Parsed<int> parse_grace(std::string_view text);
 inline constexpr int kMaxGraceSeconds = 3600;
 
+// A plain decimal: digits with at most one '.', at least one digit; no sign,
+// exponent or space ("12.5" -> 12.5, "5." -> 5). nullopt otherwise.
+std::optional<double> parse_decimal(std::string_view text);
+
 }  // namespace corral::units
