@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "common/defaults.hpp"
+#include "common/host_root.hpp"
 #include "common/units.hpp"
 #include "runtime/launcher.hpp"
 
@@ -18,10 +19,15 @@ namespace {
 // /proc/self/cmdline. CLI11 rewrites some positional values (it splits "[a,b]"
 // into a list), and a test's arguments must reach it untouched.
 std::optional<std::vector<std::string>> command_after_separator() {
-    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    auto text = read_file("/proc/self/cmdline");  // fails cleanly without free descriptors
     std::vector<std::string> words;
-    for (std::string w; std::getline(in, w, '\0');)
-        words.push_back(w);
+    const std::string all = text ? *text : std::string();
+    for (size_t start = 0; start < all.size();) {
+        size_t end = all.find('\0', start);
+        if (end == std::string::npos) end = all.size();
+        words.emplace_back(all, start, end - start);
+        start = end + 1;
+    }
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
     if (run == words.end()) return std::nullopt;
     auto sep = std::find(run + 1, words.end(), "--");

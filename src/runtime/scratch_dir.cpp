@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "common/atomic_file.hpp"
+#include "common/host_root.hpp"
 #include "runtime/process.hpp"
 
 namespace corral::scratch {
@@ -251,10 +252,8 @@ std::vector<std::string> names_ending(const std::string& dir, std::string_view s
 }
 
 std::string read_small(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    auto text = read_file(path);  // empty when unreadable, as the callers expect
+    return text ? *text : std::string();
 }
 
 }  // namespace
