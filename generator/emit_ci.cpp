@@ -32,17 +32,23 @@ std::string test_command(const Plan& plan) {
     return cmd;
 }
 
+// The emitted workflow parsed back (yaml-cpp); `fail` reports a parse error.
+template <class Fail>
+YAML::Node load_workflow(const std::string& text, const Fail& fail) {
+    try {
+        return YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        fail(std::string("is not valid YAML: ") + e.what());
+    }
+    return {};
+}
+
 void check_workflow(const std::string& text, const std::string& template_name, const Plan& plan,
                     const std::string& command) {
     auto fail = [&](const std::string& what) {
         throw EmitError("workflow from template " + template_name + ": " + what);
     };
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        fail(std::string("is not valid YAML: ") + e.what());
-    }
+    YAML::Node root = load_workflow(text, fail);
     auto jobs = root["jobs"];
     if (!jobs.IsMap() || jobs.size() != 1) fail("expected exactly one job under jobs:");
     auto job = jobs.begin()->second;
@@ -102,12 +108,7 @@ void check_sharded_workflow(const std::string& text, const std::string& template
     auto fail = [&](const std::string& what) {
         throw EmitError("workflow from template " + template_name + ": " + what);
     };
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        fail(std::string("is not valid YAML: ") + e.what());
-    }
+    YAML::Node root = load_workflow(text, fail);
     auto jobs = root["jobs"];
     if (!jobs.IsMap() || jobs.size() != 2 || !jobs["test"] || !jobs["report"])
         fail("expected the jobs test and report");
