@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "generator/plan.hpp"
+#include "plan/plan.hpp"
 
 namespace corral {
 

@@ -90,7 +90,7 @@ std::string emit_plan_cmake(const Plan& plan) {
 
     std::vector<std::string> warning_codes;
     for (const auto& w : plan.warnings)
-        warning_codes.push_back(w.code);
+        warning_codes.emplace_back(w.code_name());
     set_list("CORRAL_PLAN_WARNINGS", warning_codes);
     return out;
 }

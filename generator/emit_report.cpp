@@ -77,7 +77,7 @@ std::string emit_report(const Plan& plan) {
 
     out += "\nWarnings: " + std::to_string(plan.warnings.size()) + "\n";
     for (const auto& w : plan.warnings)
-        out += "  [" + w.code + "] " + w.message + "\n";
+        out += "  [" + std::string(w.code_name()) + "] " + w.message + "\n";
     return out;
 }
 

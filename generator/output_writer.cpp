@@ -12,7 +12,7 @@
 
 #include "common/atomic_file.hpp"
 #include "generator/emit.hpp"
-#include "generator/plan_json.hpp"
+#include "plan/plan_json.hpp"
 #include "probe/facts_json.hpp"
 
 namespace corral {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "generator/plan.hpp"
+#include "plan/plan.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {

@@ -2,8 +2,8 @@
 // environment reads, so it is unit-tested with hand-built Facts.
 #pragma once
 
-#include "generator/plan.hpp"
 #include "generator/policy.hpp"
+#include "plan/plan.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {

@@ -13,8 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "common/defaults.hpp"
-#include "common/socket_path.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -89,16 +87,15 @@ inline constexpr const char* kEnvPlaceholders[] = {
     "test_timeout_seconds",
 };
 
-// Peak RSS of one `corral run` process beside its test, rounded up (measured by
-// bench/memory/run.sh, see bench/memory/README.md).
-inline constexpr uint64_t kLauncherOverheadBytes = 8ull << 20;
-
+// Every knob's value and source. The built-in defaults are not here: they are
+// the knob table's (policy_knobs.cpp, default_policy()); a value-initialised
+// Policy holds zeros, which check_policy_values() refuses.
 struct Policy {
     std::string file;  // the policy file read, or "" (built-in defaults only)
 
     // --- cpu
-    Setting<double> cpu_oversubscription{1.0};        // cpu.oversubscription
-    Setting<int> cpus_keep_free{0};                   // cpu.keep_free
+    Setting<double> cpu_oversubscription;             // cpu.oversubscription
+    Setting<int> cpus_keep_free;                      // cpu.keep_free
     Setting<std::optional<int>> cpus_override;        // cpu.cpus / CORRAL_CPUS / --cpus
     Setting<std::optional<int>> test_parallel_level;  // tests.parallel_level (null = auto)
 
@@ -109,47 +106,47 @@ struct Policy {
     // memory.reserve_fraction / reserve_min: the flat reserve max(fraction x memory,
     // min), used when either is set (source != "default") or when the memory in use
     // cannot be measured.
-    Setting<double> memory_reserve_fraction{0.10};                // memory.reserve_fraction
-    Setting<uint64_t> memory_reserve_min_bytes{512ull << 20};     // memory.reserve_min
-    Setting<uint64_t> memory_reserve_margin_bytes{128ull << 20};  // memory.reserve_margin
+    Setting<double> memory_reserve_fraction;        // memory.reserve_fraction
+    Setting<uint64_t> memory_reserve_min_bytes;     // memory.reserve_min
+    Setting<uint64_t> memory_reserve_margin_bytes;  // memory.reserve_margin
     // memory.launcher_overhead: RSS of one `corral run` beside its test (bench/memory
     // measures it; docs/policy.md gives the number).
-    Setting<uint64_t> launcher_overhead_bytes{kLauncherOverheadBytes};
-    Setting<uint64_t> memory_per_test_bytes{512ull << 20};  // memory.per_test
-    Setting<std::optional<uint64_t>> memory_override;       // memory.total / CORRAL_MEMORY
+    Setting<uint64_t> launcher_overhead_bytes;
+    Setting<uint64_t> memory_per_test_bytes;           // memory.per_test
+    Setting<std::optional<uint64_t>> memory_override;  // memory.total / CORRAL_MEMORY
 
     // --- build
     // LLVM's proposed LLVM_RAM_PER_COMPILE_JOB default (2000 MB) and Chromium's
     // get_concurrent_links.py --mem_per_link_gb default (8); docs/policy.md says why.
-    Setting<uint64_t> compile_job_memory_bytes{2ull << 30};  // build.compile_job_memory
-    Setting<uint64_t> link_job_memory_bytes{8ull << 30};     // build.link_job_memory
-    std::vector<ExtraPool> extra_pools;                      // build.pools
+    Setting<uint64_t> compile_job_memory_bytes;  // build.compile_job_memory
+    Setting<uint64_t> link_job_memory_bytes;     // build.link_job_memory
+    std::vector<ExtraPool> extra_pools;          // build.pools
 
     // --- scratch
-    std::vector<std::string> scratch_candidates;                  // scratch.candidates
-    Setting<bool> reflink_required{false};                        // scratch.reflink_required
-    Setting<std::optional<double>> min_write_mb_per_s;            // scratch.min_write_mb_per_s
-    Setting<int> socket_headroom_needed{kDefaultSocketHeadroom};  // scratch.socket_headroom
-    Setting<std::string> cache_dir;                               // scratch.cache_dir
+    std::vector<std::string> scratch_candidates;        // scratch.candidates
+    Setting<bool> reflink_required;                     // scratch.reflink_required
+    Setting<std::optional<double>> min_write_mb_per_s;  // scratch.min_write_mb_per_s
+    Setting<int> socket_headroom_needed;                // scratch.socket_headroom
+    Setting<std::string> cache_dir;                     // scratch.cache_dir
 
     // --- resources
-    Setting<int> heavy_io_slots{4};  // resources.heavy_io_slots (per scratch filesystem)
+    Setting<int> heavy_io_slots;  // resources.heavy_io_slots (per scratch filesystem)
     // resources.heavy_io_filesystems: spread heavy_io over up to N policy-clean,
     // disk-backed scratch filesystems (1: only the chosen scratch directory's).
-    Setting<int> heavy_io_filesystems{1};
-    Setting<int> gpu_slots{1};                   // resources.gpu_slots (per device)
+    Setting<int> heavy_io_filesystems;
+    Setting<int> gpu_slots;                      // resources.gpu_slots (per device)
     std::vector<NamedResource> named_resources;  // resources.named
 
     // --- timeouts
-    Setting<int> test_timeout_seconds{defaults::kTestTimeoutSeconds};  // tests.timeout
+    Setting<int> test_timeout_seconds;                  // tests.timeout
     Setting<std::optional<double>> timeout_multiplier;  // tests.timeout_multiplier (null=auto)
     Setting<std::vector<std::string>> sanitizers;       // tests.sanitizers / --sanitizer
 
     // --- ci
-    Setting<bool> stop_on_failure{false};       // ci.stop_on_failure
-    Setting<int> repeat_after_timeout{0};       // ci.repeat_after_timeout
-    Setting<int> job_timeout_minutes{60};       // ci.job_timeout_minutes
-    Setting<bool> tests_run_under_sudo{false};  // ci.tests_run_under_sudo
+    Setting<bool> stop_on_failure;       // ci.stop_on_failure
+    Setting<int> repeat_after_timeout;   // ci.repeat_after_timeout
+    Setting<int> job_timeout_minutes;    // ci.job_timeout_minutes
+    Setting<bool> tests_run_under_sudo;  // ci.tests_run_under_sudo
 
     // --- env extras, in file order
     std::vector<EnvExtra> env;  // env: {NAME: "value with {placeholders}"}
@@ -164,9 +161,11 @@ void load_policy_file(Policy& policy, const std::filesystem::path& file);
 // Same, from text (tests; `file_name` is used in messages).
 void load_policy_text(Policy& policy, std::string_view text, const std::string& file_name);
 
-// CORRAL_* variables (docs/policy.md lists them). Errors name the variable.
-// Variables corral does not read here (e.g. CORRAL_TEST_ID) are ignored.
-void apply_environment(Policy& policy, const Environment& env);
+// CORRAL_* variables (the knob table's; docs/policy.md lists them). Errors
+// name the variable. Returns one warning per CORRAL_* variable that is neither
+// a knob's nor a known non-policy one (policy_knobs.hpp), with a did-you-mean:
+// "CORRAL_MEMROY: not a corral variable, ignored; did you mean CORRAL_MEMORY?".
+std::vector<std::string> apply_environment(Policy& policy, const Environment& env);
 
 // Command-line overrides share the value parsers; `option` names the flag.
 void apply_cpus_option(Policy& policy, const std::string& value, const std::string& option);

@@ -11,7 +11,7 @@
 #include "common/atomic_file.hpp"
 #include "generator/emit.hpp"
 #include "generator/output_writer.hpp"
-#include "generator/plan_json.hpp"
+#include "plan/plan_json.hpp"
 
 namespace corral::cli {
 namespace {
@@ -120,7 +120,7 @@ void add_generate(CLI::App& app, int& status) {
                       << planned.plan.warnings.size() << " warnings; see " << opts->out
                       << "/report.txt)\n";
             for (const auto& w : planned.plan.warnings)
-                std::cerr << "corral: warning [" << w.code << "]: " << w.message << "\n";
+                std::cerr << "corral: warning [" << w.code_name() << "]: " << w.message << "\n";
         });
     });
 }

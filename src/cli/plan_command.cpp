@@ -8,7 +8,7 @@
 #include "cli/plan_inputs.hpp"
 #include "common/text.hpp"
 #include "generator/emit.hpp"
-#include "generator/plan_json.hpp"
+#include "plan/plan_json.hpp"
 
 namespace corral::cli {
 namespace {
@@ -65,7 +65,7 @@ void describe_plan(std::ostream& out, const Plan& p) {
             << "\n";
     out << "Warnings: " << p.warnings.size() << "\n";
     for (const auto& w : p.warnings)
-        out << "  [" << w.code << "] " << w.message << "\n";
+        out << "  [" << w.code_name() << "] " << w.message << "\n";
 }
 
 }  // namespace

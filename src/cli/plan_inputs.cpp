@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "common/host_root.hpp"
@@ -86,7 +87,10 @@ Planned make_planned(const PlanInputs& in) {
                                          "use ./corral.yaml or the built-in defaults)");
         load_policy_file(out.policy, file);
     }
-    apply_environment(out.policy, in.probe.env);
+    // An unknown CORRAL_* variable is a warning on stderr, with a did-you-mean
+    // (docs/policy.md "Unknown variables"); it never changes the plan.
+    for (const auto& w : apply_environment(out.policy, in.probe.env))
+        std::cerr << "corral: warning: " << w << "\n";
     if (in.cpus) apply_cpus_option(out.policy, *in.cpus, "--cpus");
     if (in.memory) apply_memory_option(out.policy, *in.memory, "--memory");
     apply_sanitizer_option(out.policy, in.sanitizers, "--sanitizer");

@@ -9,8 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "generator/plan.hpp"
 #include "generator/policy.hpp"
+#include "plan/plan.hpp"
 #include "probe/facts.hpp"
 #include "probe/probe.hpp"
 

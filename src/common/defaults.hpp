@@ -11,6 +11,10 @@ namespace corral::defaults {
 // test_timeout_seconds, CMake's CORRAL_PLAN_TEST_TIMEOUT before a plan exists.
 inline constexpr int kTestTimeoutSeconds = 1500;
 
+// The CI job's timeout-minutes: policy ci.job_timeout_minutes, the plan's
+// job_timeout_minutes (GitHub Actions' own default is 360).
+inline constexpr int kJobTimeoutMinutes = 60;
+
 // Seconds between SIGTERM and SIGKILL: corral run/reap --grace, corral_setup(GRACE).
 inline constexpr int kGraceSeconds = 5;
 

@@ -1,5 +1,7 @@
 #include "report/run_summary.hpp"
 
+#include "plan/plan_json.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -49,16 +51,12 @@ std::vector<Record> select_run(const std::vector<Record>& all, const std::string
 }
 
 PlanNumbers read_plan_numbers(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw RecordsError(path + ": cannot read the plan");
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw RecordsError(path + ": not JSON (" + e.what() + ")");
+        j = read_plan_document(path);  // the one validated plan reader (src/plan)
+    } catch (const PlanError& e) {
+        throw RecordsError(e.what());
     }
-    if (!j.is_object() || j.value("schema", "") != "corral.plan/1")
-        throw RecordsError(path + ": expected a plan (\"schema\": \"corral.plan/1\")");
     PlanNumbers p;
     if (j.contains("test_parallel_level") && j["test_parallel_level"].is_number_integer())
         p.test_parallel_level = j["test_parallel_level"].get<int>();

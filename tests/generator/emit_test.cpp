@@ -337,7 +337,7 @@ TEST(Workflow, RejectsNonsenseTimeouts) {
 
 TEST(Report, ListsEveryWarningAndDecision) {
     Plan p = sample_plan();
-    p.warnings.push_back({"oversubscribed", "parallel level 16 is above 2 x 4 CPUs"});
+    p.warnings.push_back({WarningCode::oversubscribed, "parallel level 16 is above 2 x 4 CPUs"});
     auto report = emit_report(p);
     EXPECT_NE(report.find("[memory_tight] the 3.5 GiB budget fits 7 tests"), std::string::npos);
     EXPECT_NE(report.find("[oversubscribed] parallel level 16 is above 2 x 4 CPUs"),

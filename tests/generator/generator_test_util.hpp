@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "generator/plan.hpp"
+#include "plan/plan.hpp"
 
 namespace corral::test {
 
@@ -122,12 +122,13 @@ inline Plan sample_plan() {
     p.scratch_reason = "the only candidate";
     p.timeout_multiplier = 1.0;
     p.test_timeout_seconds = 1500;
-    p.job_timeout_minutes = 60;
+    p.job_timeout_minutes = defaults::kJobTimeoutMinutes;
     p.env = {{"CTEST_PARALLEL_LEVEL", "4", ""},
              {"CMAKE_BUILD_PARALLEL_LEVEL", "4", ""},
              {"MAKEFLAGS", "-j4", ""},
              {"TMPDIR", "/tmp", ""}};
-    p.warnings = {{"memory_tight", "the 3.5 GiB budget fits 7 tests of 512 MiB, fewer than 8"}};
+    p.warnings = {
+        {WarningCode::memory_tight, "the 3.5 GiB budget fits 7 tests of 512 MiB, fewer than 8"}};
     return p;
 }
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "generator/plan_json.hpp"
+#include "plan/plan_json.hpp"
 #include "probe/facts_json.hpp"
 
 namespace corral {

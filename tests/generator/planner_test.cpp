@@ -4,8 +4,8 @@
 #include <regex>
 #include <set>
 
-#include "generator/plan_json.hpp"
 #include "generator/planner.hpp"
+#include "plan/plan_json.hpp"
 
 namespace corral {
 namespace {
@@ -54,7 +54,7 @@ Facts host(int cpus, std::optional<uint64_t> memory) {
 
 const Warning* find_warning(const Plan& p, const std::string& code) {
     for (const auto& w : p.warnings)
-        if (w.code == code) return &w;
+        if (w.code_name() == code) return &w;
     return nullptr;
 }
 
@@ -494,7 +494,7 @@ TEST(Planner, EnvironmentOverrideOfProbedCpusAndMemoryIsAWarning) {
     EXPECT_EQ(p.memory_source, "CORRAL_MEMORY");
     std::vector<std::string> messages;
     for (const auto& w : p.warnings)
-        if (w.code == "probe_overridden") messages.push_back(w.message);
+        if (w.code == WarningCode::probe_overridden) messages.push_back(w.message);
     ASSERT_EQ(messages.size(), 2u);
     EXPECT_EQ(messages[0], "CORRAL_CPUS=8 overrides the probed 2 CPUs");
     EXPECT_EQ(messages[1], "CORRAL_MEMORY=16.0 GiB overrides the probed 4.0 GiB of memory");

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "generator/plan_json.hpp"
 #include "generator/planner.hpp"
 #include "generator/policy.hpp"
+#include "plan/plan_json.hpp"
 
 namespace corral {
 namespace {

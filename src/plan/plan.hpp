@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,9 +47,71 @@ struct Pool {
     std::string reason;
 };
 
+// The plan's warning codes: stable, machine-readable (CI greps them, emit_cmake
+// exports them as CORRAL_PLAN_WARNINGS). docs/plan-schema.md "Warning codes"
+// lists every one; tests/generator/plan_docs_test.cpp holds the list to this table.
+enum class WarningCode {
+    probe_overridden,
+    unknown_fact,
+    oversubscribed,
+    memory_tight,
+    memory_high,
+    memory_in_use,
+    memory_reserve_too_high,
+    keep_free_too_high,
+    scratch_memory_backed,
+    scratch_slow,
+    socket_headroom,
+    reflink_unavailable,
+    cache_other_filesystem,
+    cache_other_mount,
+    no_scratch,
+    timeout_exceeds_job,
+    env_replaced,
+    env_template,
+};
+
+// The name table: every code once, in the order docs/plan-schema.md lists them.
+inline constexpr std::pair<WarningCode, const char*> kWarningCodeNames[] = {
+    {WarningCode::probe_overridden, "probe_overridden"},
+    {WarningCode::unknown_fact, "unknown_fact"},
+    {WarningCode::oversubscribed, "oversubscribed"},
+    {WarningCode::memory_tight, "memory_tight"},
+    {WarningCode::memory_high, "memory_high"},
+    {WarningCode::memory_in_use, "memory_in_use"},
+    {WarningCode::memory_reserve_too_high, "memory_reserve_too_high"},
+    {WarningCode::keep_free_too_high, "keep_free_too_high"},
+    {WarningCode::scratch_memory_backed, "scratch_memory_backed"},
+    {WarningCode::scratch_slow, "scratch_slow"},
+    {WarningCode::socket_headroom, "socket_headroom"},
+    {WarningCode::reflink_unavailable, "reflink_unavailable"},
+    {WarningCode::cache_other_filesystem, "cache_other_filesystem"},
+    {WarningCode::cache_other_mount, "cache_other_mount"},
+    {WarningCode::no_scratch, "no_scratch"},
+    {WarningCode::timeout_exceeds_job, "timeout_exceeds_job"},
+    {WarningCode::env_replaced, "env_replaced"},
+    {WarningCode::env_template, "env_template"},
+};
+
+// "memory_tight" for WarningCode::memory_tight.
+constexpr std::string_view warning_code_name(WarningCode code) {
+    for (const auto& [c, name] : kWarningCodeNames)
+        if (c == code) return name;
+    return "unknown";
+}
+
+// The code named `name`, or nullopt.
+constexpr std::optional<WarningCode> parse_warning_code(std::string_view name) {
+    for (const auto& [c, n] : kWarningCodeNames)
+        if (name == n) return c;
+    return std::nullopt;
+}
+
 struct Warning {
-    std::string code;     // stable, machine-readable: "oversubscribed", "memory_tight", ...
+    WarningCode code;     // the stable, machine-readable part
     std::string message;  // human, with the numbers
+
+    std::string_view code_name() const { return warning_code_name(code); }
 };
 
 struct EnvVar {
@@ -84,6 +147,14 @@ struct Plan {
     std::string compile_pool = "compile";
     std::string link_pool = "link";
 
+    // The pool named `name` (compile_pool, link_pool or an extra), or nullptr.
+    // Pools are found by name, never by position.
+    const Pool* find_pool(std::string_view name) const {
+        for (const auto& p : pools)
+            if (p.name == name) return &p;
+        return nullptr;
+    }
+
     std::string scratch_dir;  // chosen scratch root (TMPDIR)
     std::string scratch_filesystem_id;
     std::string scratch_reason;
@@ -92,7 +163,7 @@ struct Plan {
     std::string timeout_reason;
     // base timeout x multiplier, for ctest --timeout
     int test_timeout_seconds = defaults::kTestTimeoutSeconds;
-    int job_timeout_minutes = 60;  // CI job timeout-minutes
+    int job_timeout_minutes = defaults::kJobTimeoutMinutes;  // CI job timeout-minutes
 
     // CI behaviour asked for by policy.
     bool stop_on_failure = false;

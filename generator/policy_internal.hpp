@@ -1,0 +1,68 @@
+// Shared by the policy files (policy_values.cpp, policy_knobs.cpp,
+// policy_yaml.cpp); not part of the generator's interface.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "generator/policy.hpp"
+
+namespace corral::policy_detail {
+
+std::string lower(std::string_view s);
+std::string trimmed(std::string_view s);
+std::string quote_text(std::string_view s);
+bool is_auto(const std::string& text);  // "auto" (any case, spaces around)
+
+// Where a value came from, for errors and for Setting::source.
+struct Origin {
+    std::string where;  // file name, variable or option ("default" for the built-in value)
+    int line = 0;       // 1-based, 0 = not a file
+    int column = 0;
+    std::string key;  // policy path, e.g. "memory.per_test"
+
+    std::string source() const;
+    // "expected <expected>, got "<got>"" (got quoted; none when nullopt).
+    [[noreturn]] void fail(const std::string& expected, std::optional<std::string> got) const;
+    // `got` already formatted (a quoted scalar, or "a list").
+    [[noreturn]] void fail_raw(const std::string& expected, const std::string& got) const;
+    [[noreturn]] void fail_message(const std::string& message) const;
+};
+
+// The value grammar (sizes, durations and switches through src/common/units).
+long long int_value(const std::string& text, const Origin& o, long long min, long long max);
+double number_value(const std::string& text, const Origin& o, double min_exclusive,
+                    const std::string& expected);
+uint64_t size_value(const std::string& text, const Origin& o, bool allow_zero);
+double duration_value(const std::string& text, const Origin& o);
+bool bool_value(const std::string& text, const Origin& o);
+std::string absolute_path_value(const std::string& text, const Origin& o);
+// Known slow-tool names, lower-cased and deduplicated, in order.
+std::vector<std::string> sanitizer_list(const std::vector<std::string>& names, const Origin& o);
+// "a,b" and repeated values -> one list of names.
+std::vector<std::string> split_commas(const std::vector<std::string>& values);
+
+// The closest of `candidates` to `word` (edit distance or a long shared stem),
+// or "" when none is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+template <typename T>
+void set(Setting<T>& s, T value, const Origin& o) {
+    s.value = std::move(value);
+    s.source = o.source();
+}
+
+}  // namespace corral::policy_detail
+
+namespace corral {
+struct KnobInfo;
+}
+namespace corral::policy_detail {
+// The knob rows, for the YAML reader: the row at `path` (nullptr: no such knob),
+// whether YAML null / "auto" means none, and reading `text` into its field.
+const KnobInfo* find_knob_info(std::string_view path);
+bool knob_nullable(std::string_view path);
+void apply_knob(Policy& policy, std::string_view path, const std::string& text, const Origin& o);
+}  // namespace corral::policy_detail
