@@ -23,10 +23,10 @@ int total_slots(const ResourceType* type) {
                            [](int sum, const ResourceId& id) { return sum + id.slots; });
 }
 
+// The depth of the pool named `name`; 0 when the plan has none by that name.
 int pool_depth(const Plan& plan, const std::string& name) {
-    for (const auto& p : plan.pools)
-        if (p.name == name) return p.depth;
-    return 0;
+    const Pool* pool = plan.find_pool(name);
+    return pool ? pool->depth : 0;
 }
 
 }  // namespace

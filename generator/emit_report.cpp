@@ -27,6 +27,8 @@ std::string ctest_bound(const Plan& plan) {
 
 std::string emit_report(const Plan& plan) {
     std::string out = "corral plan (" + plan.schema + ")\n\n";
+    out += "Policy       " + (plan.policy_file.empty() ? "built-in defaults" : plan.policy_file) +
+           "\n";
     out += "Sized from   " + std::to_string(plan.cpus) + " CPUs (" + plan.cpus_source + "), " +
            human_bytes(plan.memory_bytes) + " memory (" + plan.memory_source + ")\n";
     out += "Memory       " + human_bytes(plan.memory_budget_bytes) + " budget for tests" +
@@ -40,6 +42,7 @@ std::string emit_report(const Plan& plan) {
            std::to_string(plan.test_timeout_seconds) + " s, CI job " +
            std::to_string(plan.job_timeout_minutes) + " min" + because(plan.timeout_reason) + "\n";
     if (plan.stop_on_failure) out += "             ctest --stop-on-failure\n";
+    if (plan.tests_run_under_sudo) out += "             tests run under sudo --preserve-env\n";
     if (plan.repeat_after_timeout > 0)
         out += "             ctest --repeat after-timeout:" +
                std::to_string(plan.repeat_after_timeout) + "\n";

@@ -235,11 +235,77 @@ TEST_F(PlanCli, HumanOutputShowsDecisionsReasonsAndWarnings) {
     Result r = run({"plan", "--facts", facts_, "--cpus", "8"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const char* needle :
-         {"Plan (corral.plan/1), policy: built-in defaults", "test parallel", "memory-bound",
-          "mem_mib", "heavy_io", "id fs0: 4 slots", "-> /tmp", "compile", "link",
+         {"corral plan (corral.plan/1)", "Policy       built-in defaults", "memory-bound",
+          "mem_mib", "heavy_io", "fs0  4 slots", "compile (compile jobs)", "link (link jobs)",
           "CTEST_PARALLEL_LEVEL=7", "TMPDIR=/tmp", "Warnings: 2",
           "[probe_overridden] --cpus 8 overrides the probed 2 CPUs", "[memory_tight]"})
         EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+// One renderer: `corral plan` prints exactly the report.txt `corral generate`
+// writes for the same inputs.
+TEST_F(PlanCli, PrintsTheReportThatGenerateWrites) {
+    std::ofstream(dir_ / "corral.yaml")
+        << "tests:\n  sanitizers: [asan]\nci:\n  tests_run_under_sudo: true\n";
+    const std::vector<std::string> env = {"CORRAL_CONFIG=" + (dir_ / "corral.yaml").string()};
+    Result plan = run({"plan", "--facts", facts_, "--cpus", "8"}, env);
+    ASSERT_EQ(plan.exit_code, 0) << plan.err;
+    Result gen = run({"generate", "--facts", facts_, "--cpus", "8", "--out", dir_ / "out"}, env);
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    EXPECT_EQ(plan.out, slurp(dir_ / "out" / "report.txt"));
+    EXPECT_NE(plan.out.find("Policy       " + (dir_ / "corral.yaml").string()), std::string::npos)
+        << plan.out;
+    EXPECT_NE(plan.out.find("tests run under sudo"), std::string::npos) << plan.out;
+}
+
+// corral run --plan reads through the plan model's validated reader: a facts
+// file, another document, another plan version, bad JSON or a missing file is
+// an input error (exit 125, corral run's own failure code, docs/exit-codes.md)
+// naming the file and what was expected, never silently ignored.
+TEST_F(PlanCli, RunRefusesWhatIsNotAPlan) {
+    auto expect_refused = [&](const fs::path& file, const std::string& what) {
+        Result r = run({"run", "--plan", file.string(), "--", "/bin/true"});
+        EXPECT_EQ(r.exit_code, 125) << file << "\n" << r.err;
+        EXPECT_NE(r.err.find(file.string() + ":"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+    };
+    expect_refused(facts_,
+                   "a facts document (\"schema\": \"corral.facts/1\", from corral probe "
+                   "--json), not a plan; expected a plan (\"schema\": \"corral.plan/1\"");
+    std::ofstream(dir_ / "other.json") << R"({"name": "x"})";
+    expect_refused(dir_ / "other.json", "without a \"schema\" string; expected a plan");
+    std::ofstream(dir_ / "v2.json") << R"({"schema": "corral.plan/2"})";
+    expect_refused(dir_ / "v2.json", "plan schema \"corral.plan/2\" is not one this corral reads");
+    std::ofstream(dir_ / "list.json") << "[1, 2]";
+    expect_refused(dir_ / "list.json", "not an object");
+    std::ofstream(dir_ / "broken.json") << "{\n  \"schema\": \n}";
+    expect_refused(dir_ / "broken.json", "broken.json:3:1: not valid JSON");
+    expect_refused(dir_ / "missing.json", "cannot read the plan: No such file or directory");
+    std::ofstream(dir_ / "typed.json")
+        << R"({"schema": "corral.plan/1", "timeout_multiplier": "2"})";
+    expect_refused(dir_ / "typed.json",
+                   "field \"timeout_multiplier\": expected a number, got the string \"2\"");
+
+    // What corral plan --json prints is a plan corral run takes.
+    Result plan = run({"plan", "--json", "--facts", facts_});
+    ASSERT_EQ(plan.exit_code, 0) << plan.err;
+    std::ofstream(dir_ / "plan.json") << plan.out;
+    Result ok = run({"run", "--plan", (dir_ / "plan.json").string(), "--", "/bin/true"});
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+// An unknown CORRAL_* variable gets the did-you-mean an unknown YAML key gets,
+// as a warning (docs/policy.md); known non-policy names pass silently.
+TEST_F(PlanCli, UnknownCorralVariableWarnsWithDidYouMean) {
+    Result r =
+        run({"plan", "--json", "--facts", facts_},
+            {"CORRAL_MEMROY=8G", "CORRAL_TEST_ID=7", "CORRAL_CPU_BOUND=OFF",
+             "CORRAL_PARALLEL_LEVEL=2", "CORRAL_PLAN_CPUS=4", "CORRAL_TIMEOUT_MULTIPLIER=3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err,
+              "corral: warning: CORRAL_MEMROY: not a corral variable, ignored; did you mean "
+              "CORRAL_MEMORY?\n");
+    EXPECT_EQ(nlohmann::ordered_json::parse(r.out)["test_parallel_level"], 2);
 }
 
 TEST_F(PlanCli, PlansForThisHost) {
