@@ -5,9 +5,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "generator/policy.hpp"
+#include "generator/policy_knobs.hpp"
 
 namespace corral::policy_detail {
 
@@ -56,10 +59,39 @@ void set(Setting<T>& s, T value, const Origin& o) {
 
 }  // namespace corral::policy_detail
 
-namespace corral {
-struct KnobInfo;
-}
 namespace corral::policy_detail {
+
+// The Policy field a row writes (std::monostate: a structured knob the YAML
+// reader fills itself).
+using Target =
+    std::variant<std::monostate, Setting<uint64_t> Policy::*,
+                 Setting<std::optional<uint64_t>> Policy::*, Setting<int> Policy::*,
+                 Setting<std::optional<int>> Policy::*, Setting<double> Policy::*,
+                 Setting<std::optional<double>> Policy::*, Setting<bool> Policy::*,
+                 Setting<std::string> Policy::*, Setting<std::vector<std::string>> Policy::*>;
+
+struct Knob {
+    KnobInfo info;
+    Target target;
+    // size: the smallest size (0 or 1); count: [min, max]; duration: max seconds;
+    // number / fraction: the exclusive min and (fraction) the exclusive max.
+    long long min = 0;
+    long long max = 0;
+    bool nullable = false;      // "auto" (or YAML null) means none / measured
+    const char* expected = "";  // number kinds: the sentence after "expected"
+};
+
+// The rows, in docs order (policy_knobs.cpp).
+const std::vector<Knob>& knobs();
+const Knob* find_knob(std::string_view path);
+// The value `text` (or none, for "auto" on a nullable knob) into the row's field.
+void apply_row(const Knob& k, Policy& p, const std::string& text, const Origin& o);
+
+template <typename T>
+struct is_optional : std::false_type {};
+template <typename T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
 // The knob rows, for the YAML reader: the row at `path` (nullptr: no such knob),
 // whether YAML null / "auto" means none, and reading `text` into its field.
 const KnobInfo* find_knob_info(std::string_view path);
