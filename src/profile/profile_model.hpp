@@ -114,7 +114,8 @@ struct Need {
 Need need_of(const TestProfile& t, int margin_percent);
 
 // CMake data for CorralCoverage.cmake: one `_corral_profile_need(<name> <mem_mib>
-// <cost> <processors>)` per test, names as bracket arguments (CMake 3.16).
+// <median wall ms> <processors>)` per test (COST = wall x the test's mem_mib), names as bracket
+// arguments (CMake 3.16).
 std::string to_cmake(const Profile& p, int margin_percent, const std::string& origin);
 
 }  // namespace corral::profile
