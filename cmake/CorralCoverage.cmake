@@ -100,7 +100,7 @@ endfunction()
 
 set(_corral_cov_profile_on OFF)
 if(NOT _corral_cov_profile STREQUAL "")
-  # Made here, from the profile as it is now (corral reads the JSON: string(JSON)
+  # Made here, from the profile as it is now (corral reads the JSON: the JSON mode of string()
   # needs CMake 3.19).
   set(_corral_cov_words profile --merge "${_corral_cov_profile}" --cmake
                         "${_corral_cov_out}/profile-data.cmake")
@@ -121,7 +121,8 @@ if(NOT _corral_cov_profile STREQUAL "")
 endif()
 
 # Applies the profile to one test, in the caller's scope: `groups` (the test's
-# final RESOURCE_GROUPS) gains mem_mib:<measured + margin> in group 0 unless
+# final RESOURCE_GROUPS) gains mem_mib:<measured + margin, at most the plan's
+# budget> in group 0 unless
 # it holds mem_mib already (the test's own declaration wins); PROCESSORS (and
 # the cpus slots of group 0) when the test sets none and the profile says it
 # uses more than one CPU; COST (unless the test's own) = median wall s x the
@@ -152,6 +153,11 @@ macro(_corral_profile_apply name own_processors own_cost)
     set(_p_applied "")
     if(_p_mem STREQUAL "")
       set(_p_mem ${_p_need_mem})
+      if(NOT _corral_cov_mem_budget STREQUAL "" AND _p_mem GREATER _corral_cov_mem_budget)
+        # More than the whole budget: held as all of it (the test runs alone),
+        # not a grant ctest could never satisfy.
+        set(_p_mem ${_corral_cov_mem_budget})
+      endif()
       if(_p_first STREQUAL "")
         set(_p_first "mem_mib:${_p_mem}")
       else()

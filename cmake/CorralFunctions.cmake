@@ -605,6 +605,7 @@ function(_corral_cover_setup out corral_genex scope fixture)
     set(enforce OFF)
   endif()
   _corral_get(PLAN_CPU_SLOTS cpu_slots)
+  _corral_get(PLAN_MEM_MIB mem_budget)
   get_property(functions_dir GLOBAL PROPERTY CORRAL_FUNCTIONS_DIR)
   file(WRITE "${out}/coverage-data.cmake" "# Written by corral_setup(); read by coverage.cmake.\n")
   file(REMOVE_RECURSE "${out}/coverage-targets")
@@ -629,6 +630,7 @@ set(_corral_cov_profile [==[${profile}]==])
 set(_corral_cov_profile_margin [==[${profile_margin}]==])
 set(_corral_cov_enforce ${enforce})
 set(_corral_cov_cpu_slots [==[${cpu_slots}]==])
+set(_corral_cov_mem_budget [==[${mem_budget}]==])
 set(CORRAL_EVAL_WITH_FILES ${CORRAL_EVAL_WITH_FILES})
 include([==[${functions_dir}/CorralFunctions.cmake]==])
 include([==[${functions_dir}/CorralCoverage.cmake]==])
@@ -642,7 +644,7 @@ include([==[${functions_dir}/CorralCoverage.cmake]==])
 endfunction()
 
 # PROFILE and ENFORCE_MEMORY at configure time: check the profile (corral reads
-# it: string(JSON) needs CMake 3.19), say how many tests it measured, and check
+# it: the JSON mode of string() needs CMake 3.19), say how many tests it measured, and check
 # once whether this host can enforce per-test memory limits. The profile itself
 # is applied when ctest reads the tests (CorralCoverage.cmake), where every test
 # (corral_add_test, add_test, gtest_discover_tests) is seen.
