@@ -598,6 +598,14 @@ function(_corral_cover_setup out corral_genex scope fixture)
   _corral_get(GRACE grace)
   _corral_get(MARGIN margin)
   _corral_get(MULTIPLIER multiplier)
+  _corral_get(PROFILE profile)
+  _corral_get(PROFILE_MARGIN profile_margin)
+  _corral_get(ENFORCE_MEMORY enforce)
+  if(NOT enforce)
+    set(enforce OFF)
+  endif()
+  _corral_get(PLAN_CPU_SLOTS cpu_slots)
+  _corral_get(PLAN_MEM_MIB mem_budget)
   get_property(functions_dir GLOBAL PROPERTY CORRAL_FUNCTIONS_DIR)
   file(WRITE "${out}/coverage-data.cmake" "# Written by corral_setup(); read by coverage.cmake.\n")
   file(REMOVE_RECURSE "${out}/coverage-targets")
@@ -618,6 +626,11 @@ set(_corral_cov_grace ${grace})
 set(_corral_cov_margin ${margin})
 set(_corral_cov_multiplier ${multiplier})
 set(_corral_cov_out [==[${out}]==])
+set(_corral_cov_profile [==[${profile}]==])
+set(_corral_cov_profile_margin [==[${profile_margin}]==])
+set(_corral_cov_enforce ${enforce})
+set(_corral_cov_cpu_slots [==[${cpu_slots}]==])
+set(_corral_cov_mem_budget [==[${mem_budget}]==])
 set(CORRAL_EVAL_WITH_FILES ${CORRAL_EVAL_WITH_FILES})
 include([==[${functions_dir}/CorralFunctions.cmake]==])
 include([==[${functions_dir}/CorralCoverage.cmake]==])
@@ -630,18 +643,88 @@ include([==[${functions_dir}/CorralCoverage.cmake]==])
   _corral_cover_directory()
 endfunction()
 
+# PROFILE and ENFORCE_MEMORY at configure time: check the profile (corral reads
+# it: the JSON mode of string() needs CMake 3.19), say how many tests it measured, and check
+# once whether this host can enforce per-test memory limits. The profile itself
+# is applied when ctest reads the tests (CorralCoverage.cmake), where every test
+# (corral_add_test, add_test, gtest_discover_tests) is seen.
+function(_corral_profile_setup context profile margin enforce cover use_launcher imported
+         corral_path scope)
+  if(NOT profile STREQUAL "")
+    set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+                                                            "${profile}")
+    set(margin_words "")
+    set(margin_text "20 % (the default)")
+    if(NOT margin STREQUAL "")
+      set(margin_words --margin "${margin}")
+      string(REPLACE "%" "" margin_text "${margin}")
+      set(margin_text "${margin_text} %")
+    endif()
+    if(NOT cover)
+      message(WARNING "${context}: PROFILE ${profile} is not applied: it is applied where ctest "
+                      "reads every test, which needs COVER ON")
+    elseif(imported)
+      _corral_get(OUTPUT_DIR out)
+      execute_process(
+        COMMAND "${corral_path}" profile --merge "${profile}" --cmake "${out}/profile-data.cmake"
+                ${margin_words}
+        RESULT_VARIABLE rc OUTPUT_VARIABLE pout ERROR_VARIABLE perr)
+      if(NOT rc EQUAL 0)
+        _corral_fail("${context}" "PROFILE ${profile}: ${perr}${pout}")
+      endif()
+      file(STRINGS "${out}/profile-data.cmake" needs REGEX "^_corral_profile_need\\(")
+      list(LENGTH needs count)
+      message(STATUS "Corral: profile ${profile}: measured needs for ${count} tests (mem_mib = "
+                     "peak + ${margin_text}, COST, PROCESSORS), applied when ctest reads the "
+                     "tests to each that declares none; the tests that got them: "
+                     "${out}/profile-applied.txt")
+    else()
+      message(STATUS "Corral: profile ${profile}: applied when ctest reads the tests (corral is "
+                     "built by this project); the tests that got measured needs: "
+                     "<OUTPUT_DIR>/profile-applied.txt")
+    endif()
+  else()
+    message(STATUS "Corral: no profile (no ${CMAKE_SOURCE_DIR}/corral-profile.json): tests "
+                   "that declare no MEMORY take no share of the memory budget")
+  endif()
+
+  if(enforce)
+    if(NOT use_launcher)
+      message(WARNING "${context}: ENFORCE_MEMORY needs the launcher (corral run); memory "
+                      "limits are NOT enforced")
+    elseif(imported)
+      # One real try: a 16 MiB limit on a test's own cgroup.
+      execute_process(
+        COMMAND "${corral_path}" run --json --scratch-root "${scope}" --memory-limit 16M
+                --name corral.enforce-check -- "${CMAKE_COMMAND}" -E true
+        RESULT_VARIABLE rc OUTPUT_VARIABLE rout ERROR_VARIABLE rerr)
+      if(rc EQUAL 0 AND NOT rerr MATCHES "NOT enforced"
+         AND NOT rout MATCHES "\"memory_limit_enforced\": *false")
+        message(STATUS "Corral: ENFORCE_MEMORY: each test's memory grant (declared, or measured "
+                       "+ margin) is a hard limit on its own cgroup")
+      else()
+        string(REGEX REPLACE "\n+$" "" rerr "${rerr}")
+        message(WARNING "${context}: ENFORCE_MEMORY: this host cannot enforce per-test memory "
+                        "limits; tests run with their grants unenforced. corral run said:\n"
+                        "${rerr}")
+      endif()
+    endif()
+  endif()
+endfunction()
+
 # ---------------------------------------------------------------- corral_setup
 
 function(corral_setup)
   set(context "corral_setup")
   cmake_parse_arguments(
-    PARSE_ARGV 0 arg "POOLS"
-    "CONFIG;OUTPUT_DIR;SPEC_AT_TEST_TIME;CPUS;MEMORY;LAUNCHER;CPU_BOUND;GRACE;TIMEOUT_MARGIN;SCOPE_DIR;RECORDS;LEAK;COVER"
+    PARSE_ARGV 0 arg "POOLS;ENFORCE_MEMORY"
+    "CONFIG;OUTPUT_DIR;SPEC_AT_TEST_TIME;CPUS;MEMORY;LAUNCHER;CPU_BOUND;GRACE;TIMEOUT_MARGIN;SCOPE_DIR;RECORDS;LEAK;COVER;PROFILE;PROFILE_MARGIN"
     "SANITIZER")
   if(arg_UNPARSED_ARGUMENTS)
     _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
                  "CONFIG, OUTPUT_DIR, POOLS, SPEC_AT_TEST_TIME, CPUS, MEMORY, LAUNCHER, "
-                 "CPU_BOUND, GRACE, TIMEOUT_MARGIN, SCOPE_DIR, RECORDS, LEAK, COVER or SANITIZER")
+                 "CPU_BOUND, GRACE, TIMEOUT_MARGIN, SCOPE_DIR, RECORDS, LEAK, COVER, PROFILE, "
+                 "PROFILE_MARGIN, ENFORCE_MEMORY or SANITIZER")
   endif()
   if(arg_KEYWORDS_MISSING_VALUES)
     _corral_fail("${context}" "${arg_KEYWORDS_MISSING_VALUES} needs a value")
@@ -712,6 +795,34 @@ function(corral_setup)
   if(DEFINED arg_LEAK AND NOT arg_LEAK MATCHES "^(fail|warn|ignore)$")
     _corral_fail("${context}" "LEAK \"${arg_LEAK}\" must be fail, warn or ignore")
   endif()
+  # PROFILE (docs/profile.md "Applying a profile"): measured needs for the tests
+  # that declare none. Default: <source>/corral-profile.json when present; OFF: none.
+  # -DCORRAL_PROFILE=<file|OFF>, -DCORRAL_ENFORCE_MEMORY=ON likewise.
+  if(NOT DEFINED arg_PROFILE AND DEFINED CORRAL_PROFILE AND NOT CORRAL_PROFILE STREQUAL "")
+    set(arg_PROFILE "${CORRAL_PROFILE}")
+  endif()
+  set(profile "")
+  if(NOT DEFINED arg_PROFILE)
+    if(EXISTS "${CMAKE_SOURCE_DIR}/corral-profile.json")
+      set(profile "${CMAKE_SOURCE_DIR}/corral-profile.json")
+    endif()
+  elseif(NOT arg_PROFILE STREQUAL "OFF")
+    get_filename_component(profile "${arg_PROFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if(NOT EXISTS "${profile}")
+      _corral_fail("${context}" "PROFILE file \"${profile}\" does not exist (corral profile "
+                   "--records <records.jsonl> --out <file> writes one; PROFILE OFF for none)")
+    endif()
+  endif()
+  if(NOT DEFINED arg_PROFILE_MARGIN)
+    set(arg_PROFILE_MARGIN "")
+  elseif(NOT arg_PROFILE_MARGIN MATCHES "^[0-9]+%?$")
+    _corral_fail("${context}" "PROFILE_MARGIN \"${arg_PROFILE_MARGIN}\" must be a percentage "
+                 "such as 20 or 20%")
+  endif()
+  if(NOT arg_ENFORCE_MEMORY AND CORRAL_ENFORCE_MEMORY)
+    set(arg_ENFORCE_MEMORY ON)
+  endif()
+
   if(NOT DEFINED arg_OUTPUT_DIR)
     # Not <build>/corral: that is where add_subdirectory(corral) puts Corral itself.
     set(arg_OUTPUT_DIR "${CMAKE_BINARY_DIR}/corral-plan")
@@ -914,6 +1025,11 @@ endif()
       set(arg_LEAK fail)
     endif()
     list(APPEND launcher --leak ${arg_LEAK})
+    if(arg_ENFORCE_MEMORY)
+      # The test's mem_mib grant (declared, or measured + margin) becomes its
+      # hard limit, handed over per test at ctest time (CorralCoverage.cmake).
+      list(APPEND launcher --memory-limit-env CORRAL_CTEST_MEMORY_LIMIT)
+    endif()
     # TEST_LAUNCHER also runs at build time (gtest_discover_tests lists the
     # tests through it), before any test-time plan exists: use the configure-time one.
     string(REPLACE "${plan_json}" "${out}/plan.json" launcher_for_targets "${launcher}")
@@ -975,9 +1091,14 @@ endif()
                    "(${sanitizer_why}): timeout multiplier x${CORRAL_PLAN_TIMEOUT_MULTIPLIER}")
   endif()
 
+  _corral_set(PROFILE "${profile}")
+  _corral_set(PROFILE_MARGIN "${arg_PROFILE_MARGIN}")
+  _corral_set(ENFORCE_MEMORY ${arg_ENFORCE_MEMORY})
   if(arg_COVER)
     _corral_cover_setup("${out}" "${corral_genex}" "${scope}" "${fixture}")
   endif()
+  _corral_profile_setup("${context}" "${profile}" "${arg_PROFILE_MARGIN}" "${arg_ENFORCE_MEMORY}"
+                        "${arg_COVER}" "${use_launcher}" "${imported}" "${corral_path}" "${scope}")
 
   set(how "spec from configure time (${spec_file})")
   if(spec_at_test_time)

@@ -18,6 +18,7 @@ void add_generator_commands(CLI::App& app, int& status);
 void add_run_command(CLI::App& app, int& status);
 void add_reap_command(CLI::App& app, int& status);
 void add_report_command(CLI::App& app, int& status);
-void add_shard_command(CLI::App& app, int& status);  // shard_command.cpp
+void add_shard_command(CLI::App& app, int& status);    // shard_command.cpp
+void add_profile_command(CLI::App& app, int& status);  // profile_command.cpp
 
 }  // namespace corral::cli

@@ -22,6 +22,7 @@ const std::map<std::string, std::string> kSummaries = {
     {"run", "launch one test bounded and isolated; kill what it leaves behind"},
     {"reap", "kill the processes left behind under a scope directory"},
     {"report", "summarise a test run: failures, leaks, slowest, JUnit, Markdown, HTML timeline"},
+    {"profile", "per-test measured needs from records; --check lints declarations"},
     {"shard", "split the CTest suite into N balanced shards for N CI machines"},
 };
 
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
     corral::cli::add_reap_command(app, status);
     corral::cli::add_report_command(app, status);
     corral::cli::add_shard_command(app, status);
+    corral::cli::add_profile_command(app, status);
 
     try {
         app.parse(argc, argv);

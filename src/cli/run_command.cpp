@@ -114,6 +114,7 @@ void add_run_command(CLI::App& app, int& status) {
         std::string leak = "warn";
         std::string cgroup = "auto";
         std::string memory_limit;
+        std::string memory_limit_env;
         std::string keep = "failed";
         std::string keep_size = "1G";
         std::vector<std::string> slots;
@@ -190,6 +191,10 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("--memory-limit", raw->memory_limit,
                     "Enforce a memory limit on the whole test via its cgroup (e.g. 512M, 2G)")
         ->type_name("SIZE");
+    cmd->add_option("--memory-limit-env", raw->memory_limit_env,
+                    "Take --memory-limit from this environment variable when it is set "
+                    "(corral_setup(ENFORCE_MEMORY): each test's grant)")
+        ->type_name("VAR");
     cmd->add_option("--keep-scratch", raw->keep,
                     "Keep the scratch directory: never, failed (a failed or timed-out test's, "
                     "as evidence), always")
@@ -237,11 +242,19 @@ void add_run_command(CLI::App& app, int& status) {
         auto grace = units::parse_grace(raw->grace);
         if (!grace) return bad("--grace " + grace.error);
         opts->grace_seconds = *grace;
+        std::string limit_from = "--memory-limit";
+        if (!raw->memory_limit_env.empty()) {
+            const char* text = std::getenv(raw->memory_limit_env.c_str());
+            if (text && *text) {
+                raw->memory_limit = text;
+                limit_from = "$" + raw->memory_limit_env;
+            }
+        }
         if (!raw->memory_limit.empty()) {
             auto bytes = units::parse_size(raw->memory_limit);
-            if (!bytes) return bad("--memory-limit " + bytes.error);
+            if (!bytes) return bad(limit_from + " " + bytes.error);
             if (*bytes < 4096)
-                return bad("--memory-limit '" + raw->memory_limit + "': at least 4K (one page)");
+                return bad(limit_from + " '" + raw->memory_limit + "': at least 4K (one page)");
             opts->memory_limit_bytes = *bytes;
         }
         if (!raw->timeout_env.empty()) {

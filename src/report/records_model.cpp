@@ -184,6 +184,12 @@ Record parse_record(const std::string& text, const std::string& file, int line) 
     r.peak_memory_bytes = f.bytes("peak_memory_bytes").value_or(0);
     r.peak_memory_source = f.str("peak_memory_source");
     r.memory_limit_bytes = f.bytes("memory_limit_bytes");
+    r.peak_nonreclaimable_bytes = f.bytes("peak_nonreclaimable_bytes");
+    r.peak_nonreclaimable_source = f.str("peak_nonreclaimable_source");
+    r.declared_memory_bytes = f.bytes("declared_memory_bytes");
+    r.memory_limit_enforced = f.boolean("memory_limit_enforced");
+    r.memory_limit_reason = f.str("memory_limit_reason");
+    if (auto v = f.integer("processors")) r.processors = static_cast<int>(*v);
     r.oom_killed = f.boolean("oom_killed");
     r.leaked = f.processes("leaked");
     r.killed_on_timeout = f.processes("killed_on_timeout");

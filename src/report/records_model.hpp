@@ -69,6 +69,15 @@ struct Record {
     uint64_t peak_memory_bytes = 0;
     std::string peak_memory_source;
     std::optional<uint64_t> memory_limit_bytes;  // --memory-limit
+    // Issue 13 fields (absent in older records: nullopt / false / ""): the peak
+    // that cannot be reclaimed (anonymous + kernel, not page cache) and how it
+    // was measured; what the test declared; whether --memory-limit held.
+    std::optional<uint64_t> peak_nonreclaimable_bytes;
+    std::string peak_nonreclaimable_source;
+    std::optional<uint64_t> declared_memory_bytes;
+    bool memory_limit_enforced = false;
+    std::string memory_limit_reason;
+    std::optional<int> processors;  // CTest PROCESSORS granted, when known
     bool oom_killed = false;
     std::vector<Process> leaked;
     std::vector<Process> killed_on_timeout;
