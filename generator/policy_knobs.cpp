@@ -255,26 +255,13 @@ void apply_knob(Policy& policy, std::string_view path, const std::string& text, 
 using namespace policy_detail;
 
 std::string_view knob_kind_name(KnobKind kind) {
-    switch (kind) {
-        case KnobKind::size:
-            return "size";
-        case KnobKind::duration:
-            return "duration";
-        case KnobKind::count:
-            return "count";
-        case KnobKind::number:
-            return "number";
-        case KnobKind::fraction:
-            return "fraction";
-        case KnobKind::boolean:
-            return "bool";
-        case KnobKind::path:
-            return "path";
-        case KnobKind::list:
-            return "list";
-        case KnobKind::map:
-            return "map";
-    }
+    static constexpr std::pair<KnobKind, std::string_view> kNames[] = {
+        {KnobKind::size, "size"},     {KnobKind::duration, "duration"}, {KnobKind::count, "count"},
+        {KnobKind::number, "number"}, {KnobKind::fraction, "fraction"}, {KnobKind::boolean, "bool"},
+        {KnobKind::path, "path"},     {KnobKind::list, "list"},         {KnobKind::map, "map"},
+    };
+    for (const auto& [k, name] : kNames)
+        if (k == kind) return name;
     return "?";
 }
 
