@@ -29,11 +29,13 @@ uint64_t u(const nlohmann::json& j) {
     return j.is_number() ? j.get<uint64_t>() : 0;
 }
 
+class LaunchRun : public Run {};
+
 // Issue 12 finding: after the test's main process ends, a SIGTERM to the
 // launcher was dropped during the leak sweep (it waited out the window and
 // exited with the test's own code). It must end the sweep, write the record
 // and exit 128+15.
-TEST_F(Run, SigtermDuringTheLeakSweepIsHonoured) {
+TEST_F(LaunchRun, SigtermDuringTheLeakSweepIsHonoured) {
     auto t = token();
     auto ready = dir_ / "ready";
     auto s = spawn(corral({"--leak-window", "8000", "--leak", "warn", "--", "sh", "-c",
@@ -67,7 +69,7 @@ TEST_F(Run, SigtermDuringTheLeakSweepIsHonoured) {
 // a small RSS: the cgroup's raw peak is large, the non-reclaimable one small.
 // Both ways of joining the cgroup (before exec with --cgroup require, after
 // exec by default).
-TEST_F(Run, FilesWrittenCountInTheRawPeakNotInTheNonReclaimable) {
+TEST_F(LaunchRun, FilesWrittenCountInTheRawPeakNotInTheNonReclaimable) {
     for (const char* mode : {"require", "auto"}) {
         SCOPED_TRACE(mode);
         auto r = run({"--cgroup", mode, "--", "sh", "-c",
@@ -86,7 +88,7 @@ TEST_F(Run, FilesWrittenCountInTheRawPeakNotInTheNonReclaimable) {
 
 // A single-process test's non-reclaimable peak is its maximum RSS, as
 // /usr/bin/time -v reports it (getrusage(2) ru_maxrss), within a few percent.
-TEST_F(Run, ASingleProcessPeakMatchesTimeV) {
+TEST_F(LaunchRun, ASingleProcessPeakMatchesTimeV) {
     if (::access("/usr/bin/time", X_OK) != 0)
         GTEST_SKIP() << "/usr/bin/time is not installed (Debian package 'time', ./bootstrap)";
     auto timed = finish(spawn({"/usr/bin/time", "-v", TOUCH_MEMORY_EXE, "96"}, env_), Clock::now());
@@ -105,7 +107,7 @@ TEST_F(Run, ASingleProcessPeakMatchesTimeV) {
 // Two processes holding 64 MiB each at the same time: the tree's peak is at
 // least their sum (ru_maxrss alone would say 64 MiB). The cgroup is joined
 // before exec (--cgroup require) so every page is charged to it.
-TEST_F(Run, ATwoProcessTreesPeakIsAtLeastTheSumOfWhatBothHold) {
+TEST_F(LaunchRun, ATwoProcessTreesPeakIsAtLeastTheSumOfWhatBothHold) {
     std::string a = std::string(TOUCH_MEMORY_EXE) + " 64 800";
     auto r = run({"--cgroup", "require", "--", "sh", "-c", a + " & " + a + " & wait"});
     if (r.code == 125 && r.err.find("cgroup") != std::string::npos)
@@ -119,7 +121,7 @@ TEST_F(Run, ATwoProcessTreesPeakIsAtLeastTheSumOfWhatBothHold) {
 
 // Issue 13 "Declarations that hold": an OOM kill under --memory-limit says what
 // was declared and what the test held, on stderr and in the record.
-TEST_F(Run, AnOomKillSaysDeclaredVersusPeak) {
+TEST_F(LaunchRun, AnOomKillSaysDeclaredVersusPeak) {
     if (swap_on()) GTEST_SKIP() << "swap is on: a limited test would swap, not die";
     std::map<std::string, std::string> grant = {{"CTEST_RESOURCE_GROUP_COUNT", "2"},
                                                 {"CTEST_RESOURCE_GROUP_0", "mem_mib"},
@@ -144,7 +146,7 @@ TEST_F(Run, AnOomKillSaysDeclaredVersusPeak) {
     EXPECT_THAT(r.err, HasSubstr("non-reclaimable"));
 }
 
-TEST_F(Run, AnUnenforcedLimitSaysWhyInTheRecord) {
+TEST_F(LaunchRun, AnUnenforcedLimitSaysWhyInTheRecord) {
     auto r = run({"--cgroup", "off", "--memory-limit", "48M", "--", "true"});
     ASSERT_EQ(r.code, 0) << r.err;
     auto rec = last_record();
