@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Overhead of `corral run -- /bin/true` against plain `/bin/true`.
+"""Overhead of `corral run` against the bare command: `/bin/true` and `sleep 0.02`.
 
 Runs the variants interleaved (so machine noise hits them alike), N times
 each, and prints the median wall time of each, the ratio and the absolute
 difference. Usage:
 
-    bench/run_overhead/run_overhead.py [--corral PATH] [-n N]
+    bench/run_overhead/run_overhead.py [--corral PATH] [--baseline PATH] [-n N]
+
+--baseline times a second (older) corral in the same interleaved run, so
+before/after numbers come side by side.
 """
 import argparse
 import os
@@ -21,6 +24,7 @@ def main() -> int:
     default = os.path.join(here, "..", "..", "build", "default", "bin", "corral")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corral", default=default, help="the corral program (default: %(default)s)")
+    ap.add_argument("--baseline", help="an older corral to time side by side (before/after)")
     ap.add_argument("-n", type=int, default=300, help="runs per variant (default: %(default)s)")
     args = ap.parse_args()
     corral = os.path.abspath(args.corral)
@@ -29,12 +33,18 @@ def main() -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
-        variants = {
-            "/bin/true": ["/bin/true"],
-            "corral run -- /bin/true": [corral, "run", "--scratch-root", scratch, "--", "/bin/true"],
-            "corral run --cgroup off -- /bin/true": [
-                corral, "run", "--cgroup", "off", "--scratch-root", scratch, "--", "/bin/true"],
-        }
+        variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"]}
+        builds = [("", corral)]
+        if args.baseline:
+            builds.append(("before: ", os.path.abspath(args.baseline)))
+        for label, exe in builds:
+            run = [exe, "run", "--scratch-root", scratch]
+            variants[f"{label}corral run -- /bin/true"] = run + ["--", "/bin/true"]
+            variants[f"{label}corral run -- sleep 0.02"] = run + ["--", "sleep", "0.02"]
+            variants[f"{label}corral run --cgroup require -- sleep 0.02"] = (
+                run + ["--cgroup", "require", "--", "sleep", "0.02"])
+            variants[f"{label}corral run --cgroup off -- sleep 0.02"] = (
+                run + ["--cgroup", "off", "--", "sleep", "0.02"])
         times = {name: [] for name in variants}
         for _ in range(3):  # warm caches
             for cmd in variants.values():
@@ -45,13 +55,15 @@ def main() -> int:
                 subprocess.run(cmd, check=True)
                 times[name].append((time.perf_counter_ns() - t0) / 1e6)
 
-    base = statistics.median(times["/bin/true"])
+    base_of = lambda name: statistics.median(
+        times["sleep 0.02" if "sleep" in name else "/bin/true"])
     print(f"runs per variant: {args.n} (interleaved); corral: {corral}")
-    print(f"{'variant':40} {'median ms':>10} {'p90 ms':>8} {'ratio':>6} {'+ms':>7}")
+    print(f"{'variant':52} {'median ms':>10} {'p90 ms':>8} {'ratio':>6} {'+ms':>7}")
     for name, ts in times.items():
         med = statistics.median(ts)
         p90 = statistics.quantiles(ts, n=10)[-1]
-        print(f"{name:40} {med:10.2f} {p90:8.2f} {med / base:6.1f} {med - base:7.2f}")
+        base = base_of(name)
+        print(f"{name:52} {med:10.2f} {p90:8.2f} {med / base:6.2f} {med - base:7.2f}")
     return 0
 
 

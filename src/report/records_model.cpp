@@ -98,42 +98,22 @@ class Fields {
 
 }  // namespace
 
-const char* outcome_name(Outcome o) {
-    switch (o) {
-        case Outcome::Passed:
-            return "passed";
-        case Outcome::Failed:
-            return "failed";
-        case Outcome::Signalled:
-            return "signalled";
-        case Outcome::TimedOut:
-            return "timed out";
-        case Outcome::Leaked:
-            return "leaked";
-        case Outcome::OomKilled:
-            return "OOM-killed";
-        case Outcome::NotFound:
-            return "not found";
-        case Outcome::LauncherFailed:
-            return "launcher failed";
-    }
-    return "?";
-}
-
 Outcome outcome_of(const Record& r) {
     // corral run's exit codes: docs/exit-codes.md, "corral run".
-    if (r.timed_out || r.launcher_exit_code == 124) return Outcome::TimedOut;
+    if (r.timed_out || r.launcher_exit_code == kExitTimeout) return Outcome::TimedOut;
+    if (r.launcher_signal) return Outcome::Signalled;
     if (r.oom_killed) return Outcome::OomKilled;
-    if (r.launcher_exit_code == 126 || r.launcher_exit_code == 127) {
+    if (r.launcher_exit_code == kExitCannotInvoke || r.launcher_exit_code == kExitNotFound) {
         // 126/127 are also ordinary exit codes of a test (a shell script's
         // missing command): only when the test never ran is it "not found".
         if (!r.exit_code || *r.exit_code == r.launcher_exit_code) return Outcome::NotFound;
     }
-    if (r.launcher_exit_code == 125 && (!r.exit_code || *r.exit_code != 125))
+    if (r.launcher_exit_code == kExitLauncherFailure &&
+        (!r.exit_code || *r.exit_code != kExitLauncherFailure))
         return Outcome::LauncherFailed;
     if (r.signal) return Outcome::Signalled;
     if (r.exit_code && *r.exit_code != 0) return Outcome::Failed;
-    if (!r.leaked.empty() || r.launcher_exit_code == 122) return Outcome::Leaked;
+    if (!r.leaked.empty() || r.launcher_exit_code == kExitLeaked) return Outcome::Leaked;
     if (r.launcher_exit_code != 0) return Outcome::Failed;
     return Outcome::Passed;
 }
@@ -177,6 +157,7 @@ Record parse_record(const std::string& text, const std::string& file, int line) 
     if (r.end < r.start) r.end = r.start + r.wall_seconds;
     if (auto v = f.integer("exit_code")) r.exit_code = static_cast<int>(*v);
     if (auto v = f.integer("signal")) r.signal = static_cast<int>(*v);
+    if (auto v = f.integer("launcher_signal")) r.launcher_signal = static_cast<int>(*v);
     r.timed_out = f.boolean("timed_out");
     r.timeout_seconds = f.num("timeout_seconds");
     r.launcher_exit_code = static_cast<int>(f.integer("launcher_exit_code").value_or(0));

@@ -15,28 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "common/run_outcome.hpp"
+
 namespace corral::report {
 
-// What happened to one test, most telling first when several apply
-// (a test that timed out and leaked is TimedOut). Order follows issue 12's
-// RunOutcome; outcome_of() is the one table from a record to it.
-enum class Outcome {
-    Passed,          // exit 0, nothing left behind
-    Failed,          // the test's own non-zero exit code
-    Signalled,       // a signal ended the test's main process (not a timeout or OOM kill)
-    TimedOut,        // --timeout fired; the tree was killed
-    Leaked,          // left processes behind (passed with --leak warn, or 122 with --leak fail)
-    OomKilled,       // the kernel's OOM killer ended it in its cgroup
-    NotFound,        // 126/127: the command was not found or not executable
-    LauncherFailed,  // 125: corral run itself failed around the test
-};
-inline constexpr Outcome kAllOutcomes[] = {
-    Outcome::Passed, Outcome::Failed,    Outcome::Signalled, Outcome::TimedOut,
-    Outcome::Leaked, Outcome::OomKilled, Outcome::NotFound,  Outcome::LauncherFailed};
-
-// "passed", "failed", "signalled", "timed out", "leaked", "OOM-killed",
-// "not found", "launcher failed".
-const char* outcome_name(Outcome o);
+// What happened to one test: the one RunOutcome (common/run_outcome.hpp, the
+// launcher's own type and exit-code table); outcome_of() reads it back from a
+// record's fields.
+using Outcome = RunOutcome;
+inline constexpr const RunOutcome (&kAllOutcomes)[8] = kAllRunOutcomes;
+using corral::outcome_name;
 
 struct Process {
     int pid = 0;
@@ -62,6 +50,7 @@ struct Record {
     double wall_seconds = 0;
     std::optional<int> exit_code;
     std::optional<int> signal;
+    std::optional<int> launcher_signal;  // a stop signal to the launcher during the leak sweep
     bool timed_out = false;
     double timeout_seconds = 0;
     int launcher_exit_code = 0;

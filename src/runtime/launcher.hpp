@@ -5,6 +5,13 @@
 //   -> leak sweep (group, reparented descendants, cgroup) -> kill leftovers
 //   -> measure + remove scratch -> record -> exit code
 //
+// Files: launcher.cpp (the sequence above), launch.hpp (the Launch state),
+// launch_setup.cpp (options, scratch, environment), launch_process.cpp (spawn,
+// wait, signals, leak sweep), launch_terminal.cpp (job control),
+// launch_outcome.cpp (measure, decide the RunOutcome, the record),
+// launch_render.cpp (the "corral run:" lines), memory_sampler.cpp (the
+// non-reclaimable peak), ctest_grants.cpp, plan_hints.cpp.
+//
 // The launcher is a child subreaper, so whatever the test daemonizes is
 // re-parented to it, not to init, and can be found and killed.
 #pragma once
@@ -18,55 +25,28 @@
 #include <vector>
 
 #include "common/defaults.hpp"
-#include "runtime/gpu_grant.hpp"
+#include "common/run_outcome.hpp"
+#include "runtime/ctest_grants.hpp"
 #include "runtime/host_lock.hpp"
+#include "runtime/plan_hints.hpp"
 #include "runtime/records.hpp"
 
 namespace corral::launcher {
 
-// Exit codes of `corral run` (docs/exit-codes.md). Otherwise: the test's own
-// exit code, or 128+N when a signal N ended it (as a shell reports it).
-inline constexpr int kExitLeaked = 122;           // test passed but leaked, with --leak fail
-inline constexpr int kExitTimeout = 124;          // --timeout fired (like timeout(1))
-inline constexpr int kExitLauncherFailure = 125;  // corral run itself failed / bad option value
-inline constexpr int kExitCannotInvoke = 126;     // command found but not executable
-inline constexpr int kExitNotFound = 127;         // command not found
+// Exit codes of `corral run`: the one table is common/run_outcome.hpp
+// (docs/exit-codes.md). Otherwise: the test's own exit code, or 128+N when a
+// signal N ended it (as a shell reports it).
+using corral::kExitCannotInvoke;
+using corral::kExitLauncherFailure;
+using corral::kExitLeaked;
+using corral::kExitNotFound;
+using corral::kExitTimeout;
 
 enum class LeakPolicy { Fail, Warn, Ignore };
 enum class CgroupMode { Auto, Off, Require };
 // When the scratch directory is kept instead of removed. A run cancelled
 // because its parent (ctest) died never keeps it.
 enum class KeepScratch { Never, Failed, Always };
-
-// --- CTest resource allocation -------------------------------------------
-
-// CTEST_RESOURCE_GROUP_COUNT=N, CTEST_RESOURCE_GROUP_<g>=type,type,
-// CTEST_RESOURCE_GROUP_<g>_<TYPE>=id:X,slots:Y;id:Z,slots:W (TYPE upper-cased).
-// Throws std::invalid_argument naming the variable and what was expected.
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-std::vector<records::GrantedResource> parse_ctest_resources(const EnvLookup& getenv);
-
-struct Translation {
-    std::optional<std::string> scratch_root;               // from a granted heavy_io id
-    std::vector<std::pair<std::string, std::string>> env;  // variables to export
-    std::vector<std::string> notes;                        // human: what could not be mapped
-};
-// heavy_io id -> its scratch directory (from the plan); gpus ids -> the
-// visibility variables (gpu_grant.hpp: the plan's handles, else this host's,
-// else the id's index); mem_mib slots -> CORRAL_MEMORY_BYTES.
-Translation translate_grants(const std::vector<records::GrantedResource>& grants,
-                             const std::map<std::string, std::string>& heavy_io_paths,
-                             const GpuHandles* gpu_handles = nullptr);
-
-// What --plan contributes (plan.json, schema corral.plan/1).
-struct PlanHints {
-    std::optional<std::string> scratch_dir;
-    std::optional<double> timeout_multiplier;
-    std::map<std::string, std::string> heavy_io_paths;  // id -> path
-    GpuHandles gpu_handles;                             // gpus id -> variable and value
-};
-// Throws std::runtime_error "FILE: ..." (with line/column for bad JSON).
-PlanHints load_plan_hints(const std::string& path);
 
 // --- the launch ------------------------------------------------------------
 

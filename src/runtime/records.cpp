@@ -67,8 +67,16 @@ nlohmann::json to_json(const RunRecord& r) {
     j["cpu_system_seconds"] = r.cpu_system_seconds;
     j["peak_memory_bytes"] = r.peak_memory_bytes;
     j["peak_memory_source"] = r.peak_memory_source;
-    j["memory_limit_bytes"] =
-        r.memory_limit_bytes ? nlohmann::json(*r.memory_limit_bytes) : nlohmann::json(nullptr);
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    j["peak_nonreclaimable_bytes"] = opt(r.peak_nonreclaimable_bytes);
+    j["peak_nonreclaimable_source"] = r.peak_nonreclaimable_source;
+    j["memory_samples"] = r.memory_samples;
+    j["declared_memory_bytes"] = opt(r.declared_memory_bytes);
+    j["memory_limit_bytes"] = opt(r.memory_limit_bytes);
+    j["memory_limit_enforced"] = r.memory_limit_enforced;
+    j["memory_limit_reason"] = r.memory_limit_reason;
+    j["processors"] = opt(r.processors);
+    j["launcher_signal"] = opt(r.launcher_signal);
     j["oom_killed"] = r.oom_killed;
     j["cgroup"] = r.cgroup;
     j["leaked"] = processes_json(r.leaked);

@@ -49,7 +49,20 @@ struct RunRecord {
     double cpu_system_seconds = 0;
     uint64_t peak_memory_bytes = 0;
     std::string peak_memory_source;  // "cgroup-v1", "cgroup-v2" or "ru_maxrss"
+    // What the test's processes really held at most: anonymous + shmem +
+    // unreclaimable kernel memory, not page cache (docs/runtime.md "Records").
+    std::optional<uint64_t> peak_nonreclaimable_bytes;
+    std::string
+        peak_nonreclaimable_source;  // "ru_maxrss", "ru_maxrss+cgroup-v1", "ru_maxrss+cgroup-v2"
+    uint64_t memory_samples = 0;     // memory.stat reads behind it
+    std::optional<uint64_t> declared_memory_bytes;  // mem_mib grant in bytes; nullopt: none
     std::optional<uint64_t> memory_limit_bytes;
+    bool memory_limit_enforced = false;  // the limit is set on the test's own cgroup
+    std::string memory_limit_reason;     // why not enforced; "" when enforced or not asked
+    std::optional<int> processors;       // cpus slots CTest granted (PROCESSORS); nullopt: none
+    // A stop signal (SIGTERM, SIGINT, ...) the launcher received after the test's
+    // main process ended (during the leak sweep); the launcher exits 128+N.
+    std::optional<int> launcher_signal;
     bool oom_killed = false;
     std::string cgroup;                           // the per-test cgroup directory, empty when none
     std::vector<ProcessEntry> leaked;             // alive after the test's main process exited

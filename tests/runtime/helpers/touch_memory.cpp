@@ -1,13 +1,16 @@
-// touch_memory MIB: allocate MIB mebibytes, write every page (so they are
-// really resident and charged to the cgroup), then exit 0.
+// touch_memory MIB [HOLD_MS]: allocate MIB mebibytes, write every page (so they
+// are really resident and charged to the cgroup), hold them HOLD_MS
+// milliseconds (default 0), then exit 0.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include <time.h>
+
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: touch_memory MIB\n");
+    if (argc != 2 && argc != 3) {
+        std::fprintf(stderr, "usage: touch_memory MIB [HOLD_MS]\n");
         return 2;
     }
     long mib = std::strtol(argv[1], nullptr, 10);
@@ -23,5 +26,12 @@ int main(int argc, char** argv) {
     for (char* c : chunks)
         sum += c[4096];
     std::printf("touched %ld MiB (%ld)\n", mib, sum);
+    std::fflush(stdout);
+    if (argc == 3) {
+        long ms = std::strtol(argv[2], nullptr, 10);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
     return 0;
 }

@@ -1,0 +1,128 @@
+// The state of one `corral run` launch, shared by the files that implement it
+// (launcher.hpp lists them). Internal to src/runtime.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "runtime/cgroup_sandbox.hpp"
+#include "runtime/launcher.hpp"
+#include "runtime/memory_sampler.hpp"
+#include "runtime/process.hpp"
+#include "runtime/scratch_dir.hpp"
+
+namespace corral::launcher {
+
+using Clock = std::chrono::steady_clock;
+using records::GrantedResource;
+using records::ProcessEntry;
+
+inline int ms_of(double seconds) {
+    return static_cast<int>(std::min(seconds * 1000.0, 1e9));
+}
+
+// Everything one launch owns, released in reverse order by the destructor.
+class Launch {
+  public:
+    Launch(const Options& o, std::ostream& err) : o_(o), err_(err) {}
+    ~Launch() {
+        reclaim_terminal();
+        if (tty_fd_ >= 0) ::close(tty_fd_);
+        if (sigfd_ >= 0) ::close(sigfd_);
+        if (pidfd_ >= 0) ::close(pidfd_);
+    }
+
+    int run();
+
+  private:
+    // Never fatal: SIGPIPE is ignored in the launcher and a closed stderr (ctest
+    // gone) only sets the stream's error state.
+    void say(const std::string& line) { err_ << "corral run: " << line << "\n" << std::flush; }
+    int fail(const std::string& line) {
+        say(line);
+        return kExitLauncherFailure;
+    }
+
+    int prepare();
+    int check_socket_headroom(bool from_tmpdir);
+    int block_signals();
+    void sweep_stale();
+    void find_terminal();
+    void reclaim_terminal();
+    bool owns_foreground_group(pid_t fg) const;
+    bool job_control_parent() const;
+    void test_stopped();
+    void suspend();
+    bool parent_gone() const { return ::getppid() != parent_pid_; }
+    void note_parent_death() {
+        parent_died_ = true;
+        rec_.parent_died = true;
+        say("the launcher's parent (pid " + std::to_string(parent_pid_) +
+            ") is gone; ending the test's whole tree");
+    }
+    void end_scratch(int code);
+    std::vector<std::string> child_environment() const;
+    // 0 when the test started; otherwise the exit code to return.
+    int spawn();
+    void join_cgroup_after_exec(pid_t pid);
+    void wait_for_main();
+    void handle_signals();
+    void reap_zombies();
+    void collect_main();  // blocking wait for the main process, unless already collected
+    std::vector<proc::ProcessInfo> find_leftovers() const;
+    std::vector<ProcessEntry> kill_tree();
+    void sweep_leaks();
+    void measure();  // rusage + cgroup: once, before the outcome is decided
+    int finish(int code);
+    // The run's RunOutcome and its exit code (common/run_outcome.hpp).
+    int decide();
+    // True after SIGTERM/SIGINT/SIGHUP/SIGQUIT reached the launcher once the
+    // test's main process had ended: the leak sweep stops waiting and kills.
+    bool stop_requested() const { return launcher_signal_.has_value(); }
+
+    const Options& o_;
+    std::ostream& err_;
+    records::RunRecord rec_;
+
+    double multiplier_ = 1.0;
+    std::optional<double> timeout_;  // effective seconds
+    std::string scratch_root_;
+    Translation translation_;
+    locks::HeldLocks held_;
+    scratch::ScratchDir scratch_;
+    std::unique_ptr<cgroup::Sandbox> cgroup_;
+
+    Clock::time_point started_{};
+    sigset_t old_mask_{};
+    struct sigaction old_sigpipe_ {};
+    pid_t parent_pid_ = 0;
+    bool parent_died_ = false;
+    std::string registry_;  // scratch registry (owner / kept entries); empty when unusable
+    int tty_fd_ = -1;       // the controlling terminal, when our group had its foreground
+    bool tty_handed_ = false;
+    bool test_stopped_ = false;
+    int sigfd_ = -1;
+    int pidfd_ = -1;
+    pid_t main_pid_ = -1;
+    bool main_done_ = false;
+    int main_status_ = 0;
+    std::optional<Clock::time_point> stop_deadline_;  // set when a stop signal was forwarded
+    std::optional<int> launcher_signal_;  // a stop signal received after the main process ended
+    // The child joins its cgroup before exec only when a limit must hold from
+    // its first instruction; otherwise the launcher moves it right after exec
+    // while it runs (the v1 migration's RCU grace period overlaps the test).
+    bool join_after_exec_ = false;
+    MemorySampler sampler_;
+    Clock::time_point next_sample_{};
+    bool measured_ = false;
+};
+
+}  // namespace corral::launcher

@@ -1,0 +1,96 @@
+// After the test: what it used (rusage, the cgroup, the memory samples), its
+// RunOutcome and exit code, the record.
+#include "runtime/launch.hpp"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <iostream>
+
+#include "common/text.hpp"
+#include "runtime/launch_render.hpp"
+
+namespace corral::launcher {
+
+// Idempotent: finish() calls it for the runs that end early.
+void Launch::measure() {
+    if (measured_) return;
+    measured_ = true;
+    rusage ru{};
+    ::getrusage(RUSAGE_CHILDREN, &ru);
+    rec_.cpu_user_seconds =
+        static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+    rec_.cpu_system_seconds =
+        static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+    // ru_maxrss (getrusage(2)): KiB, the largest RSS of any one waited-for
+    // descendant, exact for a single-process test.
+    uint64_t max_rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+    rec_.peak_memory_bytes = max_rss;
+    rec_.peak_memory_source = "ru_maxrss";
+    rec_.declared_memory_bytes = declared_memory_bytes(rec_.resources);
+    rec_.processors = granted_processors(rec_.resources);
+    rec_.memory_limit_bytes = o_.memory_limit_bytes;
+    if (main_pid_ > 0) {
+        rec_.peak_nonreclaimable_bytes = max_rss;
+        rec_.peak_nonreclaimable_source = "ru_maxrss";
+    }
+    // The samples: the whole tree at once, page cache excluded.
+    rec_.memory_samples = sampler_.samples();
+    if (auto sampled = sampler_.peak()) {
+        rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
+        rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") + cgroup_->kind();
+    }
+    if (cgroup_) {
+        rec_.cgroup = cgroup_->dir();
+        if (auto peak = cgroup_->peak_memory()) {
+            rec_.peak_memory_bytes = *peak;
+            rec_.peak_memory_source = cgroup_->kind();
+        }
+        rec_.oom_killed = cgroup_->oom_killed();
+        if (rec_.oom_killed) say(render::oom(rec_));
+        std::string why;
+        if (!cgroup_->remove(why)) say("WARNING: cannot remove the test's cgroup: " + why);
+    }
+    // create() sets the limit or fails (then the launcher either stops or says so).
+    rec_.memory_limit_enforced = o_.memory_limit_bytes && cgroup_ && cgroup_->has_memory();
+}
+
+int Launch::decide() {
+    measure();
+    RunFacts f;
+    if (WIFEXITED(main_status_)) {
+        rec_.exit_code = WEXITSTATUS(main_status_);
+        f.exit_code = rec_.exit_code;
+    } else if (WIFSIGNALED(main_status_)) {
+        rec_.signal = WTERMSIG(main_status_);
+        f.signal = rec_.signal;
+    }
+    rec_.launcher_signal = launcher_signal_;
+    f.launcher_signal = launcher_signal_;
+    f.timed_out = rec_.timed_out;
+    f.oom_killed = rec_.oom_killed;
+    f.leaked = !rec_.leaked.empty();
+    f.leak_fails = o_.leak == LeakPolicy::Fail;
+    return exit_code_of(decide_outcome(f), f);
+}
+
+int Launch::finish(int code) {
+    reclaim_terminal();
+    measure();
+
+    end_scratch(code);
+
+    rec_.launcher_exit_code = code;
+    if (o_.records_file) {
+        try {
+            records::append_record(*o_.records_file, records::to_json(rec_).dump(), rec_.run_id);
+        } catch (const std::exception& e) {
+            say(std::string("cannot append the record: ") + e.what());
+            if (code == 0) code = kExitLauncherFailure;
+        }
+    }
+    if (o_.json) std::cout << records::to_json(rec_).dump() << std::endl;
+    return code;
+}
+
+}  // namespace corral::launcher

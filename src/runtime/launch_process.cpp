@@ -1,0 +1,364 @@
+// The process lifecycle: spawn (own group, cgroup, exec), wait (signals,
+// timeout, parent death, memory samples), the leak sweep and the tree kill.
+#include "runtime/launch.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "common/text.hpp"
+#include "runtime/launch_render.hpp"
+
+namespace corral::launcher {
+
+int Launch::spawn() {
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        return fail(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
+
+    find_terminal();
+    auto env = child_environment();
+    std::vector<char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = o_.command;
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe2: ") + std::strerror(errno));
+    struct ChildFailure {
+        int stage;  // 1 = join cgroup, 2 = exec
+        int err;
+    };
+    pid_t parent = ::getpid();
+    // Joining a cgroup v1 hierarchy waits for an RCU grace period (~15 ms here,
+    // bench/run_overhead/README.md). A limit must hold from the first
+    // instruction, so then the child joins before exec; otherwise the launcher
+    // moves it after exec, while it runs.
+    bool join_in_child = cgroup_ && (o_.memory_limit_bytes || o_.cgroup == CgroupMode::Require);
+    join_after_exec_ = cgroup_ && !join_in_child;
+    int procs_fd = join_in_child ? cgroup_->procs_fd() : -1;
+    int tty_fd = tty_fd_;
+
+    started_ = Clock::now();
+    rec_.start = std::chrono::system_clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        ::close(report[0]);
+        ::close(report[1]);
+        return fail(std::string("fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        ::close(report[0]);
+        ::setpgid(0, 0);
+        // From a terminal the test's group gets the foreground (SIGTTOU is still blocked).
+        if (tty_fd >= 0) ::tcsetpgrp(tty_fd, ::getpid());
+        if (procs_fd >= 0 && ::write(procs_fd, "0", 1) != 1) {
+            ChildFailure f{1, errno};
+            (void)!::write(report[1], &f, sizeof f);
+            ::_exit(kExitLauncherFailure);
+        }
+        // If the launcher is killed outright, do not leave the test running.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(kExitLauncherFailure);
+        // The test's world as without the launcher: signal mask and dispositions.
+        ::sigaction(SIGPIPE, &old_sigpipe_, nullptr);
+        ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+        ::execvpe(argv[0], argv.data(), envp.data());
+        ChildFailure f{2, errno};
+        (void)!::write(report[1], &f, sizeof f);
+        ::_exit(f.err == ENOENT ? kExitNotFound : kExitCannotInvoke);
+    }
+    main_pid_ = pid;
+    ::setpgid(pid, pid);  // both sides, so no signal can race the child's own call
+    if (tty_fd_ >= 0) {
+        if (::tcgetpgrp(tty_fd_) == ::getpgrp()) ::tcsetpgrp(tty_fd_, pid);
+        tty_handed_ = true;
+    }
+    ::close(report[1]);
+    ChildFailure f{};
+    ssize_t n;
+    do {
+        n = ::read(report[0], &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n == static_cast<ssize_t>(sizeof f)) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        main_done_ = true;
+        main_status_ = status;
+        if (f.stage == 1) {
+            return fail("cannot move the test into its cgroup " + cgroup_->dir() + ": " +
+                        std::strerror(f.err));
+        }
+        int code = f.err == ENOENT ? kExitNotFound : kExitCannotInvoke;
+        say("cannot run '" + o_.command[0] + "': " + std::strerror(f.err) +
+            (code == kExitNotFound ? " (not found in PATH)" : ""));
+        return code;
+    }
+    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd_ < 0) {
+        ::kill(-pid, SIGKILL);
+        return fail(std::string("pidfd_open: ") + std::strerror(errno));
+    }
+    if (join_after_exec_) join_cgroup_after_exec(pid);
+    next_sample_ = started_ + std::chrono::milliseconds(kMemorySampleMs);
+    return 0;
+}
+
+void Launch::reap_zombies() {
+    for (;;) {
+        int status = 0;
+        pid_t p = ::waitpid(-1, &status, WNOHANG | (tty_fd_ >= 0 ? WUNTRACED : 0));
+        if (p <= 0) return;
+        if (WIFSTOPPED(status)) {
+            if (p == main_pid_ && tty_handed_) test_stopped_ = true;
+            continue;
+        }
+        if (p == main_pid_ && !main_done_) {
+            main_done_ = true;
+            main_status_ = status;
+        }
+    }
+}
+
+void Launch::collect_main() {
+    if (main_done_) return;
+    int status = 0;
+    if (::waitpid(main_pid_, &status, 0) == main_pid_) {
+        main_done_ = true;
+        main_status_ = status;
+    }
+}
+
+void Launch::handle_signals() {
+    for (;;) {
+        struct signalfd_siginfo si {};
+        ssize_t n = ::read(sigfd_, &si, sizeof si);
+        if (n != static_cast<ssize_t>(sizeof si)) return;
+        int sig = static_cast<int>(si.ssi_signo);
+        if (!parent_died_ && parent_gone()) {
+            note_parent_death();  // PR_SET_PDEATHSIG (SIGTERM), or any signal after it
+            continue;
+        }
+        if (sig == SIGCHLD) continue;  // exits are collected by reap_zombies()
+        if (sig == SIGTSTP) {
+            if (!main_done_) suspend();
+            continue;
+        }
+        if (main_done_) {
+            // The leak sweep: honour it (the sweep stops waiting, what is left is
+            // killed now, the record is written, the launcher exits 128+N).
+            if (!launcher_signal_) {
+                launcher_signal_ = sig;
+                say(render::stop_during_sweep(sig));
+            }
+            continue;
+        }
+        {
+            say(render::forwarding(sig, o_.grace_seconds));
+            ::kill(-main_pid_, sig);
+            // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
+            // will SIGKILL us after its own grace period: finish the job before that.
+            if (!stop_deadline_)
+                stop_deadline_ = Clock::now() + std::chrono::milliseconds(ms_of(o_.grace_seconds));
+        }
+    }
+}
+
+void Launch::wait_for_main() {
+    std::optional<Clock::time_point> deadline;
+    if (timeout_)
+        deadline = started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
+    while (!main_done_) {
+        int wait_ms = 1000;  // also: notice the parent's death without a signal
+        for (const auto& d : {deadline, stop_deadline_}) {
+            if (!d) continue;
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now()).count();
+            int ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
+            wait_ms = std::min(wait_ms, ms);
+        }
+        if (sampler_.usable()) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(next_sample_ - Clock::now())
+                    .count();
+            wait_ms = std::min(wait_ms, static_cast<int>(std::clamp<long long>(left + 1, 0, 1000)));
+        }
+        struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
+        int r = ::poll(fds, 2, wait_ms);
+        if (r < 0 && errno != EINTR) {
+            say(std::string("poll: ") + std::strerror(errno));
+            break;
+        }
+        if (r > 0 && (fds[1].revents & POLLIN)) handle_signals();
+        if (r > 0 && (fds[0].revents & POLLIN)) {
+            reap_zombies();
+            collect_main();
+        }
+        if (sampler_.usable() && !main_done_ && Clock::now() >= next_sample_) {
+            sampler_.sample();
+            next_sample_ = Clock::now() + std::chrono::milliseconds(kMemorySampleMs);
+        }
+        if (tty_fd_ >= 0 && !main_done_) {
+            reap_zombies();  // WUNTRACED: a stop of the test's main process
+            if (test_stopped_) test_stopped();
+        }
+        if (!parent_died_ && parent_gone()) note_parent_death();
+        if (parent_died_ && !main_done_) {
+            for (const auto& p : kill_tree())
+                say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
+            collect_main();
+            break;
+        }
+        bool timed_out = !main_done_ && deadline && Clock::now() >= *deadline;
+        bool stop_overdue = !main_done_ && stop_deadline_ && Clock::now() >= *stop_deadline_;
+        if (timed_out || stop_overdue) {
+            if (timed_out) {
+                rec_.timed_out = true;
+                say(render::timeout(rec_.name, *timeout_, o_.grace_seconds));
+            } else {
+                say("the test ignored the forwarded signal; terminating its whole process tree");
+            }
+            rec_.killed_on_timeout = kill_tree();
+            for (const auto& p : rec_.killed_on_timeout)
+                say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
+            reap_zombies();
+            // Survived SIGKILL (uninterruptible sleep): wait, the kernel will finish it.
+            collect_main();
+        }
+    }
+}
+
+std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
+    std::set<pid_t> pids;
+    if (cgroup_)
+        for (pid_t p : cgroup_->pids())
+            pids.insert(p);
+    // Descendants: as a subreaper, everything the test daemonized is re-parented here.
+    std::vector<pid_t> frontier = proc::children_of(::getpid());
+    while (!frontier.empty()) {
+        pid_t p = frontier.back();
+        frontier.pop_back();
+        if (!pids.insert(p).second) continue;
+        for (pid_t c : proc::children_of(p))
+            frontier.push_back(c);
+    }
+    // The test's process group (a full scan only when the group still exists).
+    if (main_pid_ > 0 && ::kill(-main_pid_, 0) == 0)
+        for (pid_t p : proc::list_pids())
+            if (auto info = proc::read_process(p); info && info->pgid == main_pid_) pids.insert(p);
+
+    std::vector<proc::ProcessInfo> out;
+    pid_t self = ::getpid();
+    for (pid_t p : pids) {
+        if (p == self) continue;
+        auto info = proc::read_process(p);
+        if (!info || info->state == 'Z' || info->state == 'X' || info->kernel_thread) continue;
+        out.push_back(std::move(*info));
+    }
+    return out;
+}
+
+std::vector<ProcessEntry> Launch::kill_tree() {
+    std::vector<ProcessEntry> killed;
+    std::set<std::pair<pid_t, unsigned long long>> seen;
+    // Rescan after each round: a TERM handler may start new children.
+    for (int round = 0; round < 10; ++round) {
+        reap_zombies();
+        auto left = find_leftovers();
+        if (left.empty()) break;
+        std::vector<proc::ProcessRef> refs;
+        for (const auto& p : left) {
+            auto ref = proc::ProcessRef::open(p.pid, p.start_time);
+            if (!ref) continue;  // gone meanwhile
+            refs.push_back(std::move(*ref));
+            if (seen.insert({p.pid, p.start_time}).second)
+                killed.push_back({p.pid, p.command_line()});
+        }
+        // After a stop signal in the leak sweep, whoever sent it waits for us: no grace.
+        auto result = proc::terminate(refs, stop_requested() ? 0 : ms_of(o_.grace_seconds));
+        for (pid_t p : result.survived)
+            say("WARNING: pid " + std::to_string(p) +
+                " survived SIGKILL (uninterruptible sleep?); it will die when the kernel lets it");
+        handle_signals();
+    }
+    reap_zombies();
+    return killed;
+}
+
+void Launch::sweep_leaks() {
+    // Processes that are exiting anyway get a short window to do so.
+    auto window_end = Clock::now() + std::chrono::milliseconds(o_.leak_window_ms);
+    std::vector<proc::ProcessInfo> left;
+    for (;;) {
+        reap_zombies();
+        left = find_leftovers();
+        if (left.empty() || Clock::now() >= window_end || stop_requested()) break;
+        struct pollfd p = {sigfd_, POLLIN, 0};
+        if (::poll(&p, 1, 10) > 0) handle_signals();
+    }
+    if (left.empty()) return;
+    rec_.leaked = kill_tree();
+    if (o_.leak == LeakPolicy::Ignore || rec_.leaked.empty()) return;
+    for (const auto& line : render::leak(rec_.name, rec_.leaked, o_.leak))
+        say(line);
+}
+
+// Moves the running test into its cgroup (see spawn()), then the processes it
+// started before the move (a fork inherits the cgroup only after its parent
+// moved): once the first write has paid the grace period, the next ones are
+// fast. A test that has already exited has nothing to move. Memory charged
+// before the move stays with the launcher's cgroup; ru_maxrss still counts it
+// (docs/runtime.md "Records").
+void Launch::join_cgroup_after_exec(pid_t pid) {
+    struct pollfd exited = {pidfd_, POLLIN, 0};
+    if (::poll(&exited, 1, 0) > 0) return;  // already over: no migration to wait for
+    auto move = [&](pid_t p) {
+        auto text = std::to_string(p);
+        ssize_t n;
+        do {
+            n = ::write(cgroup_->procs_fd(), text.data(), text.size());
+        } while (n < 0 && errno == EINTR);
+        return n >= 0 || errno == ESRCH;
+    };
+    if (!move(pid)) {
+        say("WARNING: cannot move the test into its cgroup " + cgroup_->dir() + ": " +
+            std::strerror(errno) + " (its memory is measured by ru_maxrss only)");
+        return;
+    }
+    std::set<pid_t> moved = {pid};
+    for (int pass = 0; pass < 3; ++pass) {
+        std::vector<pid_t> frontier = proc::children_of(pid);
+        bool any = false;
+        while (!frontier.empty()) {
+            pid_t p = frontier.back();
+            frontier.pop_back();
+            if (moved.insert(p).second) {
+                move(p);
+                any = true;
+            }
+            for (pid_t c : proc::children_of(p))
+                frontier.push_back(c);
+        }
+        if (!any) break;
+    }
+}
+
+}  // namespace corral::launcher

@@ -1,0 +1,280 @@
+// Before the test runs: options and plan into effective settings, the scratch
+// root and its socket headroom, the signal mask, stale scratch of killed
+// launchers, the test's environment; after it: the scratch directory's end.
+#include "runtime/launch.hpp"
+
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "common/socket_path.hpp"
+#include "common/text.hpp"
+
+extern char** environ;
+
+namespace corral::launcher {
+
+namespace {
+
+std::optional<double> parse_positive_double(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    double v = std::strtod(text.c_str(), &end);
+    if (errno != 0 || end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0)
+        return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+int Launch::prepare() {
+    rec_.command = o_.command;
+    std::error_code cwd_error;
+    rec_.working_directory = std::filesystem::current_path(cwd_error).string();
+    rec_.run_id = records::current_run_id();
+    if (!o_.name.empty()) {
+        rec_.name = o_.name;
+    } else {
+        auto slash = o_.command[0].rfind('/');
+        rec_.name = slash == std::string::npos ? o_.command[0] : o_.command[0].substr(slash + 1);
+    }
+
+    PlanHints plan;
+    if (o_.plan_file) {
+        try {
+            plan = load_plan_hints(*o_.plan_file);
+        } catch (const std::exception& e) {
+            return fail(std::string("--plan: ") + e.what());
+        }
+    }
+    try {
+        rec_.resources = parse_ctest_resources([](const std::string& name) {
+            const char* v = std::getenv(name.c_str());
+            return v ? std::optional<std::string>(v) : std::nullopt;
+        });
+    } catch (const std::exception& e) {
+        return fail(std::string("cannot read the resources CTest granted: ") + e.what());
+    }
+    translation_ = translate_grants(rec_.resources, plan.heavy_io_paths, &plan.gpu_handles);
+    for (const auto& note : translation_.notes)
+        say(note);
+
+    if (o_.timeout_multiplier) {
+        multiplier_ = *o_.timeout_multiplier;
+    } else if (plan.timeout_multiplier) {
+        multiplier_ = *plan.timeout_multiplier;
+    } else if (const char* m = std::getenv("CORRAL_TIMEOUT_MULTIPLIER"); m && *m) {
+        auto v = parse_positive_double(m);
+        if (!v)
+            return fail(std::string("CORRAL_TIMEOUT_MULTIPLIER='") + m +
+                        "': expected a positive number such as 1 or 2.5");
+        multiplier_ = *v;
+    }
+    if (!(multiplier_ > 0) || !std::isfinite(multiplier_))
+        return fail("the timeout multiplier must be a positive number, got " +
+                    human_number(multiplier_));
+    if (o_.timeout_seconds) {
+        if (!(*o_.timeout_seconds > 0))
+            return fail("--timeout must be positive seconds, got " +
+                        human_number(*o_.timeout_seconds));
+        timeout_ = *o_.timeout_seconds * multiplier_;
+        rec_.timeout_seconds = *timeout_;
+    }
+    if (o_.grace_seconds < 0) return fail("--grace must be >= 0 seconds");
+
+    bool from_tmpdir = false;
+    if (translation_.scratch_root) {
+        scratch_root_ = *translation_.scratch_root;
+    } else if (o_.scratch_root) {
+        scratch_root_ = *o_.scratch_root;
+    } else if (plan.scratch_dir) {
+        scratch_root_ = *plan.scratch_dir;
+    } else if (const char* t = std::getenv("TMPDIR"); t && *t) {
+        scratch_root_ = t;
+        from_tmpdir = true;
+    } else {
+        scratch_root_ = "/tmp";
+    }
+    // TMPDIR must stay valid after the test changes directory.
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(scratch_root_, ec);
+    if (ec) return fail("scratch root '" + scratch_root_ + "': " + ec.message());
+    scratch_root_ = absolute.lexically_normal().string();
+    while (scratch_root_.size() > 1 && scratch_root_.back() == '/')
+        scratch_root_.pop_back();
+    return check_socket_headroom(from_tmpdir);
+}
+
+// The planner's rule (common/socket_path.hpp, policy scratch.socket_headroom):
+// the root must leave `needed` bytes under the 108-byte sun_path, which covers
+// the "/c-<id>" added here plus a socket name. A root that only came from
+// $TMPDIR is replaced by /tmp when /tmp fits; a root chosen on purpose is kept,
+// with a warning.
+int Launch::check_socket_headroom(bool from_tmpdir) {
+    int needed = kDefaultSocketHeadroom;
+    if (const char* h = std::getenv("CORRAL_SOCKET_HEADROOM"); h && *h) {
+        auto v = parse_u64(trim(h));
+        if (!v || *v > static_cast<uint64_t>(kSunPathBytes - 1))
+            return fail(std::string("CORRAL_SOCKET_HEADROOM='") + h +
+                        "': expected a whole number of bytes from 0 to 107");
+        needed = static_cast<int>(*v);
+    }
+    int room = socket_headroom(scratch_root_);
+    if (room >= needed) return 0;
+    std::string what = "scratch root " + scratch_root_ + " leaves " + std::to_string(room) +
+                       " bytes for AF_UNIX socket names (108-byte sun_path, unix(7)); " +
+                       std::to_string(needed) +
+                       " needed (scratch.socket_headroom / CORRAL_SOCKET_HEADROOM)";
+    struct stat st {};
+    if (from_tmpdir && socket_headroom("/tmp") >= needed && ::stat("/tmp", &st) == 0 &&
+        S_ISDIR(st.st_mode) && ::access("/tmp", W_OK | X_OK) == 0) {
+        say("$TMPDIR: " + what +
+            "; the test's scratch directory goes under /tmp instead "
+            "(--scratch-root DIR insists on a root)");
+        scratch_root_ = "/tmp";
+    } else {
+        say("WARNING: " + what + ": sockets the test creates in its $TMPDIR may not fit");
+    }
+    return 0;
+}
+
+// Blocks the signals the wait loop reads from a signalfd (and SIGTTOU, so
+// tcsetpgrp() from a background group proceeds), ignores SIGPIPE. The test
+// gets the original mask and SIGPIPE disposition back before exec.
+int Launch::block_signals() {
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGTSTP})
+        sigaddset(&handled, s);
+    sigset_t blocked = handled;
+    sigaddset(&blocked, SIGTTOU);
+    if (::sigprocmask(SIG_BLOCK, &blocked, &old_mask_) != 0)
+        return fail(std::string("sigprocmask: ") + std::strerror(errno));
+    sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd_ < 0) return fail(std::string("signalfd: ") + std::strerror(errno));
+    return 0;
+}
+
+// Scratch directories of launchers killed outright (their owner entry names a
+// process that is gone): end what still runs with their test id, remove them.
+void Launch::sweep_stale() {
+    for (auto& e : scratch::claim_stale(registry_)) {
+        std::vector<proc::ProcessRef> refs;
+        std::string needle = "CORRAL_TEST_ID=" + e.id;
+        pid_t self = ::getpid();
+        std::set<pid_t> ancestors;
+        for (pid_t p = self; p > 1;) {
+            ancestors.insert(p);
+            auto info = proc::read_process(p);
+            if (!info) break;
+            p = info->ppid;
+        }
+        for (pid_t p : proc::list_pids()) {
+            if (ancestors.count(p)) continue;
+            auto env = proc::read_environ(p);
+            if (!env || std::find(env->begin(), env->end(), needle) == env->end()) continue;
+            auto info = proc::read_process(p);
+            if (!info) continue;
+            if (auto ref = proc::ProcessRef::open(p, info->start_time))
+                refs.push_back(std::move(*ref));
+        }
+        if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
+        struct stat st {};
+        if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            auto tree = scratch::walk(e.path, true);
+            say("removed the scratch directory of a launcher that was killed outright (pid " +
+                std::to_string(e.pid) + "): " + e.path +
+                (refs.empty() ? "" : "; ended " + std::to_string(refs.size()) + " process(es)"));
+            for (const auto& m : tree.skipped_mounts)
+                say("WARNING: left a mount inside it alone: " + m);
+        }
+        scratch::release_claim(e);
+    }
+}
+
+std::vector<std::string> Launch::child_environment() const {
+    std::vector<std::pair<std::string, std::string>> set = {
+        {"TMPDIR", scratch_.path},
+        {"TMP", scratch_.path},
+        {"TEMP", scratch_.path},
+        {"CORRAL_TEST_ID", scratch_.id},
+        {"CORRAL_TEST_NAME", rec_.name},
+        {"CORRAL_SCOPE", scratch_.path},
+        {"CORRAL_SCRATCH_DIR", scratch_.path},
+        {"CORRAL_TIMEOUT_MULTIPLIER", human_number(multiplier_)},
+    };
+    for (const auto& kv : translation_.env)
+        set.push_back(kv);
+    std::set<std::string> names;
+    for (const auto& kv : set)
+        names.insert(kv.first);
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        auto eq = entry.find('=');
+        if (eq != std::string_view::npos && names.count(std::string(entry.substr(0, eq)))) continue;
+        env.emplace_back(entry);
+    }
+    for (const auto& [k, v] : set)
+        env.push_back(k + "=" + v);
+    return env;
+}
+
+// Removes the scratch directory, or keeps it as evidence of a failure (bounded
+// in count and bytes through the registry, oldest removed first).
+void Launch::end_scratch(int code) {
+    if (scratch_.path.empty()) return;
+    bool failed = code != 0 && !parent_died_;  // a cancelled run is not a failure
+    bool keep = o_.keep_scratch == KeepScratch::Always ||
+                (failed && o_.keep_scratch == KeepScratch::Failed);
+    auto report = [&](const scratch::TreeResult& tree) {
+        for (const auto& m : tree.skipped_mounts)
+            say("WARNING: left a mount inside the scratch directory alone: " + m +
+                " (unmount it in the test)");
+        for (const auto& e : tree.errors)
+            say("WARNING: scratch cleanup: " + e);
+    };
+    auto tree = scratch::walk(scratch_.path, !keep);
+    rec_.scratch_bytes = tree.bytes;
+    if (keep && tree.bytes > o_.keep_scratch_bytes) {
+        say("the scratch directory (" + human_bytes(tree.bytes) +
+            ") is larger than --keep-scratch-size (" + human_bytes(o_.keep_scratch_bytes) +
+            "); removed it");
+        keep = false;
+        tree = scratch::walk(scratch_.path, true);
+    }
+    report(tree);
+    if (keep) {
+        std::string bounds;
+        if (!registry_.empty()) {
+            try {
+                auto k = scratch::keep(registry_, scratch_, tree.bytes, o_.keep_scratch_count,
+                                       o_.keep_scratch_bytes);
+                for (const auto& old : k.removed)
+                    say("removed an older kept scratch directory: " + old);
+                bounds = " (" + std::to_string(k.kept_count) + " kept, " +
+                         human_bytes(k.kept_bytes) + "; at most " +
+                         std::to_string(o_.keep_scratch_count) + " and " +
+                         human_bytes(o_.keep_scratch_bytes) + ", oldest removed first)";
+            } catch (const std::exception& e) {
+                say(std::string("WARNING: cannot register the kept scratch directory: ") +
+                    e.what());
+            }
+        }
+        say(std::string("kept the scratch directory of the ") + (failed ? "failed" : "finished") +
+            " test: " + scratch_.path + bounds);
+    }
+    rec_.scratch_kept = keep;
+    if (!registry_.empty()) scratch::remove_owner(registry_, scratch_.id);
+}
+
+}  // namespace corral::launcher
