@@ -3,7 +3,7 @@
 // so every source reports errors and provenance the same way.
 #include "generator/policy.hpp"
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 #include "common/units.hpp"
 
 #include <yaml-cpp/yaml.h>

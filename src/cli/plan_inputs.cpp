@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 #include "generator/planner.hpp"
 #include "probe/facts_json.hpp"
 

@@ -1,4 +1,4 @@
-// Memory as /proc/meminfo and the cgroups say: MemTotal, MemAvailable, swap,
+// Memory as proc_meminfo(5) and the cgroups say: MemTotal, MemAvailable, swap,
 // the strictest hard limit (and v2 memory.high) from the leaf cgroup up to the
 // mount root, and what is still available inside the limiting cgroup.
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "common/text.hpp"
+#include "kernel/paths.hpp"
 #include "probe/cgroup.hpp"
 #include "probe/probe.hpp"
 
@@ -22,7 +23,7 @@ std::string bytes_text(uint64_t v) {
     return std::to_string(v) + " (" + human_bytes(v) + ")";
 }
 
-// /proc/meminfo values in bytes, by key ("MemTotal"). Malformed lines are skipped.
+// meminfo values in bytes, by key ("MemTotal"). Malformed lines are skipped.
 std::map<std::string, uint64_t, std::less<>> parse_meminfo(std::string_view text) {
     std::map<std::string, uint64_t, std::less<>> out;
     for (auto line : split_lines(text)) {
@@ -115,7 +116,7 @@ struct CgroupFree {
 // limit - (usage - inactive_file) for the cgroup the limit applies to. inactive_file
 // is the page cache the kernel reclaims first (cgroup-v2.rst "memory.stat"; v1
 // memory.rst 5.2 total_inactive_file), so it is not counted as in use.
-Read<CgroupFree> available_in_cgroup(const HostRoot& host, int version, const Limit& limit) {
+Read<CgroupFree> available_in_cgroup(const Host& host, int version, const Limit& limit) {
     auto usage_file = read_cgroup_file(host, limit.usage_dir,
                                        version == 2 ? "memory.current" : "memory.usage_in_bytes");
     auto stat_file = read_cgroup_file(host, limit.usage_dir, "memory.stat");
@@ -140,11 +141,11 @@ Read<CgroupFree> available_in_cgroup(const HostRoot& host, int version, const Li
 
 }  // namespace
 
-MemoryFacts probe_memory(const HostRoot& host) {
+MemoryFacts probe_memory(const Host& host) {
     MemoryFacts m;
     std::optional<uint64_t> mem_available;
     std::string mem_available_error;
-    if (auto text = host.read_text("/proc/meminfo")) {
+    if (auto text = host.read_text(std::string(kpath::kMeminfo))) {
         auto info = parse_meminfo(*text);
         auto get = [&](const char* key) -> std::optional<uint64_t> {
             auto it = info.find(key);
@@ -152,12 +153,12 @@ MemoryFacts probe_memory(const HostRoot& host) {
             return it->second;
         };
         m.total_bytes = get("MemTotal");
-        m.total_source = m.total_bytes ? "/proc/meminfo MemTotal"
-                                       : "unknown: /proc/meminfo: no readable MemTotal line";
+        m.total_source = m.total_bytes ? std::string(kpath::kMeminfo) + " MemTotal"
+                                       : "unknown: " + std::string(kpath::kMeminfo) + ": no readable MemTotal line";
         mem_available = get("MemAvailable");
-        if (!mem_available) mem_available_error = "/proc/meminfo: no readable MemAvailable line";
+        if (!mem_available) mem_available_error = std::string(kpath::kMeminfo) + ": no readable MemAvailable line";
         m.swap_total_bytes = get("SwapTotal");
-        if (!m.swap_total_bytes) m.notes.push_back("/proc/meminfo: no readable SwapTotal line");
+        if (!m.swap_total_bytes) m.notes.push_back(std::string(kpath::kMeminfo) + ": no readable SwapTotal line");
     } else {
         m.total_source = "unknown: " + text.error;
         mem_available_error = text.error;
@@ -284,7 +285,7 @@ MemoryFacts probe_memory(const HostRoot& host) {
     if ((m.swap_total_bytes && *m.swap_total_bytes == 0) || (swap && swap->bytes == 0))
         m.notes.push_back(
             std::string("no swap (") +
-            (m.swap_total_bytes && *m.swap_total_bytes == 0 ? "/proc/meminfo SwapTotal 0"
+            (m.swap_total_bytes && *m.swap_total_bytes == 0 ? std::string(kpath::kMeminfo) + " SwapTotal 0"
                                                             : swap->source) +
             "): anonymous memory cannot be swapped out, so a cgroup pushed past its memory.max "
             "is OOM-killed at once; the budget never counts swap either way");
@@ -296,7 +297,7 @@ MemoryFacts probe_memory(const HostRoot& host) {
         if (in_cgroup) {
             if (mem_available && *mem_available < (*in_cgroup).first) {
                 m.available_bytes = mem_available;
-                m.available_source = "/proc/meminfo MemAvailable (smaller than the cgroup's " +
+                m.available_source = std::string(kpath::kMeminfo) + " MemAvailable (smaller than the cgroup's " +
                                      human_bytes((*in_cgroup).first) + " free under " +
                                      ceiling->kind + ")";
             } else {
@@ -308,7 +309,7 @@ MemoryFacts probe_memory(const HostRoot& host) {
             m.in_use_source = (*in_cgroup).third;
         } else if (mem_available) {
             m.available_bytes = std::min(*mem_available, ceiling->bytes);
-            m.available_source = "min(/proc/meminfo MemAvailable, " + ceiling->kind +
+            m.available_source = "min(" + std::string(kpath::kMeminfo) + " MemAvailable, " + ceiling->kind +
                                  "); cgroup usage unknown: " + in_cgroup.error;
             m.in_use_source = "unknown: cgroup usage unknown: " + in_cgroup.error;
         } else {
@@ -317,11 +318,11 @@ MemoryFacts probe_memory(const HostRoot& host) {
         }
     } else if (mem_available) {
         m.available_bytes = mem_available;
-        m.available_source = "/proc/meminfo MemAvailable";
+        m.available_source = std::string(kpath::kMeminfo) + " MemAvailable";
         if (m.total_bytes) {
             m.in_use_bytes = *m.total_bytes - std::min(*m.total_bytes, *mem_available);
             m.in_use_source =
-                "/proc/meminfo MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
+                std::string(kpath::kMeminfo) + " MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
                 human_bytes(*mem_available);
         } else {
             m.in_use_source = "unknown: " + m.total_source;
@@ -370,7 +371,7 @@ void describe_memory(std::ostream& out, const MemoryFacts& m) {
         out << "  soft limit " << human_bytes(*m.soft_limit_bytes) << "  (" << m.soft_limit_source
             << "; not a limit)\n";
     out << "  swap       " << size(m.swap_total_bytes, "unknown")
-        << "  (/proc/meminfo SwapTotal)\n";
+        << "  (" + std::string(kpath::kMeminfo) + " SwapTotal)\n";
     out << "  swap limit " << size(m.swap_limit_bytes, "none") << "  (" << m.swap_limit_source
         << ")\n";
     for (const auto& note : m.notes)

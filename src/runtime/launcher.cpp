@@ -24,11 +24,11 @@
 #include <set>
 #include <stdexcept>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 #include "runtime/scratch_dir.hpp"
 
 extern char** environ;
@@ -323,7 +323,7 @@ void Launch::find_terminal() {
 bool Launch::owns_foreground_group(pid_t fg) const {
     if (fg <= 0) return false;
     if (fg == main_pid_) return true;
-    if (::kill(-fg, 0) != 0 && errno == ESRCH) return true;
+    if (!proc::signal_group(fg, 0) && errno == ESRCH) return true;
     pid_t self = ::getpid();
     for (pid_t p = fg; p > 1;) {
         auto info = proc::read_process(p);
@@ -369,10 +369,10 @@ void Launch::test_stopped() {
         // Nobody could continue us (orphaned group): keep the test going.
         if (::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
             tty_handed_ = true;
-        ::kill(-main_pid_, SIGCONT);
+        proc::signal_group(main_pid_, SIGCONT);
         return;
     }
-    ::kill(0, SIGTSTP);  // our group: ctest and its launchers read it, as we do below
+    proc::signal_own_group(SIGTSTP);  // our group: ctest and its launchers read it, as we do below
 }
 
 // SIGTSTP reached us: stop the test with us, and continue it with us.
@@ -380,11 +380,11 @@ void Launch::suspend() {
     bool had_terminal = tty_fd_ >= 0;
     reclaim_terminal();
     if (!job_control_parent()) return;  // nobody could continue us
-    ::kill(-main_pid_, SIGSTOP);
-    ::kill(::getpid(), SIGSTOP);  // returns when the shell continues us (fg / bg)
+    proc::signal_group(main_pid_, SIGSTOP);
+    proc::signal_self(SIGSTOP);  // returns when the shell continues us (fg / bg)
     if (had_terminal && ::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
         tty_handed_ = true;
-    ::kill(-main_pid_, SIGCONT);
+    proc::signal_group(main_pid_, SIGCONT);
 }
 
 std::vector<std::string> Launch::child_environment() const {
@@ -499,10 +499,10 @@ int Launch::spawn() {
             (code == kExitNotFound ? " (not found in PATH)" : ""));
         return code;
     }
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    pidfd_ = proc::open_pidfd(pid);
     if (pidfd_ < 0) {
-        ::kill(-pid, SIGKILL);
-        return fail(std::string("pidfd_open: ") + std::strerror(errno));
+        proc::signal_group(pid, SIGKILL);
+        return fail(std::string("pidfd of the test: ") + std::strerror(errno));
     }
     return 0;
 }
@@ -551,7 +551,7 @@ void Launch::handle_signals() {
             say(std::string("received SIG") + ::sigabbrev_np(sig) +
                 "; forwarding it to the test, whole tree killed if still running after " +
                 human_number(o_.grace_seconds) + " s");
-            ::kill(-main_pid_, sig);
+            proc::signal_group(main_pid_, sig);
             // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
             // will SIGKILL us after its own grace period: finish the job before that.
             if (!stop_deadline_)
@@ -632,7 +632,7 @@ std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
             frontier.push_back(c);
     }
     // The test's process group (a full scan only when the group still exists).
-    if (main_pid_ > 0 && ::kill(-main_pid_, 0) == 0)
+    if (main_pid_ > 0 && proc::signal_group(main_pid_, 0))
         for (pid_t p : proc::list_pids())
             if (auto info = proc::read_process(p); info && info->pgid == main_pid_) pids.insert(p);
 
@@ -846,6 +846,8 @@ int Launch::run() {
                 return finish(fail("--cgroup require: cannot create the test's cgroup: " + why));
             if (o_.memory_limit_bytes)
                 say("WARNING: --memory-limit is NOT enforced: no usable cgroup (" + why + ")");
+        } else if (o_.memory_limit_bytes && !cgroup_->memory_limit().enforced) {
+            say("WARNING: --memory-limit is NOT enforced: " + cgroup_->memory_limit().reason);
         }
     } else if (o_.memory_limit_bytes) {
         say("WARNING: --memory-limit is NOT enforced with --cgroup off");
@@ -885,7 +887,7 @@ int Launch::run() {
     if (rec_.timed_out) code = kExitTimeout;
     if (code == 0 && !rec_.leaked.empty() && o_.leak == LeakPolicy::Fail) code = kExitLeaked;
     code = finish(code);
-    if (interrupt) ::kill(0, interrupt);  // blocked here: only the rest of the group acts
+    if (interrupt) proc::signal_own_group(interrupt);  // blocked here: only the rest of the group acts
     return code;
 }
 

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 namespace corral::reap {
 

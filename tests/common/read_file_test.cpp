@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 
 namespace fs = std::filesystem;
 

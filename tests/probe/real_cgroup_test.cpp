@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/host_root.hpp"
+#include "kernel/host.hpp"
 #include "probe/cgroup.hpp"
 
 namespace corral {
