@@ -125,13 +125,13 @@ Read<CgroupLocation> locate_cgroup(const CgroupTables& tables, std::string_view 
                 break;
             }
     if (!line)
-        return R::fail(std::string(kpath::kSelfCgroup) +
-                       (want_version == 2   ? ": no cgroup v2 line"
-                        : want_version == 1 ? ": no cgroup v1 hierarchy with controller '" +
-                                                  std::string(controller) + "'"
-                                            : ": no cgroup v1 hierarchy with controller '" +
-                                                  std::string(controller) +
-                                                  "' and no cgroup v2 line"));
+        return R::fail(
+            std::string(kpath::kSelfCgroup) +
+            (want_version == 2 ? ": no cgroup v2 line"
+             : want_version == 1
+                 ? ": no cgroup v1 hierarchy with controller '" + std::string(controller) + "'"
+                 : ": no cgroup v1 hierarchy with controller '" + std::string(controller) +
+                       "' and no cgroup v2 line"));
 
     // Several mounts may show one hierarchy (bind mounts in containers): prefer one
     // whose root maps the path, the most specific root first.
@@ -154,13 +154,12 @@ Read<CgroupLocation> locate_cgroup(const CgroupTables& tables, std::string_view 
         }
     }
     if (!best && !fallback) {
-        return R::fail(version == 1
-                           ? "cgroup v1 hierarchy " + std::to_string(line->hierarchy_id) +
-                                 " holding '" + std::string(controller) +
-                                 "' is not mounted (no 'cgroup' entry in " + kpath::kSelfMountinfo +
-                                 " with that controller)"
-                           : std::string(kpath::kSelfMountinfo) +
-                                 ": no cgroup2 mount for the unified hierarchy");
+        return R::fail(version == 1 ? "cgroup v1 hierarchy " + std::to_string(line->hierarchy_id) +
+                                          " holding '" + std::string(controller) +
+                                          "' is not mounted (no 'cgroup' entry in " +
+                                          kpath::kSelfMountinfo + " with that controller)"
+                                    : std::string(kpath::kSelfMountinfo) +
+                                          ": no cgroup2 mount for the unified hierarchy");
     }
 
     CgroupLocation loc;

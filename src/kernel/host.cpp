@@ -94,7 +94,8 @@ Read<int> LiveHost::affinity(std::string& source) const {
         if (::sched_getaffinity(0, size, set.get()) == 0)
             return Read<int>::ok(CPU_COUNT_S(size, set.get()));
         if (errno != EINVAL)
-            return Read<int>::fail(std::string("sched_getaffinity: ") + std::strerror(errno), errno);
+            return Read<int>::fail(std::string("sched_getaffinity: ") + std::strerror(errno),
+                                   errno);
     }
     return Read<int>::fail("sched_getaffinity: EINVAL even with a 4M-CPU mask", EINVAL);
 }

@@ -67,7 +67,8 @@ class Host {
     virtual std::vector<std::string> all_homes() const = 0;
     virtual std::optional<std::string> home_of_uid(uid_t uid) const = 0;
     virtual std::optional<std::string> home_of_name(const std::string& name) const = 0;
-    // This process: pid, real and effective uid (recorded: the tree's proc/self link and injected ids).
+    // This process: pid, real and effective uid (recorded: the tree's proc/self link and injected
+    // ids).
     virtual pid_t self_pid() const = 0;
     virtual uid_t uid() const = 0;
     virtual uid_t euid() const = 0;

@@ -33,7 +33,6 @@ std::string base(pid_t pid) {
     return "/proc/" + std::to_string(pid);
 }
 
-
 }  // namespace
 
 std::string ProcessInfo::command_line() const {

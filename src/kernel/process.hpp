@@ -44,11 +44,9 @@ std::vector<pid_t> list_pids(const Host& host = live_host());
 std::optional<ProcessInfo> read_process(pid_t pid, const Host& host = live_host());
 std::optional<std::string> read_cwd(pid_t pid, const Host& host = live_host());
 std::optional<std::string> read_exe(pid_t pid, const Host& host = live_host());
-std::optional<std::vector<std::string>> read_environ(pid_t pid,
-                                                     const Host& host = live_host());
+std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host = live_host());
 // Targets of /proc/<pid>/fd/* symlinks (only those that are absolute paths).
-std::optional<std::vector<std::string>> read_open_files(pid_t pid,
-                                                        const Host& host = live_host());
+std::optional<std::vector<std::string>> read_open_files(pid_t pid, const Host& host = live_host());
 // Children via /proc/<pid>/task/*/children (needs CONFIG_PROC_CHILDREN), else a scan.
 std::vector<pid_t> children_of(pid_t pid, const Host& host = live_host());
 
@@ -58,8 +56,7 @@ Read<std::vector<std::string>> self_argv(const Host& host = live_host());
 
 // The chain of parents of `pid` (its parent first), up to but not including
 // pid 0 and stopping at the first that cannot be read; at most `max_depth`.
-std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host = live_host(),
-                                   int max_depth = 4096);
+std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host = live_host(), int max_depth = 4096);
 
 // A process held by pidfd. open() pins the identity: it opens the pidfd, then
 // re-reads the start time; if it differs from the one scanned, the pid was

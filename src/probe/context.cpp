@@ -4,8 +4,8 @@
 #include <ostream>
 
 #include "common/text.hpp"
-#include "kernel/paths.hpp"
 #include "kernel/mountinfo.hpp"
+#include "kernel/paths.hpp"
 #include "probe/probe.hpp"
 
 namespace corral {
@@ -90,8 +90,8 @@ void detect_container(const Host& host, const Environment& env, ContextFacts& c)
             for (const char* hint : {"/docker/", "/kubelet/", "/containers/storage/"}) {
                 if (root->root.find(hint) != std::string::npos ||
                     root->source.find(hint) != std::string::npos) {
-                    c.container_source =
-                        std::string(kpath::kSelfMountinfo) + ": / comes from " + root->source + " " + root->root;
+                    c.container_source = std::string(kpath::kSelfMountinfo) + ": / comes from " +
+                                         root->source + " " + root->root;
                     return;
                 }
             }
@@ -100,7 +100,8 @@ void detect_container(const Host& host, const Environment& env, ContextFacts& c)
     c.container = false;
     c.container_source =
         "no $container, /.dockerenv, /run/.containerenv, /run/systemd/container, container "
-        "cgroup in " + std::string(kpath::kInitCgroup) + ", or overlay root";
+        "cgroup in " +
+        std::string(kpath::kInitCgroup) + ", or overlay root";
 }
 
 void add_slowdown(ContextFacts& c, const std::string& what, const std::string& why) {

@@ -117,7 +117,8 @@ std::vector<Found> find_nvidia(const Host& host) {
     for (auto minor : nvidia_device_minors(host)) {
         if (std::find(claimed.begin(), claimed.end(), minor) != claimed.end()) continue;
         const std::string node = "/dev/nvidia" + std::to_string(minor);
-        out.push_back({"", "", node, node + " (no entry in " + kpath::kNvidiaGpus + ")", "", false});
+        out.push_back(
+            {"", "", node, node + " (no entry in " + kpath::kNvidiaGpus + ")", "", false});
     }
     return out;
 }
@@ -309,9 +310,10 @@ std::vector<GpuFacts> probe_gpus(const Host& host, const Environment& env) {
 void describe_gpus(std::ostream& out, const std::vector<GpuFacts>& gpus) {
     out << "GPUs:";
     if (gpus.empty()) {
-        out << " none visible (looked at " + std::string(kpath::kNvidiaGpus) + ", /dev/nvidia*, "
-               "/sys/class/kfd/kfd/topology/nodes, /dev/dri/renderD*; CUDA_VISIBLE_DEVICES and "
-               "HIP_VISIBLE_DEVICES may hide devices)\n";
+        out << " none visible (looked at " + std::string(kpath::kNvidiaGpus) +
+                   ", /dev/nvidia*, "
+                   "/sys/class/kfd/kfd/topology/nodes, /dev/dri/renderD*; CUDA_VISIBLE_DEVICES and "
+                   "HIP_VISIBLE_DEVICES may hide devices)\n";
         return;
     }
     out << "\n";

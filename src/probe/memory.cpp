@@ -154,11 +154,14 @@ MemoryFacts probe_memory(const Host& host) {
         };
         m.total_bytes = get("MemTotal");
         m.total_source = m.total_bytes ? std::string(kpath::kMeminfo) + " MemTotal"
-                                       : "unknown: " + std::string(kpath::kMeminfo) + ": no readable MemTotal line";
+                                       : "unknown: " + std::string(kpath::kMeminfo) +
+                                             ": no readable MemTotal line";
         mem_available = get("MemAvailable");
-        if (!mem_available) mem_available_error = std::string(kpath::kMeminfo) + ": no readable MemAvailable line";
+        if (!mem_available)
+            mem_available_error = std::string(kpath::kMeminfo) + ": no readable MemAvailable line";
         m.swap_total_bytes = get("SwapTotal");
-        if (!m.swap_total_bytes) m.notes.push_back(std::string(kpath::kMeminfo) + ": no readable SwapTotal line");
+        if (!m.swap_total_bytes)
+            m.notes.push_back(std::string(kpath::kMeminfo) + ": no readable SwapTotal line");
     } else {
         m.total_source = "unknown: " + text.error;
         mem_available_error = text.error;
@@ -285,8 +288,9 @@ MemoryFacts probe_memory(const Host& host) {
     if ((m.swap_total_bytes && *m.swap_total_bytes == 0) || (swap && swap->bytes == 0))
         m.notes.push_back(
             std::string("no swap (") +
-            (m.swap_total_bytes && *m.swap_total_bytes == 0 ? std::string(kpath::kMeminfo) + " SwapTotal 0"
-                                                            : swap->source) +
+            (m.swap_total_bytes && *m.swap_total_bytes == 0
+                 ? std::string(kpath::kMeminfo) + " SwapTotal 0"
+                 : swap->source) +
             "): anonymous memory cannot be swapped out, so a cgroup pushed past its memory.max "
             "is OOM-killed at once; the budget never counts swap either way");
 
@@ -297,9 +301,9 @@ MemoryFacts probe_memory(const Host& host) {
         if (in_cgroup) {
             if (mem_available && *mem_available < (*in_cgroup).first) {
                 m.available_bytes = mem_available;
-                m.available_source = std::string(kpath::kMeminfo) + " MemAvailable (smaller than the cgroup's " +
-                                     human_bytes((*in_cgroup).first) + " free under " +
-                                     ceiling->kind + ")";
+                m.available_source =
+                    std::string(kpath::kMeminfo) + " MemAvailable (smaller than the cgroup's " +
+                    human_bytes((*in_cgroup).first) + " free under " + ceiling->kind + ")";
             } else {
                 m.available_bytes = (*in_cgroup).first;
                 m.available_source =
@@ -309,8 +313,8 @@ MemoryFacts probe_memory(const Host& host) {
             m.in_use_source = (*in_cgroup).third;
         } else if (mem_available) {
             m.available_bytes = std::min(*mem_available, ceiling->bytes);
-            m.available_source = "min(" + std::string(kpath::kMeminfo) + " MemAvailable, " + ceiling->kind +
-                                 "); cgroup usage unknown: " + in_cgroup.error;
+            m.available_source = "min(" + std::string(kpath::kMeminfo) + " MemAvailable, " +
+                                 ceiling->kind + "); cgroup usage unknown: " + in_cgroup.error;
             m.in_use_source = "unknown: cgroup usage unknown: " + in_cgroup.error;
         } else {
             m.available_source = "unknown: " + in_cgroup.error + "; " + mem_available_error;
@@ -321,9 +325,9 @@ MemoryFacts probe_memory(const Host& host) {
         m.available_source = std::string(kpath::kMeminfo) + " MemAvailable";
         if (m.total_bytes) {
             m.in_use_bytes = *m.total_bytes - std::min(*m.total_bytes, *mem_available);
-            m.in_use_source =
-                std::string(kpath::kMeminfo) + " MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
-                human_bytes(*mem_available);
+            m.in_use_source = std::string(kpath::kMeminfo) +
+                              " MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
+                              human_bytes(*mem_available);
         } else {
             m.in_use_source = "unknown: " + m.total_source;
         }

@@ -10,9 +10,9 @@
 
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
-#include "probe/io_bench.hpp"
 #include "kernel/mountinfo.hpp"
 #include "kernel/paths.hpp"
+#include "probe/io_bench.hpp"
 #include "probe/probe.hpp"
 #include "probe/reflink.hpp"
 
@@ -90,9 +90,9 @@ void fill(ScratchFacts& s, const Candidate& c, const FsStat& st,
           const std::vector<MountEntry>& mounts, const std::string& mountinfo_error) {
     auto m = find_mount(mounts, c.key, st.device);
     if (st.device.empty() && !m) {  // nothing names the filesystem
-        s.error = mountinfo_error.empty() ? "no mount in " + std::string(kpath::kSelfMountinfo) +
-                                                " contains " + c.key
-                                          : "mount unknown: " + mountinfo_error;
+        s.error = mountinfo_error.empty()
+                      ? "no mount in " + std::string(kpath::kSelfMountinfo) + " contains " + c.key
+                      : "mount unknown: " + mountinfo_error;
         return;
     }
     s.usable = true;
@@ -106,12 +106,12 @@ void fill(ScratchFacts& s, const Candidate& c, const FsStat& st,
         s.fstype = m->fstype;
         s.device = m->source;
         s.memory_backed = s.memory_backed || is_memory_fstype(m->fstype);
-        s.read_only = s.read_only || has_option(m->mount_options, "ro") ||
-                      has_option(m->super_options, "ro");
+        s.read_only =
+            s.read_only || has_option(m->mount_options, "ro") || has_option(m->super_options, "ro");
     } else {
-        s.error = mountinfo_error.empty() ? "no mount in " + std::string(kpath::kSelfMountinfo) +
-                                                " contains " + c.key
-                                          : "mount unknown: " + mountinfo_error;
+        s.error = mountinfo_error.empty()
+                      ? "no mount in " + std::string(kpath::kSelfMountinfo) + " contains " + c.key
+                      : "mount unknown: " + mountinfo_error;
     }
 }
 

@@ -101,8 +101,8 @@ bool delegate_memory(const std::string& own, const Where& where, std::string& wh
             if (++n_others <= 5) others += (others.empty() ? "" : ", ") + std::string(trim(line));
         }
     if (n_others > 0)
-        return why = head + "it holds " + std::to_string(n_others) +
-                     " other process(es) (pid " + others + (n_others > 5 ? ", ..." : "") +
+        return why = head + "it holds " + std::to_string(n_others) + " other process(es) (pid " +
+                     others + (n_others > 5 ? ", ..." : "") +
                      ", e.g. ctest itself), and memory can be enabled for a cgroup's children "
                      "only when it holds no processes (cgroup v2 no-internal-process rule); "
                      "start the run in a cgroup of its own (systemd-run --scope -p "
@@ -118,8 +118,7 @@ bool delegate_memory(const std::string& own, const Where& where, std::string& wh
     if (int err = ops.write(own + "/cgroup.subtree_control", "+memory")) {
         ops.write(own + "/cgroup.procs", "0");  // back where we were
         ops.remove_dir(leaf);
-        return why = head + errtext(own + "/cgroup.subtree_control", "write +memory", err),
-               false;
+        return why = head + errtext(own + "/cgroup.subtree_control", "write +memory", err), false;
     }
     return true;
 }
@@ -171,12 +170,11 @@ std::unique_ptr<Sandbox> Sandbox::create(const std::string& name,
             v2_plain = Candidate{own, true, false};
     } else {
         v2_why = v2 ? "cgroup v2: path '" + v2->cgroup_path + "' is outside mount root '" +
-                         v2->mount_root + "' of " + v2->mount_point
-                   : "cgroup v2: " + v2.error;
+                          v2->mount_root + "' of " + v2->mount_point
+                    : "cgroup v2: " + v2.error;
     }
     auto v1 = locate_cgroup(tables, "memory", 1);
-    if (v1 && v1->translated)
-        candidates.push_back({under_root(v1->levels.front()), false, true});
+    if (v1 && v1->translated) candidates.push_back({under_root(v1->levels.front()), false, true});
     if (v2_plain && !memory_limit) candidates.push_back(*v2_plain);
     if (only != Hierarchy::Auto)
         std::erase_if(candidates, [only](const Candidate& c) {

@@ -1,7 +1,7 @@
 #include "runtime/gpu_grant.hpp"
 
-#include "kernel/host.hpp"
 #include "common/text.hpp"
+#include "kernel/host.hpp"
 #include "probe/probe.hpp"
 
 namespace corral::launcher {

@@ -27,8 +27,8 @@
 #include "common/read_file.hpp"
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
-#include "runtime/cgroup_sandbox.hpp"
 #include "kernel/process.hpp"
+#include "runtime/cgroup_sandbox.hpp"
 #include "runtime/scratch_dir.hpp"
 
 extern char** environ;
@@ -887,7 +887,8 @@ int Launch::run() {
     if (rec_.timed_out) code = kExitTimeout;
     if (code == 0 && !rec_.leaked.empty() && o_.leak == LeakPolicy::Fail) code = kExitLeaked;
     code = finish(code);
-    if (interrupt) proc::signal_own_group(interrupt);  // blocked here: only the rest of the group acts
+    if (interrupt)
+        proc::signal_own_group(interrupt);  // blocked here: only the rest of the group acts
     return code;
 }
 
