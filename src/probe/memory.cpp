@@ -71,6 +71,7 @@ class LimitWalk {
         found_file_ = true;
         if (f.state == CgroupFile::State::kUnreadable) {
             notes_.push_back(f.path + ": unreadable: " + f.error + "; this level was ignored");
+            if (unreadable_.empty()) unreadable_ = f.error;
             ++ignored_;
             return;
         }
@@ -100,9 +101,21 @@ class LimitWalk {
         return ignored_ ? "; " + std::to_string(ignored_) + " file(s) ignored (see notes)" : "";
     }
 
+    // The source of the walk's result. An unreadable limit file (EACCES) is not
+    // "no limit": with nothing else found the limit is unknown, and a limit
+    // found elsewhere is only an upper bound.
+    std::string source(const std::optional<Limit>& found, const std::string& none) const {
+        if (found)
+            return found->source + ignored_text() +
+                   (unreadable_.empty() ? "" : "; an unreadable level may hold a lower limit");
+        if (!unreadable_.empty()) return "unknown: " + unreadable_ + ignored_text();
+        return none + ignored_text();
+    }
+
   private:
     std::optional<uint64_t> total_;
     std::vector<std::string>& notes_;
+    std::string unreadable_;  // the first unreadable file's error
     bool found_file_ = false;
     int ignored_ = 0;
 };
@@ -230,11 +243,10 @@ MemoryFacts probe_memory(const Host& host) {
                    : m.total_bytes ? "none: no limit below MemTotal in "
                                    : "none: no limit in ";
         };
-        m.limit_source = (limit ? limit->source : none_text(walk) + looked) + walk.ignored_text();
+        m.limit_source = walk.source(limit, none_text(walk) + looked);
         if (loc.version == 1) {
             m.high_source = "none: cgroup v1 has no memory.high";
-            m.soft_limit_source =
-                (soft ? soft->source : none_text(soft_walk) + looked) + soft_walk.ignored_text();
+            m.soft_limit_source = soft_walk.source(soft, none_text(soft_walk) + looked);
             if (soft)
                 m.notes.push_back(
                     soft->source +
@@ -257,11 +269,9 @@ MemoryFacts probe_memory(const Host& host) {
                             : "none: no memory+swap limit in " + looked) +
                            swap_walk.ignored_text();
         } else {
-            m.high_source =
-                (high ? high->source : none_text(high_walk) + looked) + high_walk.ignored_text();
+            m.high_source = high_walk.source(high, none_text(high_walk) + looked);
             m.soft_limit_source = "none: cgroup v2 has no soft limit (memory.low is a protection)";
-            m.swap_limit_source =
-                (swap ? swap->source : none_text(swap_walk) + looked) + swap_walk.ignored_text();
+            m.swap_limit_source = swap_walk.source(swap, none_text(swap_walk) + looked);
         }
     }
     if (limit) m.limit_bytes = limit->bytes;
