@@ -101,20 +101,10 @@ void kill_class(std::vector<Found*>& batch, const ReapOptions& options) {
     }
     auto result = proc::terminate(refs, options.grace_ms, options.kill_wait_ms);
     for (size_t i = 0; i < held.size(); ++i) {
-        switch (result.ended[i]) {
-            case proc::Ended::Vanished:
-                held[i]->outcome = Outcome::Vanished;
-                break;
-            case proc::Ended::Terminated:
-                held[i]->outcome = Outcome::Terminated;
-                break;
-            case proc::Ended::Killed:
-                held[i]->outcome = Outcome::Killed;
-                break;
-            case proc::Ended::Survived:
-                held[i]->outcome = Outcome::Survived;
-                break;
-        }
+        // proc::Ended and Outcome name the same four ends, in the same order.
+        static constexpr Outcome kOutcome[] = {Outcome::Vanished, Outcome::Terminated,
+                                               Outcome::Killed, Outcome::Survived};
+        held[i]->outcome = kOutcome[static_cast<int>(result.ended[i])];
     }
 }
 

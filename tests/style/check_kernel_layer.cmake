@@ -4,6 +4,7 @@
 # comments or strings: a comment that names a /proc path is written with the
 # man page instead (proc_pid_stat(5)). Run by ctest (style.kernel_layer):
 #   cmake -DSOURCE_DIR=<repo> -P check_kernel_layer.cmake
+cmake_policy(SET CMP0009 NEW)  # never follow symlinks out of the tree
 set(sources "")
 foreach(dir src generator)
   file(GLOB_RECURSE found "${SOURCE_DIR}/${dir}/*.cpp" "${SOURCE_DIR}/${dir}/*.hpp"
