@@ -7,7 +7,7 @@
 #include <regex>
 #include <set>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 #include "generator/policy.hpp"
 #include "generator/policy_internal.hpp"
 #include "generator/policy_knobs.hpp"

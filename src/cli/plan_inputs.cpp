@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 #include "generator/planner.hpp"
 #include "probe/facts_json.hpp"
 

@@ -8,26 +8,19 @@
 
 #include "cli/commands.hpp"
 #include "common/defaults.hpp"
-#include "common/host_root.hpp"
 #include "common/units.hpp"
+#include "kernel/process.hpp"
 #include "runtime/launcher.hpp"
 
 namespace corral::cli {
 namespace {
 
 // The words after the first "--" following "run", byte for byte from
-// /proc/self/cmdline. CLI11 rewrites some positional values (it splits "[a,b]"
+// proc_pid_cmdline(5). CLI11 rewrites some positional values (it splits "[a,b]"
 // into a list), and a test's arguments must reach it untouched.
 std::optional<std::vector<std::string>> command_after_separator() {
-    auto text = read_file("/proc/self/cmdline");  // fails cleanly without free descriptors
-    std::vector<std::string> words;
-    const std::string all = text ? *text : std::string();
-    for (size_t start = 0; start < all.size();) {
-        size_t end = all.find('\0', start);
-        if (end == std::string::npos) end = all.size();
-        words.emplace_back(all, start, end - start);
-        start = end + 1;
-    }
+    auto argv = proc::self_argv();  // fails cleanly without free descriptors
+    const std::vector<std::string> words = argv ? *argv : std::vector<std::string>();
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
     if (run == words.end()) return std::nullopt;
     auto sep = std::find(run + 1, words.end(), "--");

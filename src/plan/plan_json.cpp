@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 
 namespace corral {
 namespace {

@@ -4,7 +4,8 @@
 #include <ostream>
 
 #include "common/text.hpp"
-#include "probe/mountinfo.hpp"
+#include "kernel/mountinfo.hpp"
+#include "kernel/paths.hpp"
 #include "probe/probe.hpp"
 
 namespace corral {
@@ -47,7 +48,7 @@ void detect_ci(const Environment& env, ContextFacts& c) {
     }
 }
 
-// /proc/1/cgroup paths that container engines and orchestrators create.
+// pid 1's cgroup paths that container engines and orchestrators create.
 std::optional<std::string> container_cgroup_hint(std::string_view cgroup_text) {
     static const char* const kHints[] = {"/docker/",     "/docker-",      "/kubepods",
                                          "/libpod-",     "/lxc/",         "/lxc.payload",
@@ -55,11 +56,11 @@ std::optional<std::string> container_cgroup_hint(std::string_view cgroup_text) {
     for (auto line : split_lines(cgroup_text))
         for (const char* hint : kHints)
             if (line.find(hint) != std::string_view::npos)
-                return "/proc/1/cgroup: " + std::string(trim(line));
+                return std::string(kpath::kInitCgroup) + ": " + std::string(trim(line));
     return std::nullopt;
 }
 
-void detect_container(const HostRoot& host, const Environment& env, ContextFacts& c) {
+void detect_container(const Host& host, const Environment& env, ContextFacts& c) {
     c.container = true;
     // Engines mark their containers: systemd's convention ($container, set by
     // podman, lxc, systemd-nspawn), docker's /.dockerenv, podman's /run/.containerenv.
@@ -73,24 +74,24 @@ void detect_container(const HostRoot& host, const Environment& env, ContextFacts
             return;
         }
     }
-    if (auto cg = host.read_text("/proc/1/cgroup")) {
+    if (auto cg = host.read_text(std::string(kpath::kInitCgroup))) {
         if (auto hint = container_cgroup_hint(*cg)) {
             c.container_source = *hint;
             return;
         }
     }
-    if (auto mi = host.read_text("/proc/self/mountinfo")) {
+    if (auto mi = host.read_text(std::string(kpath::kSelfMountinfo))) {
         auto mounts = parse_mountinfo(*mi);
         if (auto root = mount_containing(mounts, "/"); root && root->mount_point == "/") {
             if (root->fstype == "overlay" || root->fstype == "fuse-overlayfs") {
-                c.container_source = "/proc/self/mountinfo: / is " + root->fstype;
+                c.container_source = std::string(kpath::kSelfMountinfo) + ": / is " + root->fstype;
                 return;
             }
             for (const char* hint : {"/docker/", "/kubelet/", "/containers/storage/"}) {
                 if (root->root.find(hint) != std::string::npos ||
                     root->source.find(hint) != std::string::npos) {
-                    c.container_source =
-                        "/proc/self/mountinfo: / comes from " + root->source + " " + root->root;
+                    c.container_source = std::string(kpath::kSelfMountinfo) + ": / comes from " +
+                                         root->source + " " + root->root;
                     return;
                 }
             }
@@ -99,7 +100,8 @@ void detect_container(const HostRoot& host, const Environment& env, ContextFacts
     c.container = false;
     c.container_source =
         "no $container, /.dockerenv, /run/.containerenv, /run/systemd/container, container "
-        "cgroup in /proc/1/cgroup, or overlay root";
+        "cgroup in " +
+        std::string(kpath::kInitCgroup) + ", or overlay root";
 }
 
 void add_slowdown(ContextFacts& c, const std::string& what, const std::string& why) {
@@ -139,7 +141,7 @@ void detect_slowdowns(const Environment& env, ContextFacts& c) {
 
 }  // namespace
 
-ContextFacts probe_context(const HostRoot& host, const Environment& env) {
+ContextFacts probe_context(const Host& host, const Environment& env) {
     ContextFacts c;
     detect_ci(env, c);
     detect_container(host, env, c);

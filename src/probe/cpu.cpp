@@ -1,13 +1,8 @@
 // CPUs as the kernel and the cgroups say: online, affinity, the strictest CPU
 // quota on the path from the leaf cgroup to the mount root, the cpuset.
-#include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <memory>
 #include <ostream>
 
 #include "common/text.hpp"
@@ -23,43 +18,7 @@ std::string format_quota(double q) {
     return buf;
 }
 
-// sched_getaffinity with a dynamically sized set: start at 1024 CPUs and grow
-// on EINVAL (the kernel's mask is larger than ours).
-Read<int> live_affinity() {
-    struct Free {
-        void operator()(cpu_set_t* s) const { CPU_FREE(s); }
-    };
-    for (int cpus = 1024; cpus <= (1 << 22); cpus *= 2) {
-        std::unique_ptr<cpu_set_t, Free> set(CPU_ALLOC(cpus));
-        if (!set) return Read<int>::fail("sched_getaffinity: CPU_ALLOC failed");
-        const size_t size = CPU_ALLOC_SIZE(cpus);
-        CPU_ZERO_S(size, set.get());
-        if (::sched_getaffinity(0, size, set.get()) == 0)
-            return Read<int>::ok(CPU_COUNT_S(size, set.get()));
-        if (errno != EINVAL)
-            return Read<int>::fail(std::string("sched_getaffinity: ") + std::strerror(errno));
-    }
-    return Read<int>::fail("sched_getaffinity: EINVAL even with a 4M-CPU mask");
-}
-
-// Affinity of a recorded host: Cpus_allowed_list in /proc/self/status.
-Read<int> recorded_affinity(const HostRoot& host) {
-    auto status = host.read_text("/proc/self/status");
-    if (!status) return Read<int>::fail(status.error);
-    for (auto line : split_lines(*status)) {
-        constexpr std::string_view key = "Cpus_allowed_list:";
-        if (line.substr(0, key.size()) != key) continue;
-        auto list = trim(line.substr(key.size()));
-        auto count = count_cpu_list(list);
-        if (!count || *count == 0)
-            return Read<int>::fail("/proc/self/status: Cpus_allowed_list '" + std::string(list) +
-                                   "' is not a CPU list");
-        return Read<int>::ok(*count);
-    }
-    return Read<int>::fail("/proc/self/status: no Cpus_allowed_list line");
-}
-
-void probe_online(const HostRoot& host, CpuFacts& c) {
+void probe_online(const Host& host, CpuFacts& c) {
     auto online = host.read_line("/sys/devices/system/cpu/online");
     if (online) {
         auto count = count_cpu_list(*online);
@@ -73,21 +32,18 @@ void probe_online(const HostRoot& host, CpuFacts& c) {
     } else {
         c.online_source = "unknown: " + online.error;
     }
-    if (host.live()) {
-        long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-        if (n > 0) {
-            c.online = static_cast<int>(n);
-            c.online_source = "sysconf(_SC_NPROCESSORS_ONLN) (" + c.online_source + ")";
-        }
+    if (auto n = host.online_cpus_fallback()) {
+        c.online = *n;
+        c.online_source = "sysconf(_SC_NPROCESSORS_ONLN) (" + c.online_source + ")";
     }
 }
 
-void probe_affinity(const HostRoot& host, CpuFacts& c) {
-    auto affinity = host.live() ? live_affinity() : recorded_affinity(host);
+void probe_affinity(const Host& host, CpuFacts& c) {
+    std::string source;
+    auto affinity = host.affinity(source);
     if (affinity) {
         c.affinity = *affinity;
-        c.affinity_source =
-            host.live() ? "sched_getaffinity" : "/proc/self/status Cpus_allowed_list";
+        c.affinity_source = source;
         return;
     }
     if (c.online) {
@@ -106,7 +62,7 @@ struct Quota {
 };
 
 // Reads one level. Returns a quota when this level limits; adds a note for garbage.
-std::optional<Quota> read_level_quota(const HostRoot& host, const CgroupLocation& loc,
+std::optional<Quota> read_level_quota(const Host& host, const CgroupLocation& loc,
                                       const std::string& dir, std::vector<std::string>& notes,
                                       bool& found_file) {
     auto garbage = [&](const CgroupFile& f, const std::string& why) {
@@ -149,7 +105,7 @@ std::optional<Quota> read_level_quota(const HostRoot& host, const CgroupLocation
 }
 
 // Fills quota/quota_source; returns ceil(quota) computed exactly from the integers.
-std::optional<int> probe_quota(const HostRoot& host, const CgroupTables& tables, CpuFacts& c) {
+std::optional<int> probe_quota(const Host& host, const CgroupTables& tables, CpuFacts& c) {
     auto found = locate_cgroup(tables, "cpu");
     if (!found) {
         c.quota_source = "unknown: " + found.error;
@@ -188,7 +144,7 @@ std::optional<int> probe_quota(const HostRoot& host, const CgroupTables& tables,
     return std::nullopt;
 }
 
-void probe_cpuset(const HostRoot& host, const CgroupTables& tables, CpuFacts& c) {
+void probe_cpuset(const Host& host, const CgroupTables& tables, CpuFacts& c) {
     auto found = locate_cgroup(tables, "cpuset");
     if (!found) {
         c.cpuset_source = "none: " + found.error;
@@ -259,7 +215,7 @@ void compute_effective(CpuFacts& c, std::optional<int> quota_ceiling) {
 
 }  // namespace
 
-CpuFacts probe_cpu(const HostRoot& host) {
+CpuFacts probe_cpu(const Host& host) {
     CpuFacts c;
     probe_online(host, c);
     probe_affinity(host, c);

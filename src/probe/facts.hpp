@@ -3,7 +3,7 @@
 // schema "corral.facts/1"). The probe fills it; it never decides anything.
 //
 // Convention: a number that could not be determined is std::nullopt, and the
-// matching *_source string says why ("unknown: /proc/meminfo: No such file ...").
+// matching *_source string says why ("unknown: <meminfo>: No such file ...").
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// GPUs: NVIDIA from /proc/driver/nvidia/gpus/*/information and /dev/nvidiaN
-// (MIG instances from /proc/driver/nvidia/capabilities/gpu<minor>/mig/gi<G>/ci<C>),
+// GPUs: NVIDIA from the driver's gpus/*/information (kernel/paths.hpp) and /dev/nvidiaN
+// (MIG instances from its capabilities/gpu<minor>/mig/gi<G>/ci<C>),
 // AMD from the KFD topology (/sys/class/kfd/kfd/topology/nodes/*) and
 // /dev/dri/renderD*, filtered and renumbered as CUDA_VISIBLE_DEVICES /
 // ROCR_VISIBLE_DEVICES + HIP_VISIBLE_DEVICES say. Sources of each rule:
@@ -11,6 +11,7 @@
 #include <ostream>
 
 #include "common/text.hpp"
+#include "kernel/paths.hpp"
 #include "probe/probe.hpp"
 
 namespace corral {
@@ -30,14 +31,8 @@ struct Found {
 };
 
 // Directory entry names under a host path, sorted; empty if unreadable.
-std::vector<std::string> list_dir(const HostRoot& host, const std::string& host_path) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (fs::directory_iterator it(host.resolve(host_path), ec), end; !ec && it != end;
-         it.increment(ec))
-        names.push_back(it->path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
+std::vector<std::string> list_dir(const Host& host, const std::string& host_path) {
+    return host.list_dir(host_path);
 }
 
 // "Key:   value" (NVIDIA information) or "key value" (KFD properties) lines.
@@ -52,7 +47,7 @@ std::map<std::string, std::string> parse_pairs(std::string_view text, char sep) 
 }
 
 // /dev/nvidia0.. (not nvidiactl, nvidia-uvm): minor numbers, ascending.
-std::vector<uint64_t> nvidia_device_minors(const HostRoot& host) {
+std::vector<uint64_t> nvidia_device_minors(const Host& host) {
     std::vector<uint64_t> minors;
     for (const auto& name : list_dir(host, "/dev"))
         if (name.rfind("nvidia", 0) == 0)
@@ -61,13 +56,13 @@ std::vector<uint64_t> nvidia_device_minors(const HostRoot& host) {
     return minors;
 }
 
-std::vector<Found> find_nvidia(const HostRoot& host) {
+std::vector<Found> find_nvidia(const Host& host) {
     std::vector<Found> out;
     std::vector<uint64_t> claimed;
     // Bus ids ("0000:3b:00.0") sort in PCI bus order: nvidia-smi's order, and
     // CUDA's under CUDA_DEVICE_ORDER=PCI_BUS_ID.
-    for (const auto& bus : list_dir(host, "/proc/driver/nvidia/gpus")) {
-        const std::string info_path = "/proc/driver/nvidia/gpus/" + bus + "/information";
+    for (const auto& bus : list_dir(host, std::string(kpath::kNvidiaGpus))) {
+        const std::string info_path = std::string(kpath::kNvidiaGpus) + "/" + bus + "/information";
         auto info = host.read_text(info_path);
         if (!info) continue;
         auto kv = parse_pairs(*info, ':');
@@ -80,9 +75,9 @@ std::vector<Found> find_nvidia(const HostRoot& host) {
         // instance), not the parent GPU (MIG User Guide, "CUDA Device Enumeration";
         // capabilities: "Device Nodes and Capabilities").
         const std::string caps =
-            "/proc/driver/nvidia/capabilities/gpu" + std::to_string(*minor) + "/mig";
+            std::string(kpath::kNvidiaCapabilities) + "/gpu" + std::to_string(*minor) + "/mig";
         std::vector<Found> migs;
-        auto minors = host.read_text("/proc/driver/nvidia-caps/mig-minors");
+        auto minors = host.read_text(std::string(kpath::kNvidiaMigMinors));
         for (const auto& gi : list_dir(host, caps)) {
             if (gi.rfind("gi", 0) != 0 || !parse_u64(std::string_view(gi).substr(2))) continue;
             for (const auto& ci : list_dir(host, caps + "/" + gi)) {
@@ -122,12 +117,13 @@ std::vector<Found> find_nvidia(const HostRoot& host) {
     for (auto minor : nvidia_device_minors(host)) {
         if (std::find(claimed.begin(), claimed.end(), minor) != claimed.end()) continue;
         const std::string node = "/dev/nvidia" + std::to_string(minor);
-        out.push_back({"", "", node, node + " (no /proc/driver/nvidia entry)", "", false});
+        out.push_back(
+            {"", "", node, node + " (no entry in " + kpath::kNvidiaGpus + ")", "", false});
     }
     return out;
 }
 
-std::vector<Found> find_amd(const HostRoot& host) {
+std::vector<Found> find_amd(const Host& host) {
     const std::string nodes = "/sys/class/kfd/kfd/topology/nodes";
     std::vector<std::pair<uint64_t, std::string>> numbered;
     for (const auto& n : list_dir(host, nodes))
@@ -290,7 +286,7 @@ void append(std::vector<GpuFacts>& out, const std::vector<Found>& found,
 
 }  // namespace
 
-std::vector<GpuFacts> probe_gpus(const HostRoot& host, const Environment& env) {
+std::vector<GpuFacts> probe_gpus(const Host& host, const Environment& env) {
     std::vector<GpuFacts> out;
     const auto nvidia = find_nvidia(host);
     std::string note;
@@ -314,9 +310,10 @@ std::vector<GpuFacts> probe_gpus(const HostRoot& host, const Environment& env) {
 void describe_gpus(std::ostream& out, const std::vector<GpuFacts>& gpus) {
     out << "GPUs:";
     if (gpus.empty()) {
-        out << " none visible (looked at /proc/driver/nvidia/gpus, /dev/nvidia*, "
-               "/sys/class/kfd/kfd/topology/nodes, /dev/dri/renderD*; CUDA_VISIBLE_DEVICES and "
-               "HIP_VISIBLE_DEVICES may hide devices)\n";
+        out << " none visible (looked at " + std::string(kpath::kNvidiaGpus) +
+                   ", /dev/nvidia*, "
+                   "/sys/class/kfd/kfd/topology/nodes, /dev/dri/renderD*; CUDA_VISIBLE_DEVICES and "
+                   "HIP_VISIBLE_DEVICES may hide devices)\n";
         return;
     }
     out << "\n";

@@ -1,4 +1,4 @@
-// Memory as /proc/meminfo and the cgroups say: MemTotal, MemAvailable, swap,
+// Memory as proc_meminfo(5) and the cgroups say: MemTotal, MemAvailable, swap,
 // the strictest hard limit (and v2 memory.high) from the leaf cgroup up to the
 // mount root, and what is still available inside the limiting cgroup.
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "common/text.hpp"
+#include "kernel/paths.hpp"
 #include "probe/cgroup.hpp"
 #include "probe/probe.hpp"
 
@@ -22,7 +23,7 @@ std::string bytes_text(uint64_t v) {
     return std::to_string(v) + " (" + human_bytes(v) + ")";
 }
 
-// /proc/meminfo values in bytes, by key ("MemTotal"). Malformed lines are skipped.
+// meminfo values in bytes, by key ("MemTotal"). Malformed lines are skipped.
 std::map<std::string, uint64_t, std::less<>> parse_meminfo(std::string_view text) {
     std::map<std::string, uint64_t, std::less<>> out;
     for (auto line : split_lines(text)) {
@@ -70,6 +71,7 @@ class LimitWalk {
         found_file_ = true;
         if (f.state == CgroupFile::State::kUnreadable) {
             notes_.push_back(f.path + ": unreadable: " + f.error + "; this level was ignored");
+            if (unreadable_.empty()) unreadable_ = f.error;
             ++ignored_;
             return;
         }
@@ -99,9 +101,21 @@ class LimitWalk {
         return ignored_ ? "; " + std::to_string(ignored_) + " file(s) ignored (see notes)" : "";
     }
 
+    // The source of the walk's result. An unreadable limit file (EACCES) is not
+    // "no limit": with nothing else found the limit is unknown, and a limit
+    // found elsewhere is only an upper bound.
+    std::string source(const std::optional<Limit>& found, const std::string& none) const {
+        if (found)
+            return found->source + ignored_text() +
+                   (unreadable_.empty() ? "" : "; an unreadable level may hold a lower limit");
+        if (!unreadable_.empty()) return "unknown: " + unreadable_ + ignored_text();
+        return none + ignored_text();
+    }
+
   private:
     std::optional<uint64_t> total_;
     std::vector<std::string>& notes_;
+    std::string unreadable_;  // the first unreadable file's error
     bool found_file_ = false;
     int ignored_ = 0;
 };
@@ -115,7 +129,7 @@ struct CgroupFree {
 // limit - (usage - inactive_file) for the cgroup the limit applies to. inactive_file
 // is the page cache the kernel reclaims first (cgroup-v2.rst "memory.stat"; v1
 // memory.rst 5.2 total_inactive_file), so it is not counted as in use.
-Read<CgroupFree> available_in_cgroup(const HostRoot& host, int version, const Limit& limit) {
+Read<CgroupFree> available_in_cgroup(const Host& host, int version, const Limit& limit) {
     auto usage_file = read_cgroup_file(host, limit.usage_dir,
                                        version == 2 ? "memory.current" : "memory.usage_in_bytes");
     auto stat_file = read_cgroup_file(host, limit.usage_dir, "memory.stat");
@@ -140,11 +154,11 @@ Read<CgroupFree> available_in_cgroup(const HostRoot& host, int version, const Li
 
 }  // namespace
 
-MemoryFacts probe_memory(const HostRoot& host) {
+MemoryFacts probe_memory(const Host& host) {
     MemoryFacts m;
     std::optional<uint64_t> mem_available;
     std::string mem_available_error;
-    if (auto text = host.read_text("/proc/meminfo")) {
+    if (auto text = host.read_text(std::string(kpath::kMeminfo))) {
         auto info = parse_meminfo(*text);
         auto get = [&](const char* key) -> std::optional<uint64_t> {
             auto it = info.find(key);
@@ -152,12 +166,15 @@ MemoryFacts probe_memory(const HostRoot& host) {
             return it->second;
         };
         m.total_bytes = get("MemTotal");
-        m.total_source = m.total_bytes ? "/proc/meminfo MemTotal"
-                                       : "unknown: /proc/meminfo: no readable MemTotal line";
+        m.total_source = m.total_bytes ? std::string(kpath::kMeminfo) + " MemTotal"
+                                       : "unknown: " + std::string(kpath::kMeminfo) +
+                                             ": no readable MemTotal line";
         mem_available = get("MemAvailable");
-        if (!mem_available) mem_available_error = "/proc/meminfo: no readable MemAvailable line";
+        if (!mem_available)
+            mem_available_error = std::string(kpath::kMeminfo) + ": no readable MemAvailable line";
         m.swap_total_bytes = get("SwapTotal");
-        if (!m.swap_total_bytes) m.notes.push_back("/proc/meminfo: no readable SwapTotal line");
+        if (!m.swap_total_bytes)
+            m.notes.push_back(std::string(kpath::kMeminfo) + ": no readable SwapTotal line");
     } else {
         m.total_source = "unknown: " + text.error;
         mem_available_error = text.error;
@@ -226,11 +243,10 @@ MemoryFacts probe_memory(const HostRoot& host) {
                    : m.total_bytes ? "none: no limit below MemTotal in "
                                    : "none: no limit in ";
         };
-        m.limit_source = (limit ? limit->source : none_text(walk) + looked) + walk.ignored_text();
+        m.limit_source = walk.source(limit, none_text(walk) + looked);
         if (loc.version == 1) {
             m.high_source = "none: cgroup v1 has no memory.high";
-            m.soft_limit_source =
-                (soft ? soft->source : none_text(soft_walk) + looked) + soft_walk.ignored_text();
+            m.soft_limit_source = soft_walk.source(soft, none_text(soft_walk) + looked);
             if (soft)
                 m.notes.push_back(
                     soft->source +
@@ -253,11 +269,9 @@ MemoryFacts probe_memory(const HostRoot& host) {
                             : "none: no memory+swap limit in " + looked) +
                            swap_walk.ignored_text();
         } else {
-            m.high_source =
-                (high ? high->source : none_text(high_walk) + looked) + high_walk.ignored_text();
+            m.high_source = high_walk.source(high, none_text(high_walk) + looked);
             m.soft_limit_source = "none: cgroup v2 has no soft limit (memory.low is a protection)";
-            m.swap_limit_source =
-                (swap ? swap->source : none_text(swap_walk) + looked) + swap_walk.ignored_text();
+            m.swap_limit_source = swap_walk.source(swap, none_text(swap_walk) + looked);
         }
     }
     if (limit) m.limit_bytes = limit->bytes;
@@ -284,8 +298,9 @@ MemoryFacts probe_memory(const HostRoot& host) {
     if ((m.swap_total_bytes && *m.swap_total_bytes == 0) || (swap && swap->bytes == 0))
         m.notes.push_back(
             std::string("no swap (") +
-            (m.swap_total_bytes && *m.swap_total_bytes == 0 ? "/proc/meminfo SwapTotal 0"
-                                                            : swap->source) +
+            (m.swap_total_bytes && *m.swap_total_bytes == 0
+                 ? std::string(kpath::kMeminfo) + " SwapTotal 0"
+                 : swap->source) +
             "): anonymous memory cannot be swapped out, so a cgroup pushed past its memory.max "
             "is OOM-killed at once; the budget never counts swap either way");
 
@@ -296,9 +311,9 @@ MemoryFacts probe_memory(const HostRoot& host) {
         if (in_cgroup) {
             if (mem_available && *mem_available < (*in_cgroup).first) {
                 m.available_bytes = mem_available;
-                m.available_source = "/proc/meminfo MemAvailable (smaller than the cgroup's " +
-                                     human_bytes((*in_cgroup).first) + " free under " +
-                                     ceiling->kind + ")";
+                m.available_source =
+                    std::string(kpath::kMeminfo) + " MemAvailable (smaller than the cgroup's " +
+                    human_bytes((*in_cgroup).first) + " free under " + ceiling->kind + ")";
             } else {
                 m.available_bytes = (*in_cgroup).first;
                 m.available_source =
@@ -308,8 +323,8 @@ MemoryFacts probe_memory(const HostRoot& host) {
             m.in_use_source = (*in_cgroup).third;
         } else if (mem_available) {
             m.available_bytes = std::min(*mem_available, ceiling->bytes);
-            m.available_source = "min(/proc/meminfo MemAvailable, " + ceiling->kind +
-                                 "); cgroup usage unknown: " + in_cgroup.error;
+            m.available_source = "min(" + std::string(kpath::kMeminfo) + " MemAvailable, " +
+                                 ceiling->kind + "); cgroup usage unknown: " + in_cgroup.error;
             m.in_use_source = "unknown: cgroup usage unknown: " + in_cgroup.error;
         } else {
             m.available_source = "unknown: " + in_cgroup.error + "; " + mem_available_error;
@@ -317,12 +332,12 @@ MemoryFacts probe_memory(const HostRoot& host) {
         }
     } else if (mem_available) {
         m.available_bytes = mem_available;
-        m.available_source = "/proc/meminfo MemAvailable";
+        m.available_source = std::string(kpath::kMeminfo) + " MemAvailable";
         if (m.total_bytes) {
             m.in_use_bytes = *m.total_bytes - std::min(*m.total_bytes, *mem_available);
-            m.in_use_source =
-                "/proc/meminfo MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
-                human_bytes(*mem_available);
+            m.in_use_source = std::string(kpath::kMeminfo) +
+                              " MemTotal - MemAvailable = " + human_bytes(*m.total_bytes) + " - " +
+                              human_bytes(*mem_available);
         } else {
             m.in_use_source = "unknown: " + m.total_source;
         }
@@ -370,7 +385,7 @@ void describe_memory(std::ostream& out, const MemoryFacts& m) {
         out << "  soft limit " << human_bytes(*m.soft_limit_bytes) << "  (" << m.soft_limit_source
             << "; not a limit)\n";
     out << "  swap       " << size(m.swap_total_bytes, "unknown")
-        << "  (/proc/meminfo SwapTotal)\n";
+        << "  (" + std::string(kpath::kMeminfo) + " SwapTotal)\n";
     out << "  swap limit " << size(m.swap_limit_bytes, "none") << "  (" << m.swap_limit_source
         << ")\n";
     for (const auto& note : m.notes)

@@ -20,7 +20,8 @@ Environment current_environment() {
 }
 
 Facts probe(const ProbeOptions& options) {
-    HostRoot host(options.root);
+    auto host_owner = make_host(options.root);
+    const Host& host = *host_owner;
     Facts f;
     f.corral_version = kCorralVersion;
     f.root = options.root;

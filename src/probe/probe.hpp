@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/host_root.hpp"
+#include "kernel/host.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -21,15 +21,15 @@ struct ProbeOptions {
 Facts probe(const ProbeOptions& options);
 
 // Areas (cgroup.cpp / cpu.cpp / memory.cpp): CPU and memory as the cgroups say.
-CpuFacts probe_cpu(const HostRoot& host);
-MemoryFacts probe_memory(const HostRoot& host);
+CpuFacts probe_cpu(const Host& host);
+MemoryFacts probe_memory(const Host& host);
 
 // Areas (scratch.cpp, reflink.cpp, io_bench.cpp): scratch filesystems.
-std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions& options);
+std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options);
 
 // Areas (gpu.cpp, context.cpp).
-std::vector<GpuFacts> probe_gpus(const HostRoot& host, const Environment& env);
-ContextFacts probe_context(const HostRoot& host, const Environment& env);
+std::vector<GpuFacts> probe_gpus(const Host& host, const Environment& env);
+ContextFacts probe_context(const Host& host, const Environment& env);
 
 // Human summary (report.cpp calls one describer per area, each beside its probe).
 void describe_cpu(std::ostream& out, const CpuFacts& cpu);

@@ -1,10 +1,5 @@
 // Scratch filesystems: where tests can put temporary files and sockets, what
 // each candidate directory sits on, and what that filesystem can do.
-#include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/statvfs.h>
-#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -15,8 +10,9 @@
 
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
+#include "kernel/mountinfo.hpp"
+#include "kernel/paths.hpp"
 #include "probe/io_bench.hpp"
-#include "probe/mountinfo.hpp"
 #include "probe/probe.hpp"
 #include "probe/reflink.hpp"
 
@@ -31,19 +27,16 @@ struct Candidate {
     std::string origin;
 };
 
-std::string normal_absolute(const std::string& given, bool live) {
+std::string normal_absolute(const std::string& given, const std::string& cwd) {
     fs::path p(given);
-    if (p.is_relative()) {
-        std::error_code ec;
-        p = (live ? fs::current_path(ec) : fs::path("/")) / p;
-    }
+    if (p.is_relative()) p = fs::path(cwd) / p;
     std::string s = p.lexically_normal().string();
     while (s.size() > 1 && s.back() == '/')
         s.pop_back();
     return s;
 }
 
-std::vector<Candidate> collect_candidates(const HostRoot& host, const ProbeOptions& options) {
+std::vector<Candidate> collect_candidates(const Host& host, const ProbeOptions& options) {
     std::vector<std::pair<std::string, std::string>> given;  // (path, origin)
     auto from_env = [&](const char* name) {
         auto it = options.env.find(name);
@@ -59,13 +52,8 @@ std::vector<Candidate> collect_candidates(const HostRoot& host, const ProbeOptio
 
     std::vector<Candidate> out;
     for (const auto& [raw, origin] : given) {
-        Candidate c{normal_absolute(raw, host.live()), {}, origin};
-        c.key = c.path;
-        if (host.live()) {
-            std::error_code ec;
-            auto canon = fs::canonical(c.path, ec);
-            if (!ec) c.key = canon.string();
-        }
+        Candidate c{normal_absolute(raw, host.current_dir()), {}, origin};
+        c.key = host.canonical(c.path);
         bool merged = false;
         for (auto& seen : out) {
             if (seen.key != c.key) continue;
@@ -95,67 +83,35 @@ std::optional<MountEntry> find_mount(const std::vector<MountEntry>& mounts, cons
     return mount_containing(mounts, path);
 }
 
-// A recorded root: the mount table says everything; the real filesystem is
-// never touched (its statfs or FICLONE would describe this host, not that one).
-void fill_recorded(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry>& mounts,
-                   const std::string& mountinfo_error, bool io_bench) {
-    s.reflink_detail = "not tried: recorded root";
-    if (io_bench) s.write_detail = "not measured: recorded root";
-    if (!mountinfo_error.empty()) {
-        s.error = "mount unknown: " + mountinfo_error;
-        return;
-    }
-    auto m = mount_containing(mounts, c.path);
-    if (!m) {
-        s.error = "no mount in the recorded /proc/self/mountinfo contains " + c.path;
-        return;
-    }
-    s.usable = true;
-    s.mount_point = m->mount_point;
-    s.fstype = m->fstype;
-    s.device = m->source;
-    s.filesystem_id = "dev:" + m->device;
-    s.mount_id = "mnt:" + std::to_string(m->id);
-    s.read_only = has_option(m->mount_options, "ro") || has_option(m->super_options, "ro");
-    s.memory_backed = is_memory_fstype(m->fstype);
-}
-
 // Fills everything but reflink and write speed (done once per filesystem).
-void fill_live(ScratchFacts& s, const Candidate& c, const std::vector<MountEntry>& mounts,
-               const std::string& mountinfo_error) {
-    struct stat st;
-    if (::stat(c.key.c_str(), &st) != 0) {
-        s.error = c.path + ": " + std::strerror(errno);
-        return;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        s.error = c.path + ": not a directory";
-        return;
-    }
-    struct statfs sfs;
-    if (::statfs(c.key.c_str(), &sfs) != 0) {
-        s.error = "statfs " + c.path + ": " + std::strerror(errno);
+// The host says what stat/statfs say (nothing on a recorded root: then the
+// mount table says everything and the device comes from it).
+void fill(ScratchFacts& s, const Candidate& c, const FsStat& st,
+          const std::vector<MountEntry>& mounts, const std::string& mountinfo_error) {
+    auto m = find_mount(mounts, c.key, st.device);
+    if (st.device.empty() && !m) {  // nothing names the filesystem
+        s.error = mountinfo_error.empty()
+                      ? "no mount in " + std::string(kpath::kSelfMountinfo) + " contains " + c.key
+                      : "mount unknown: " + mountinfo_error;
         return;
     }
     s.usable = true;
-    const std::string device =
-        std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
-    s.filesystem_id = "dev:" + device;
-    // f_bavail: blocks available to unprivileged users (root's reserve excluded).
-    const uint64_t unit =
-        sfs.f_frsize ? static_cast<uint64_t>(sfs.f_frsize) : static_cast<uint64_t>(sfs.f_bsize);
-    s.free_bytes = static_cast<uint64_t>(sfs.f_bavail) * unit;
-    s.read_only = (sfs.f_flags & ST_RDONLY) != 0;
-    s.memory_backed = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
-    if (auto m = find_mount(mounts, c.key, device)) {
+    s.filesystem_id = "dev:" + (st.device.empty() ? m->device : st.device);
+    s.free_bytes = st.free_bytes;
+    s.read_only = st.read_only;
+    s.memory_backed = st.memory_backed;
+    if (m) {
         s.mount_id = "mnt:" + std::to_string(m->id);
         s.mount_point = m->mount_point;
         s.fstype = m->fstype;
         s.device = m->source;
         s.memory_backed = s.memory_backed || is_memory_fstype(m->fstype);
+        s.read_only =
+            s.read_only || has_option(m->mount_options, "ro") || has_option(m->super_options, "ro");
     } else {
-        s.error = mountinfo_error.empty() ? "no mount in /proc/self/mountinfo contains " + c.key
-                                          : "mount unknown: " + mountinfo_error;
+        s.error = mountinfo_error.empty()
+                      ? "no mount in " + std::string(kpath::kSelfMountinfo) + " contains " + c.key
+                      : "mount unknown: " + mountinfo_error;
     }
 }
 
@@ -172,7 +128,7 @@ struct FilesystemTries {
     std::string bench_tried_in;
 };
 
-void try_live(ScratchFacts& s, FilesystemTries& tries, bool io_bench) {
+void try_writes(ScratchFacts& s, FilesystemTries& tries, bool io_bench) {
     if (s.read_only) {
         s.reflink_detail = "not tried: read-only filesystem";
         if (io_bench) s.write_detail = "not measured: read-only filesystem";
@@ -208,9 +164,9 @@ void try_live(ScratchFacts& s, FilesystemTries& tries, bool io_bench) {
 
 }  // namespace
 
-std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions& options) {
+std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options) {
     const auto candidates = collect_candidates(host, options);
-    const auto mountinfo = host.read_text("/proc/self/mountinfo");
+    const auto mountinfo = host.read_text(kpath::kSelfMountinfo);
     std::vector<MountEntry> mounts;
     if (mountinfo) mounts = parse_mountinfo(*mountinfo);
 
@@ -221,17 +177,21 @@ std::vector<ScratchFacts> probe_scratch(const HostRoot& host, const ProbeOptions
         s.path = c.path;
         s.origin = c.origin;
         s.socket_headroom = socket_headroom(c.path);  // common/socket_path.hpp
-        if (!host.live()) {
-            fill_recorded(s, c, mounts, mountinfo ? "" : mountinfo.error, options.io_bench);
+        auto st = host.filesystem(c.key);
+        if (!st) {
+            s.error = st.error;
         } else {
-            fill_live(s, c, mounts, mountinfo ? "" : mountinfo.error);
-            if (s.usable) {
+            fill(s, c, *st, mounts, mountinfo ? "" : mountinfo.error);
+            if (!st->not_measured.empty()) {
+                s.reflink_detail = "not tried: " + st->not_measured;
+                if (options.io_bench) s.write_detail = "not measured: " + st->not_measured;
+            } else if (s.usable) {
                 auto& fs_tries = tries[s.filesystem_id];
                 if (fs_tries.free_bytes)
                     s.free_bytes = fs_tries.free_bytes;
                 else
                     fs_tries.free_bytes = s.free_bytes;
-                try_live(s, fs_tries, options.io_bench);
+                try_writes(s, fs_tries, options.io_bench);
             }
         }
         out.push_back(std::move(s));

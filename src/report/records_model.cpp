@@ -1,10 +1,9 @@
 #include "report/records_model.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-
 #include <nlohmann/json.hpp>
+
+#include "common/read_file.hpp"
+#include "common/text.hpp"
 
 namespace corral::report {
 namespace {
@@ -182,21 +181,17 @@ Record parse_record(const std::string& text, const std::string& file, int line) 
 }
 
 std::vector<Record> read_records(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        int err = errno;
-        throw RecordsError(path + ": cannot read the records file (" +
-                           (err ? std::strerror(err) : "open failed") + ")");
-    }
+    // read_file, not std::ifstream: errno after a failed stream open is
+    // unspecified ("Success"), and a directory opens as a stream that reads nothing.
+    auto whole = read_file(path);
+    if (!whole) throw RecordsError(path + ": cannot read the records file (" + whole.error + ")");
     std::vector<Record> out;
-    std::string text;
     int line = 0;
-    while (std::getline(in, text)) {
+    for (auto text : split_lines(*whole)) {
         ++line;
-        if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-        out.push_back(parse_record(text, path, line));
+        if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        out.push_back(parse_record(std::string(text), path, line));
     }
-    if (in.bad()) throw RecordsError(path + ": read error after line " + std::to_string(line));
     return out;
 }
 

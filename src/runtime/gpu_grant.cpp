@@ -1,7 +1,7 @@
 #include "runtime/gpu_grant.hpp"
 
-#include "common/host_root.hpp"
 #include "common/text.hpp"
+#include "kernel/host.hpp"
 #include "probe/probe.hpp"
 
 namespace corral::launcher {
@@ -24,7 +24,7 @@ GpuHandles gpu_handles_from_plan(const nlohmann::json& resources) {
 
 GpuHandles gpu_handles_from_host() {
     GpuHandles out;
-    for (const auto& g : probe_gpus(HostRoot("/"), current_environment()))
+    for (const auto& g : probe_gpus(live_host(), current_environment()))
         if (!g.variable.empty() && !g.visible_as.empty()) out[g.id] = {g.variable, g.visible_as};
     return out;
 }

@@ -16,7 +16,7 @@
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/memory_sampler.hpp"
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 #include "runtime/scratch_dir.hpp"
 
 namespace corral::launcher {

@@ -51,8 +51,9 @@ void Launch::measure() {
         std::string why;
         if (!cgroup_->remove(why)) say("WARNING: cannot remove the test's cgroup: " + why);
     }
-    // create() sets the limit or fails (then the launcher either stops or says so).
-    rec_.memory_limit_enforced = o_.memory_limit_bytes && cgroup_ && cgroup_->has_memory();
+    // What the sandbox really wrote (memory.max / memory.limit_in_bytes and the swap limit).
+    rec_.memory_limit_enforced =
+        o_.memory_limit_bytes && cgroup_ && cgroup_->memory_limit().enforced;
 }
 
 int Launch::decide() {

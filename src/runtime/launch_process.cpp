@@ -112,10 +112,10 @@ int Launch::spawn() {
             (code == kExitNotFound ? " (not found in PATH)" : ""));
         return code;
     }
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    pidfd_ = proc::open_pidfd(pid);
     if (pidfd_ < 0) {
-        ::kill(-pid, SIGKILL);
-        return fail(std::string("pidfd_open: ") + std::strerror(errno));
+        proc::signal_group(pid, SIGKILL);
+        return fail(std::string("pidfd of the test: ") + std::strerror(errno));
     }
     if (join_after_exec_) join_cgroup_after_exec(pid);
     next_sample_ = started_ + std::chrono::milliseconds(kMemorySampleMs);
@@ -173,7 +173,7 @@ void Launch::handle_signals() {
         }
         {
             say(render::forwarding(sig, o_.grace_seconds));
-            ::kill(-main_pid_, sig);
+            proc::signal_group(main_pid_, sig);
             // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
             // will SIGKILL us after its own grace period: finish the job before that.
             if (!stop_deadline_)
@@ -261,7 +261,7 @@ std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
             frontier.push_back(c);
     }
     // The test's process group (a full scan only when the group still exists).
-    if (main_pid_ > 0 && ::kill(-main_pid_, 0) == 0)
+    if (main_pid_ > 0 && proc::signal_group(main_pid_, 0))
         for (pid_t p : proc::list_pids())
             if (auto info = proc::read_process(p); info && info->pgid == main_pid_) pids.insert(p);
 

@@ -28,7 +28,7 @@ void Launch::find_terminal() {
 bool Launch::owns_foreground_group(pid_t fg) const {
     if (fg <= 0) return false;
     if (fg == main_pid_) return true;
-    if (::kill(-fg, 0) != 0 && errno == ESRCH) return true;
+    if (!proc::signal_group(fg, 0) && errno == ESRCH) return true;
     pid_t self = ::getpid();
     for (pid_t p = fg; p > 1;) {
         auto info = proc::read_process(p);
@@ -74,10 +74,10 @@ void Launch::test_stopped() {
         // Nobody could continue us (orphaned group): keep the test going.
         if (::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
             tty_handed_ = true;
-        ::kill(-main_pid_, SIGCONT);
+        proc::signal_group(main_pid_, SIGCONT);
         return;
     }
-    ::kill(0, SIGTSTP);  // our group: ctest and its launchers read it, as we do below
+    proc::signal_own_group(SIGTSTP);  // our group: ctest and its launchers read it, as we do below
 }
 
 // SIGTSTP reached us: stop the test with us, and continue it with us.
@@ -85,11 +85,11 @@ void Launch::suspend() {
     bool had_terminal = tty_fd_ >= 0;
     reclaim_terminal();
     if (!job_control_parent()) return;  // nobody could continue us
-    ::kill(-main_pid_, SIGSTOP);
-    ::kill(::getpid(), SIGSTOP);  // returns when the shell continues us (fg / bg)
+    proc::signal_group(main_pid_, SIGSTOP);
+    proc::signal_self(SIGSTOP);  // returns when the shell continues us (fg / bg)
     if (had_terminal && ::tcgetpgrp(tty_fd_) == ::getpgrp() && ::tcsetpgrp(tty_fd_, main_pid_) == 0)
         tty_handed_ = true;
-    ::kill(-main_pid_, SIGCONT);
+    proc::signal_group(main_pid_, SIGCONT);
 }
 
 }  // namespace corral::launcher

@@ -70,8 +70,14 @@ int Launch::run() {
                 rec_.memory_limit_reason = "no usable cgroup: " + why;
                 say("WARNING: --memory-limit is NOT enforced: no usable cgroup (" + why + ")");
             }
-        } else if (cgroup_->has_memory()) {
-            sampler_ = MemorySampler(cgroup_->dir(), std::string(cgroup_->kind()) == "cgroup-v2");
+        } else {
+            if (o_.memory_limit_bytes && !cgroup_->memory_limit().enforced) {
+                rec_.memory_limit_reason = cgroup_->memory_limit().reason;
+                say("WARNING: --memory-limit is NOT enforced: " + cgroup_->memory_limit().reason);
+            }
+            if (cgroup_->has_memory())
+                sampler_ =
+                    MemorySampler(cgroup_->dir(), std::string(cgroup_->kind()) == "cgroup-v2");
         }
     } else if (o_.memory_limit_bytes) {
         rec_.memory_limit_reason = "--cgroup off";
@@ -103,7 +109,8 @@ int Launch::run() {
 
     int code = decide();
     code = finish(code);
-    if (interrupt) ::kill(0, interrupt);  // blocked here: only the rest of the group acts
+    if (interrupt)
+        proc::signal_own_group(interrupt);  // blocked here: only the rest of the group acts
     return code;
 }
 

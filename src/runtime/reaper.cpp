@@ -13,8 +13,6 @@
 namespace corral::reap {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr std::string_view kTokenVariable = "CORRAL_SCOPE=";
 
 struct Match {
@@ -31,18 +29,18 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
     }
     if (info.kernel_thread) return std::nullopt;  // no cwd/exe/env of its own
     if (have_paths && options.match.cwd) {
-        if (auto cwd = proc::read_cwd(info.pid); cwd && path_in_scope(*cwd, scope))
+        if (auto cwd = proc::read_cwd(info.pid, *options.host); cwd && path_in_scope(*cwd, scope))
             return Match{"cwd", *cwd};
     }
     if (have_paths && options.match.exe) {
-        if (auto exe = proc::read_exe(info.pid); exe && path_in_scope(*exe, scope))
+        if (auto exe = proc::read_exe(info.pid, *options.host); exe && path_in_scope(*exe, scope))
             return Match{"exe", *exe};
     }
     // CORRAL_SCOPE=<token>, or CORRAL_SCOPE=<a path under the scope>: `corral
     // run` exports its scratch directory there, which lies under the scope the
     // cleanup fixture reaps, so a test process that left its cwd is still found.
     if (options.match.env && (scope.token || have_paths)) {
-        if (auto env = proc::read_environ(info.pid)) {
+        if (auto env = proc::read_environ(info.pid, *options.host)) {
             for (const auto& e : *env) {
                 if (e.compare(0, kTokenVariable.size(), kTokenVariable) != 0) continue;
                 std::string_view value = std::string_view(e).substr(kTokenVariable.size());
@@ -54,7 +52,7 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
         }
     }
     if (have_paths && options.match.files) {
-        if (auto files = proc::read_open_files(info.pid)) {
+        if (auto files = proc::read_open_files(info.pid, *options.host)) {
             for (const auto& f : *files)
                 if (path_in_scope(f, scope)) return Match{"files", f};
         }
@@ -63,14 +61,10 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
 }
 
 // The chain of parents from ours up to (not including) pid 0.
-std::set<pid_t> ancestors_of_self() {
+std::set<pid_t> ancestors_of(pid_t self, const Host& host) {
     std::set<pid_t> out;
-    pid_t p = ::getppid();
-    while (p > 0 && out.insert(p).second) {
-        auto info = proc::read_process(p);
-        if (!info) break;
-        p = info->ppid;
-    }
+    for (const auto& p : proc::ancestors(self, host))
+        out.insert(p.pid);
     return out;
 }
 
@@ -89,62 +83,28 @@ std::string class_name(size_t index, const ReapOptions& options) {
     return "then:" + options.then[index - options.order.size() - 1];
 }
 
-int ms_left(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    return static_cast<int>(std::max<long long>(0, left.count()));
-}
-
-// Waits (until the deadline) for every live ref to exit; marks the exited ones dead.
-void wait_for_exits(const std::vector<proc::ProcessRef*>& refs, std::vector<bool>& exited,
-                    Clock::time_point deadline) {
-    for (size_t i = 0; i < refs.size(); ++i) {
-        if (exited[i] || !refs[i]) continue;
-        exited[i] = refs[i]->wait_exit(ms_left(deadline));
-    }
-}
-
-// SIGTERM (+SIGCONT) -> grace -> SIGKILL -> wait, for one class. Signals go only
-// through pidfds opened with the scanned start time, so a pid that was reused
-// after the scan is reported Vanished and never signalled.
+// The one terminate sequence (kernel/process.hpp) for one class. Signals go
+// only through pidfds opened with the scanned start time, so a pid that was
+// reused after the scan is reported Vanished and never signalled.
 void kill_class(std::vector<Found*>& batch, const ReapOptions& options) {
-    std::vector<std::optional<proc::ProcessRef>> owned(batch.size());
-    std::vector<proc::ProcessRef*> live(batch.size(), nullptr);
-    std::vector<bool> exited(batch.size(), false);
-    for (size_t i = 0; i < batch.size(); ++i) {
-        const auto& info = batch[i]->candidate.info;
-        owned[i] = proc::ProcessRef::open(info.pid, info.start_time);
-        if (!owned[i]) {
-            batch[i]->outcome = Outcome::Vanished;
+    std::vector<proc::ProcessRef> refs;
+    std::vector<Found*> held;
+    for (auto* f : batch) {
+        const auto& info = f->candidate.info;
+        auto ref = proc::ProcessRef::open(info.pid, info.start_time);
+        if (!ref) {
+            f->outcome = Outcome::Vanished;
             continue;
         }
-        if (!owned[i]->signal(SIGTERM)) {
-            batch[i]->outcome = errno == ESRCH ? Outcome::Vanished : Outcome::Survived;
-            continue;
-        }
-        owned[i]->signal(SIGCONT);  // a stopped process must run to act on SIGTERM
-        live[i] = &*owned[i];
+        refs.push_back(std::move(*ref));
+        held.push_back(f);
     }
-    wait_for_exits(live, exited, Clock::now() + std::chrono::milliseconds(options.grace_ms));
-    bool any_kill = false;
-    for (size_t i = 0; i < batch.size(); ++i) {
-        if (!live[i]) continue;
-        if (exited[i]) {
-            batch[i]->outcome = Outcome::Terminated;
-            continue;
-        }
-        if (!live[i]->signal(SIGKILL) && errno == ESRCH) {
-            batch[i]->outcome = Outcome::Terminated;  // exited just at the deadline
-            live[i] = nullptr;
-            continue;
-        }
-        any_kill = true;
-    }
-    if (any_kill)
-        wait_for_exits(live, exited,
-                       Clock::now() + std::chrono::milliseconds(options.kill_wait_ms));
-    for (size_t i = 0; i < batch.size(); ++i) {
-        if (!live[i] || batch[i]->outcome == Outcome::Terminated) continue;
-        batch[i]->outcome = exited[i] ? Outcome::Killed : Outcome::Survived;
+    auto result = proc::terminate(refs, options.grace_ms, options.kill_wait_ms);
+    for (size_t i = 0; i < held.size(); ++i) {
+        // proc::Ended and Outcome name the same four ends, in the same order.
+        static constexpr Outcome kOutcome[] = {Outcome::Vanished, Outcome::Terminated,
+                                               Outcome::Killed, Outcome::Survived};
+        held[i]->outcome = kOutcome[static_cast<int>(result.ended[i])];
     }
 }
 
@@ -174,11 +134,12 @@ const char* outcome_name(Outcome outcome) {
 
 ScanResult scan(const ScanOptions& options) {
     ScanResult result;
-    const pid_t self = ::getpid();
-    const uid_t me = ::getuid();
-    const auto ancestors = ancestors_of_self();
-    for (pid_t pid : proc::list_pids()) {
-        auto info = proc::read_process(pid);
+    const Host& host = *options.host;
+    const pid_t self = host.self_pid();
+    const uid_t me = host.uid();
+    const auto ancestors = ancestors_of(self, host);
+    for (pid_t pid : proc::list_pids(host)) {
+        auto info = proc::read_process(pid, host);
         if (!info) continue;                                     // vanished mid-scan
         if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
         auto match = match_process(*info, options);

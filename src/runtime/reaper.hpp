@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 namespace corral::reap {
 
@@ -72,7 +72,9 @@ struct HostDirs {
     std::vector<std::string> tmpdirs;  // $TMPDIR
     unsigned uid = 0;                  // real uid: who must own a Corral-made scope
     std::string scratch_registry;      // the launchers' scratch registry (scratch_dir.hpp)
-    static HostDirs from_host();
+    // Reads the environment ($HOME, $PWD, $TMPDIR, $USER, $LOGNAME, $SUDO_USER),
+    // passwd, the current directory and uid through `host`.
+    static HostDirs from_host(const Host& host = live_host());
 };
 
 // Throws ScopeRefused, naming the path and the rule, unless every path of the
@@ -132,6 +134,9 @@ struct ScanOptions {
     Scope scope;
     MatchSet match;
     bool all_users = false;
+    // The process table to scan: this machine, or a RecordedHost over a
+    // recorded proc tree in tests (self and uid come from the host too).
+    const Host* host = &live_host();
 };
 
 // One pass over /proc. Zombies are skipped (nothing to kill); processes that

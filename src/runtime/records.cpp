@@ -10,7 +10,7 @@
 #include <ctime>
 #include <system_error>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 namespace corral::records {
 namespace {

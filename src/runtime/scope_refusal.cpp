@@ -3,7 +3,6 @@
 // $HOME or the directory a user works in would tie shells, editors and
 // daemons that are not the tests'. The rules are documented in reaper.hpp
 // (check_dedicated) and docs/runtime.md ("Dedicated scopes only").
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -185,30 +184,26 @@ struct Rules {
     }
 };
 
-void add_home(std::vector<std::string>& homes, const struct passwd* pw) {
-    if (pw && pw->pw_dir && pw->pw_dir[0] == '/') homes.emplace_back(pw->pw_dir);
-}
-
 }  // namespace
 
-HostDirs HostDirs::from_host() {
+HostDirs HostDirs::from_host(const Host& host) {
     HostDirs h;
-    h.uid = ::getuid();
-    ::setpwent();
-    while (const struct passwd* pw = ::getpwent())
-        add_home(h.homes, pw);
-    ::endpwent();
+    h.uid = host.uid();
+    auto add_home = [&h](const std::optional<std::string>& dir) {
+        if (dir && !dir->empty() && (*dir)[0] == '/') h.homes.push_back(*dir);
+    };
+    for (const auto& home : host.all_homes())
+        add_home(home);
     // Enumeration may be off (sssd, LDAP): look up the users in play by id and name too.
-    add_home(h.homes, ::getpwuid(::getuid()));
-    add_home(h.homes, ::getpwuid(::geteuid()));
+    add_home(host.home_of_uid(host.uid()));
+    add_home(host.home_of_uid(host.euid()));
     for (const char* var : {"USER", "LOGNAME", "SUDO_USER"})
-        if (const char* name = std::getenv(var); name && *name) add_home(h.homes, ::getpwnam(name));
-    if (const char* home = std::getenv("HOME"); home && home[0] == '/') h.homes.emplace_back(home);
-    std::error_code ec;
-    auto cwd = fs::current_path(ec);
-    if (!ec) h.cwds.push_back(cwd.string());
-    if (const char* pwd = std::getenv("PWD"); pwd && pwd[0] == '/') h.cwds.emplace_back(pwd);
-    if (const char* t = std::getenv("TMPDIR"); t && t[0] == '/') h.tmpdirs.emplace_back(t);
+        if (auto name = host.env(var); name && !name->empty()) add_home(host.home_of_name(*name));
+    add_home(host.env("HOME"));
+    h.cwds.push_back(host.current_dir());
+    if (auto pwd = host.env("PWD"); pwd && !pwd->empty() && (*pwd)[0] == '/')
+        h.cwds.push_back(*pwd);
+    if (auto t = host.env("TMPDIR"); t && !t->empty() && (*t)[0] == '/') h.tmpdirs.push_back(*t);
     try {
         h.scratch_registry = locks::runtime_dir() + "/scratch";
     } catch (const std::exception&) {

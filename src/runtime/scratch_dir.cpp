@@ -18,8 +18,9 @@
 #include <system_error>
 
 #include "common/atomic_file.hpp"
-#include "common/host_root.hpp"
-#include "runtime/process.hpp"
+#include "common/read_file.hpp"
+#include "kernel/paths.hpp"
+#include "kernel/process.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -268,7 +269,7 @@ void write_owner(const std::string& registry, const ScratchDir& d) {
     ensure_registry(registry);
     pid_t self = ::getpid();
     auto info = proc::read_process(self);
-    if (!info) throw std::system_error(ENOENT, std::generic_category(), "/proc/self/stat");
+    if (!info) throw std::system_error(ENOENT, std::generic_category(), kpath::kSelfStat);
     write_file_atomically(
         entry_path(registry, d.id, ".owner"),
         std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path + "\n", 0600);

@@ -42,7 +42,7 @@ ScratchDir create(const std::string& root, size_t id_length = 8);
 struct OwnerEntry {
     std::string id;
     pid_t pid = 0;
-    unsigned long long start_time = 0;  // /proc/<pid>/stat field 22
+    unsigned long long start_time = 0;  // proc_pid_stat(5) field 22
     std::string path;
     std::string claim;  // the renamed entry file, while claimed
 };

@@ -1,4 +1,4 @@
-// read_file (src/common/host_root.hpp), the one whole-file reader: errors carry
+// read_file (src/common/read_file.hpp), the one whole-file reader: errors carry
 // the errno of the call that failed, never "Success" from a stream.
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/host_root.hpp"
+#include "common/read_file.hpp"
 
 namespace fs = std::filesystem;
 

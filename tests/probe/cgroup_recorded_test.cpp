@@ -1,6 +1,6 @@
 // CPU and memory facts of recorded host trees (tests/data/hosts/cgroup-*/), each
 // checked against its expected.json: once through the library (probe_cpu /
-// probe_memory with a HostRoot on the tree) and once through the real program
+// probe_memory with a RecordedHost on the tree) and once through the real program
 // (`corral probe --json --root TREE`).
 #include <gtest/gtest.h>
 
@@ -22,8 +22,7 @@ class CgroupTree : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CgroupTree, LibraryMatchesExpected) {
     const auto tree = GetParam();
-    HostRoot host(hosts_dir() / tree);
-    ASSERT_FALSE(host.live());
+    RecordedHost host(hosts_dir() / tree);
     Facts facts;
     facts.cpu = probe_cpu(host);
     facts.memory = probe_memory(host);
@@ -49,7 +48,7 @@ TEST_P(CgroupTree, ProgramJsonMatchesExpected) {
 
 TEST_P(CgroupTree, HumanSummaryExplainsEveryNumber) {
     const auto tree = GetParam();
-    HostRoot host(hosts_dir() / tree);
+    RecordedHost host(hosts_dir() / tree);
     auto cpu = probe_cpu(host);
     auto memory = probe_memory(host);
     std::ostringstream out;
@@ -85,7 +84,7 @@ TEST(CgroupTrees, EverySituationHasATree) {
 
 // The human line the issue shows, on the hybrid tree (v1 cpu, 1.5 CPUs).
 TEST(ProbeDescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
-    HostRoot host(hosts_dir() / "cgroup-hybrid-host");
+    RecordedHost host(hosts_dir() / "cgroup-hybrid-host");
     std::ostringstream out;
     describe_cpu(out, probe_cpu(host));
     EXPECT_NE(out.str().find("CPUs: 2 effective = min(affinity 2, ceil(quota 1.5)) — quota from "
@@ -97,7 +96,7 @@ TEST(ProbeDescribeCpu, ShowsTheFormulaAndWhereTheQuotaCameFrom) {
 
 TEST(ProbeDescribeMemory, ShowsMinOfTotalAndTheLowestLimit) {
     // memory.high 1 GiB on the leaf undercuts the parent's memory.max 2 GiB.
-    HostRoot host(hosts_dir() / "cgroup-v2-ancestor-stricter");
+    RecordedHost host(hosts_dir() / "cgroup-v2-ancestor-stricter");
     std::ostringstream out;
     describe_memory(out, probe_memory(host));
     EXPECT_NE(out.str().find("Memory: 1.0 GiB effective = min(MemTotal 16.0 GiB, memory.high "
@@ -115,7 +114,7 @@ TEST(ProbeBadRoot, EmptyDirectoryGivesUnknownsNotNumbers) {
     auto dir = std::filesystem::temp_directory_path() /
                ("corral-p1-empty-root-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    HostRoot host(dir);
+    RecordedHost host(dir);
     auto cpu = probe_cpu(host);
     auto memory = probe_memory(host);
     std::filesystem::remove_all(dir);

@@ -11,8 +11,8 @@
 namespace corral {
 namespace {
 
-HostRoot tree(const std::string& name) {
-    return HostRoot(std::string(CORRAL_TEST_DATA_DIR) + "/hosts/" + name);
+RecordedHost tree(const std::string& name) {
+    return RecordedHost(std::string(CORRAL_TEST_DATA_DIR) + "/hosts/" + name);
 }
 
 ContextFacts bare(const Environment& env) {
@@ -135,7 +135,7 @@ TEST(ContextCli, TheProgramReadsItsOwnEnvironment) {
 }
 
 TEST(ContextLive, ContainerMarkersOfThisHost) {
-    auto c = probe_context(HostRoot("/"), {});
+    auto c = probe_context(live_host(), {});
     if (::access("/.dockerenv", F_OK) == 0) {
         EXPECT_TRUE(c.container);
         EXPECT_EQ(c.container_source, "/.dockerenv exists");

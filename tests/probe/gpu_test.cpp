@@ -12,7 +12,7 @@ namespace corral {
 namespace {
 
 std::vector<GpuFacts> gpus_of(const std::string& tree, const Environment& env = {}) {
-    return probe_gpus(HostRoot(std::string(CORRAL_TEST_DATA_DIR) + "/hosts/" + tree), env);
+    return probe_gpus(RecordedHost(std::string(CORRAL_TEST_DATA_DIR) + "/hosts/" + tree), env);
 }
 
 std::vector<std::string> ids(const std::vector<GpuFacts>& gpus) {
@@ -210,7 +210,7 @@ TEST(GpuRecorded, TreesWithoutGpusGiveAnEmptyList) {
 TEST(GpuLive, ThisHostWithoutGpuDriversReportsNone) {
     if (::access("/proc/driver/nvidia", F_OK) == 0 || ::access("/sys/class/kfd", F_OK) == 0)
         GTEST_SKIP() << "this host has a GPU driver loaded; the empty-list check needs one without";
-    EXPECT_TRUE(probe_gpus(HostRoot("/"), current_environment()).empty());
+    EXPECT_TRUE(probe_gpus(live_host(), current_environment()).empty());
     auto facts = test::corral_probe_json("");
     EXPECT_EQ(facts["gpus"], nlohmann::json::array());
 }

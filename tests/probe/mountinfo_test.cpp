@@ -1,5 +1,5 @@
 // /proc/self/mountinfo parsing: optional fields, octal escapes, exact options.
-#include "probe/mountinfo.hpp"
+#include "kernel/mountinfo.hpp"
 
 #include <gtest/gtest.h>
 

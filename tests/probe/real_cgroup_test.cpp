@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/host_root.hpp"
+#include "kernel/host.hpp"
 #include "probe/cgroup.hpp"
 
 namespace corral {
@@ -70,7 +70,7 @@ class TestCgroup {
 
 // Our own cgroup directory for a v1 controller, or why this test cannot run here.
 Read<std::string> own_v1_cgroup(const char* controller) {
-    auto tables = read_cgroup_tables(HostRoot("/"));
+    auto tables = read_cgroup_tables(live_host());
     auto loc = locate_cgroup(tables, controller);
     if (!loc) return Read<std::string>::fail(loc.error);
     if ((*loc).version != 1)

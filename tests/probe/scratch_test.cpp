@@ -32,8 +32,7 @@ TEST(ScratchRecorded, CandidatesLandOnTheirRecordedMounts) {
     o.root = hosts("scratch-recorded");
     o.env = {{"TMPDIR", "/ci disk/tmp/"}, {"XDG_RUNTIME_DIR", "/run/user/1000"}};
     o.extra_scratch = {"/srv/cache/x", "/ro/build", "/tmp"};
-    HostRoot host(o.root);
-    ASSERT_FALSE(host.live());
+    RecordedHost host(o.root);
     auto all = probe_scratch(host, o);
 
     std::vector<std::string> paths;
@@ -100,7 +99,7 @@ TEST(ScratchRecorded, UnsetAndEmptyVariablesAddNoCandidate) {
     ProbeOptions o;
     o.root = hosts("scratch-recorded");
     o.env = {{"TMPDIR", ""}};
-    auto all = probe_scratch(HostRoot(o.root), o);
+    auto all = probe_scratch(RecordedHost(o.root), o);
     ASSERT_EQ(all.size(), 3u);
     EXPECT_EQ(all[0].path, "/tmp");
     EXPECT_EQ(all[1].path, "/var/tmp");
@@ -111,7 +110,7 @@ TEST(ScratchRecorded, MissingMountinfoMakesCandidatesUnknownNotInvented) {
     ProbeOptions o;
     o.root = hosts("gpu-nvidia-2");  // a tree without /proc/self/mountinfo
     o.env = {};
-    auto all = probe_scratch(HostRoot(o.root), o);
+    auto all = probe_scratch(RecordedHost(o.root), o);
     ASSERT_EQ(all.size(), 3u);
     for (const auto& s : all) {
         EXPECT_FALSE(s.usable) << s.path;
@@ -126,7 +125,7 @@ TEST(ScratchRecorded, IoBenchIsNotRunOnARecordedRoot) {
     o.root = hosts("scratch-recorded");
     o.env = {};
     o.io_bench = true;
-    for (const auto& s : probe_scratch(HostRoot(o.root), o)) {
+    for (const auto& s : probe_scratch(RecordedHost(o.root), o)) {
         EXPECT_FALSE(s.write_mb_per_s.has_value());
         EXPECT_EQ(s.write_detail, "not measured: recorded root");
     }
@@ -136,7 +135,7 @@ TEST(ScratchLive, SameDirectoryGivenTwiceIsReportedOnceWithBothOrigins) {
     ProbeOptions o;
     o.env = {{"TMPDIR", "/tmp/"}};
     o.extra_scratch = {"/tmp/../tmp"};
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     int count = 0;
     for (const auto& s : all)
         if (s.path == "/tmp") {
@@ -154,7 +153,7 @@ TEST(ScratchLive, SymlinkToACandidateIsTheSameCandidate) {
     ProbeOptions o;
     o.env = {};
     o.extra_scratch = {link};
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     EXPECT_EQ(find(all, link), nullptr);
     ASSERT_NE(find(all, "/tmp"), nullptr);
     EXPECT_EQ(find(all, "/tmp")->origin, "/tmp,--scratch");
@@ -169,7 +168,7 @@ TEST(ScratchLive, MissingDirectoryIsReportedUnusableWithTheReason) {
     ProbeOptions o;
     o.env = {{"XDG_RUNTIME_DIR", missing}};
     o.extra_scratch = {file};
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     auto* m = find(all, missing);
     ASSERT_NE(m, nullptr);
     EXPECT_FALSE(m->usable);
@@ -185,7 +184,7 @@ TEST(ScratchLive, MissingDirectoryIsReportedUnusableWithTheReason) {
 TEST(ScratchLive, DefaultCandidatesMatchWhatTheKernelSays) {
     ProbeOptions o;
     o.env = {};
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     ASSERT_EQ(all.size(), 3u);
     for (const auto& s : all) {
         if (!s.usable) continue;  // e.g. no /var/tmp in a minimal container
@@ -220,7 +219,7 @@ TEST(ScratchLive, TmpfsIsMemoryBackedAndCannotReflink) {
     ProbeOptions o;
     o.env = {};
     o.extra_scratch = {tmpfs.path()};
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     auto* s = find(all, tmpfs.path());
     ASSERT_NE(s, nullptr);
     EXPECT_TRUE(s->usable) << s->error;
@@ -269,7 +268,7 @@ TEST(ScratchLive, CandidatesOnOneFilesystemShareItsFreeSpace) {
     o.extra_scratch = {a, b};
     int differing = 0;
     for (int i = 0; i < 200; ++i) {
-        auto all = probe_scratch(HostRoot("/"), o);
+        auto all = probe_scratch(live_host(), o);
         auto *sa = find(all, a), *sb = find(all, b);
         if (!sa || !sb || sa->free_bytes != sb->free_bytes) ++differing;
     }
@@ -288,7 +287,7 @@ TEST(ScratchLive, ReadOnlyFilesystemIsNotWrittenTo) {
     o.env = {};
     o.extra_scratch = {ro.path()};
     o.io_bench = false;
-    auto all = probe_scratch(HostRoot("/"), o);
+    auto all = probe_scratch(live_host(), o);
     auto* s = find(all, ro.path());
     ASSERT_NE(s, nullptr);
     EXPECT_TRUE(s->usable);

@@ -104,6 +104,14 @@ TEST_F(TempDir, ReadRecordsCountsLinesAndSkipsBlankOnes) {
         EXPECT_THAT(e.what(), HasSubstr(f.string() + ":4:"));
     }
     EXPECT_THROW(read_records((dir_ / "missing").string()), RecordsError);
+    // A directory opens as a std::ifstream that reads nothing: it was taken as
+    // an empty records file. The error names the failing call's errno.
+    try {
+        read_records(dir_.string());
+        ADD_FAILURE() << "a directory was read as a records file";
+    } catch (const RecordsError& e) {
+        EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Runs, LastAllAndPrefix) {

@@ -20,7 +20,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/read_file.hpp"
+#include "common/text.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 
 namespace corral {
@@ -44,6 +46,38 @@ pid_t leave_daemon_in(const cgroup::Sandbox& sandbox) {
     ::waitpid(child, &status, 0);
     if (n != sizeof daemon || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
     return daemon;
+}
+
+// The v1 memory hierarchy for real (this CI host has it writable): the
+// limit and memory+swap are both written, the cgroup sits under our own
+// cgroup as the mount-root-translated path says, and it is removed.
+TEST(SandboxV1, EnforcesTheLimitWithSwapAndLivesUnderOurCgroup) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups (CI runs as root)";
+    std::string why;
+    auto sandbox = cgroup::Sandbox::create("v1limit-" + std::to_string(::getpid()), 64ull << 20,
+                                           why, Hierarchy::V1Memory);
+    ASSERT_TRUE(sandbox) << why;
+    EXPECT_TRUE(sandbox->memory_limit().enforced) << sandbox->memory_limit().reason;
+    auto value = [&](const char* f) {
+        auto r = read_file(sandbox->dir() + "/" + f);
+        return r ? std::string(*r) : r.error;
+    };
+    EXPECT_EQ(value("memory.limit_in_bytes"), "67108864\n");
+    EXPECT_EQ(value("memory.memsw.limit_in_bytes"), "67108864\n");
+    auto own = read_file("/proc/self/cgroup");
+    ASSERT_TRUE(own);
+    std::string mem_path;
+    for (auto line : split_lines(*own))
+        if (auto at = line.find(":memory:"); at != std::string_view::npos)
+            mem_path = std::string(line.substr(at + 8));
+    const std::string parent = sandbox->dir().substr(0, sandbox->dir().rfind('/'));
+    EXPECT_TRUE(parent.size() >= mem_path.size() &&
+                parent.compare(parent.size() - mem_path.size(), mem_path.size(), mem_path) == 0)
+        << parent << " vs " << mem_path;
+    const std::string dir = sandbox->dir();
+    std::string rm_why;
+    EXPECT_TRUE(sandbox->remove(rm_why)) << rm_why;
+    EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 class SandboxOn : public ::testing::TestWithParam<Hierarchy> {};

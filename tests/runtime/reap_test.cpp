@@ -23,7 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 #include "runtime/reaper.hpp"
 #include "runtime/scope_marker.hpp"
 #include "runtime/scratch_dir.hpp"

@@ -21,8 +21,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "kernel/process.hpp"
 #include "run_harness.hpp"
-#include "runtime/process.hpp"
 
 using testing::HasSubstr;
 

@@ -1,6 +1,9 @@
 # Fails when a C++ source under the project is not formatted by the root
 # .clang-format. Run by ctest (test style.clang_format):
 #   cmake -DCLANG_FORMAT=clang-format -DSOURCE_DIR=<repo> -P check_format.cmake
+# Do not follow symlinks: recorded trees under tests/data hold links such as
+# proc/1/cwd -> / (script mode defaults to the OLD, following behaviour).
+cmake_policy(SET CMP0009 NEW)
 if(NOT CLANG_FORMAT)
   message(FATAL_ERROR "clang-format not found: install it (Debian: apt-get install clang-format)")
 endif()

@@ -21,7 +21,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "probe/mountinfo.hpp"
+#include "kernel/mountinfo.hpp"
 
 #include "common/text.hpp"
 

@@ -1,4 +1,4 @@
-#include "runtime/process.hpp"
+#include "kernel/process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,23 +18,10 @@
 namespace corral::proc {
 namespace {
 
-std::optional<std::string> slurp(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ::close(fd);
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    return out;
+std::optional<std::string> slurp(const Host& host, const std::string& path) {
+    auto r = host.read_text(path);
+    if (!r) return std::nullopt;
+    return *r.value;
 }
 
 std::vector<std::string> split_nul(const std::string& s) {
@@ -42,20 +29,8 @@ std::vector<std::string> split_nul(const std::string& s) {
     return {records.begin(), records.end()};
 }
 
-std::optional<std::string> link_target(const std::string& path) {
-    std::string buf(4096, '\0');
-    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-    if (n < 0) return std::nullopt;
-    buf.resize(static_cast<size_t>(n));
-    return buf;
-}
-
 std::string base(pid_t pid) {
     return "/proc/" + std::to_string(pid);
-}
-
-int pidfd_open(pid_t pid) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
 }  // namespace
@@ -70,20 +45,16 @@ std::string ProcessInfo::command_line() const {
     return s;
 }
 
-std::vector<pid_t> list_pids() {
+std::vector<pid_t> list_pids(const Host& host) {
     std::vector<pid_t> pids;
-    DIR* d = ::opendir("/proc");
-    if (!d) return pids;
-    while (auto* e = ::readdir(d)) {
-        if (auto v = parse_u64(e->d_name); v && *v > 0) pids.push_back(static_cast<pid_t>(*v));
-    }
-    ::closedir(d);
+    for (const auto& name : host.list_dir("/proc"))
+        if (auto v = parse_u64(name); v && *v > 0) pids.push_back(static_cast<pid_t>(*v));
     std::sort(pids.begin(), pids.end());
     return pids;
 }
 
-std::optional<ProcessInfo> read_process(pid_t pid) {
-    auto stat = slurp(base(pid) + "/stat");
+std::optional<ProcessInfo> read_process(pid_t pid, const Host& host) {
+    auto stat = slurp(host, base(pid) + "/stat");
     if (!stat) return std::nullopt;
     // comm may hold spaces and ')': it ends at the last ')'.
     auto open_paren = stat->find('(');
@@ -112,7 +83,7 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
     constexpr unsigned long long kPfKthread = 0x00200000;  // PF_KTHREAD
     p.kernel_thread = (*flags & kPfKthread) != 0;
 
-    if (auto status = slurp(base(pid) + "/status")) {
+    if (auto status = slurp(host, base(pid) + "/status")) {
         for (auto line : split_lines(*status)) {
             if (line.substr(0, 4) == "Uid:") {
                 auto rest = trim(line.substr(4));
@@ -124,61 +95,73 @@ std::optional<ProcessInfo> read_process(pid_t pid) {
     } else {
         return std::nullopt;
     }
-    if (auto cmdline = slurp(base(pid) + "/cmdline")) p.argv = split_nul(*cmdline);
+    if (auto cmdline = slurp(host, base(pid) + "/cmdline")) p.argv = split_nul(*cmdline);
     return p;
 }
 
-std::optional<std::string> read_cwd(pid_t pid) {
-    return link_target(base(pid) + "/cwd");
+std::optional<std::string> read_cwd(pid_t pid, const Host& host) {
+    return host.read_link(base(pid) + "/cwd");
 }
-std::optional<std::string> read_exe(pid_t pid) {
-    return link_target(base(pid) + "/exe");
+std::optional<std::string> read_exe(pid_t pid, const Host& host) {
+    return host.read_link(base(pid) + "/exe");
 }
 
-std::optional<std::vector<std::string>> read_environ(pid_t pid) {
-    auto env = slurp(base(pid) + "/environ");
+std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host) {
+    auto env = slurp(host, base(pid) + "/environ");
     if (!env) return std::nullopt;
     return split_nul(*env);
 }
 
-std::optional<std::vector<std::string>> read_open_files(pid_t pid) {
+std::optional<std::vector<std::string>> read_open_files(pid_t pid, const Host& host) {
     auto dir = base(pid) + "/fd";
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return std::nullopt;
+    if (!host.exists(dir)) return std::nullopt;
     std::vector<std::string> out;
-    while (auto* e = ::readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        if (auto t = link_target(dir + "/" + e->d_name); t && !t->empty() && (*t)[0] == '/')
+    for (const auto& name : host.list_dir(dir))
+        if (auto t = host.read_link(dir + "/" + name); t && !t->empty() && (*t)[0] == '/')
             out.push_back(*t);
-    }
-    ::closedir(d);
     return out;
 }
 
-std::vector<pid_t> children_of(pid_t pid) {
+std::vector<pid_t> children_of(pid_t pid, const Host& host) {
     std::set<pid_t> kids;
     bool have_children_file = false;
     auto taskdir = base(pid) + "/task";
-    if (DIR* d = ::opendir(taskdir.c_str())) {
-        while (auto* e = ::readdir(d)) {
-            if (e->d_name[0] == '.') continue;
-            auto text = slurp(taskdir + "/" + e->d_name + "/children");
-            if (!text) continue;
-            have_children_file = true;
-            for (auto tok : split(trim(*text), ' '))
-                if (auto v = parse_u64(tok)) kids.insert(static_cast<pid_t>(*v));
-        }
-        ::closedir(d);
+    for (const auto& task : host.list_dir(taskdir)) {
+        auto text = slurp(host, taskdir + "/" + task + "/children");
+        if (!text) continue;
+        have_children_file = true;
+        for (auto tok : split(trim(*text), ' '))
+            if (auto v = parse_u64(tok)) kids.insert(static_cast<pid_t>(*v));
     }
     if (!have_children_file) {
-        for (pid_t p : list_pids())
-            if (auto info = read_process(p); info && info->ppid == pid) kids.insert(p);
+        for (pid_t p : list_pids(host))
+            if (auto info = read_process(p, host); info && info->ppid == pid) kids.insert(p);
     }
     return {kids.begin(), kids.end()};
 }
 
+Read<std::vector<std::string>> self_argv(const Host& host) {
+    auto text = host.read_text("/proc/self/cmdline");
+    if (!text) return Read<std::vector<std::string>>::fail(text.error, text.err);
+    return Read<std::vector<std::string>>::ok(split_nul(*text));
+}
+
+std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host, int max_depth) {
+    std::vector<ProcessInfo> out;
+    auto self = read_process(pid, host);
+    pid_t p = self ? self->ppid : 0;
+    std::set<pid_t> seen{pid};
+    while (p > 0 && static_cast<int>(out.size()) < max_depth && seen.insert(p).second) {
+        auto info = read_process(p, host);
+        if (!info) break;
+        p = info->ppid;
+        out.push_back(std::move(*info));
+    }
+    return out;
+}
+
 std::optional<ProcessRef> ProcessRef::open(pid_t pid, unsigned long long expected_start_time) {
-    int fd = pidfd_open(pid);
+    int fd = open_pidfd(pid);
     if (fd < 0) return std::nullopt;
     auto info = read_process(pid);
     if (!info || info->start_time != expected_start_time) {
@@ -231,41 +214,71 @@ bool ProcessRef::wait_exit(int timeout_ms) const {
 
 TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms, int kill_wait_ms) {
     using Clock = std::chrono::steady_clock;
-    auto wait_all = [&](std::vector<const ProcessRef*> live, int budget_ms) {
+    const size_t n = targets.size();
+    TerminateResult r;
+    r.ended.assign(n, Ended::Vanished);
+    std::vector<bool> pending(n, false);  // signalled and not yet seen to exit
+    auto wait_pending = [&](int budget_ms) {
         auto deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
-        std::vector<const ProcessRef*> still;
-        for (const auto* p : live) {
+        for (size_t i = 0; i < n; ++i) {
+            if (!pending[i]) continue;
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            if (!p->wait_exit(static_cast<int>(std::max<long long>(0, left.count()))))
-                still.push_back(p);
+            if (targets[i].wait_exit(static_cast<int>(std::max<long long>(0, left.count()))))
+                pending[i] = false;
         }
-        return still;
     };
-    TerminateResult r;
-    std::vector<const ProcessRef*> live;
-    for (const auto& t : targets) {
-        if (t.signal(SIGTERM)) {
-            t.signal(SIGCONT);
-            live.push_back(&t);
+    for (size_t i = 0; i < n; ++i) {
+        if (targets[i].signal(SIGTERM)) {
+            targets[i].signal(SIGCONT);  // a stopped process must run to act on SIGTERM
+            pending[i] = true;
+            r.ended[i] = Ended::Terminated;
         } else if (errno != ESRCH) {
-            r.survived.push_back(t.pid());  // refused (EPERM): must not vanish from the result
+            r.ended[i] = Ended::Survived;  // refused (EPERM): must not vanish from the result
         }
     }
-    auto after_term = wait_all(live, grace_ms);
-    for (const auto* p : live)
-        if (std::find(after_term.begin(), after_term.end(), p) == after_term.end())
-            r.exited_on_term.push_back(p->pid());
-    for (const auto* p : after_term)
-        p->signal(SIGKILL);
-    auto after_kill = wait_all(after_term, kill_wait_ms);
-    for (const auto* p : after_term) {
-        if (std::find(after_kill.begin(), after_kill.end(), p) == after_kill.end())
-            r.killed.push_back(p->pid());
-        else
-            r.survived.push_back(p->pid());
+    wait_pending(grace_ms);
+    bool any_kill = false;
+    for (size_t i = 0; i < n; ++i) {
+        if (!pending[i]) continue;
+        if (!targets[i].signal(SIGKILL) && errno == ESRCH) {
+            pending[i] = false;  // exited just at the deadline
+            continue;
+        }
+        r.ended[i] = Ended::Killed;
+        any_kill = true;
+    }
+    if (any_kill) wait_pending(kill_wait_ms);
+    for (size_t i = 0; i < n; ++i) {
+        if (pending[i]) r.ended[i] = Ended::Survived;
+        switch (r.ended[i]) {
+            case Ended::Terminated:
+                r.exited_on_term.push_back(targets[i].pid());
+                break;
+            case Ended::Killed:
+                r.killed.push_back(targets[i].pid());
+                break;
+            case Ended::Survived:
+                r.survived.push_back(targets[i].pid());
+                break;
+            case Ended::Vanished:
+                break;
+        }
     }
     return r;
+}
+
+bool signal_group(pid_t pgid, int sig) {
+    return ::kill(-pgid, sig) == 0;
+}
+bool signal_own_group(int sig) {
+    return ::kill(0, sig) == 0;
+}
+bool signal_self(int sig) {
+    return ::kill(::getpid(), sig) == 0;
+}
+int open_pidfd(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
 }  // namespace corral::proc

@@ -1,4 +1,4 @@
-// /proc/<pid>/mountinfo, parsed once, here. Fields are unescaped (the kernel
+// proc_pid_mountinfo(5), parsed once, here. Fields are unescaped (the kernel
 // writes space, tab, newline and backslash in paths as \040 \011 \012 \134).
 #pragma once
 

@@ -1,0 +1,123 @@
+// Processes as the kernel shows them in /proc (proc_pid_stat(5), proc_pid_status(5),
+// ...), a reference to one that survives PID reuse (a pidfd), and the one
+// terminate sequence. Shared by the launcher and the reaper: the one home of
+// /proc/<pid> parsing and of signal delivery (the style test kernel_layer keeps
+// kill(2) and pidfd_open(2) here).
+//
+// Readers take the Host to read from (kernel/host.hpp): the live one by default,
+// a RecordedHost over tests/data/hosts/<tree>/proc in tests.
+//
+// Processes vanish at any moment; every reader returns nullopt (never throws)
+// when the process is gone, and callers treat that as normal.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/host.hpp"
+
+namespace corral::proc {
+
+struct ProcessInfo {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    pid_t pgid = 0;
+    pid_t sid = 0;
+    char state = '?';                   // R, S, D, Z, T, ...
+    unsigned long long start_time = 0;  // clock ticks after boot: with pid, the identity
+    uid_t uid = 0;                      // real uid
+    std::string comm;                   // kernel name (<= 15 chars)
+    std::vector<std::string> argv;      // empty for kernel threads and zombies
+    bool kernel_thread = false;
+
+    // argv joined by spaces, or "[comm]" when argv is empty.
+    std::string command_line() const;
+};
+
+// All numeric entries of /proc, ascending. Empty if /proc cannot be read.
+std::vector<pid_t> list_pids(const Host& host = live_host());
+
+// nullopt if the process is gone (or /proc/<pid> cannot be read).
+std::optional<ProcessInfo> read_process(pid_t pid, const Host& host = live_host());
+std::optional<std::string> read_cwd(pid_t pid, const Host& host = live_host());
+std::optional<std::string> read_exe(pid_t pid, const Host& host = live_host());
+std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host = live_host());
+// Targets of /proc/<pid>/fd/* symlinks (only those that are absolute paths).
+std::optional<std::vector<std::string>> read_open_files(pid_t pid, const Host& host = live_host());
+// Children via /proc/<pid>/task/*/children (needs CONFIG_PROC_CHILDREN), else a scan.
+std::vector<pid_t> children_of(pid_t pid, const Host& host = live_host());
+
+// This process's argv byte for byte (proc_pid_cmdline(5)), through read_file:
+// with no free descriptor it fails cleanly with the errno.
+Read<std::vector<std::string>> self_argv(const Host& host = live_host());
+
+// The chain of parents of `pid` (its parent first), up to but not including
+// pid 0 and stopping at the first that cannot be read; at most `max_depth`.
+std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host = live_host(), int max_depth = 4096);
+
+// A process held by pidfd. open() pins the identity: it opens the pidfd, then
+// re-reads the start time; if it differs from the one scanned, the pid was
+// reused and open() returns nullopt. Signals sent through it can never reach
+// a different process.
+class ProcessRef {
+  public:
+    static std::optional<ProcessRef> open(pid_t pid, unsigned long long expected_start_time);
+    ProcessRef(ProcessRef&& other) noexcept;
+    ProcessRef& operator=(ProcessRef&& other) noexcept;
+    ProcessRef(const ProcessRef&) = delete;
+    ProcessRef& operator=(const ProcessRef&) = delete;
+    ~ProcessRef();
+
+    pid_t pid() const { return pid_; }
+    // false with errno == ESRCH when the process has already exited.
+    bool signal(int sig) const;
+    // True while the process has not exited (zombies count as exited).
+    bool alive() const;
+    // Waits up to timeout_ms for exit; true if it exited.
+    bool wait_exit(int timeout_ms) const;
+
+  private:
+    ProcessRef(int fd, pid_t pid) : fd_(fd), pid_(pid) {}
+    int fd_ = -1;
+    pid_t pid_ = 0;
+};
+
+// How one target of terminate() ended.
+enum class Ended {
+    Vanished,    // gone before SIGTERM (ESRCH): nothing was sent
+    Terminated,  // exited within the grace period (or as SIGKILL found it gone)
+    Killed,      // needed SIGKILL
+    Survived,    // alive after SIGKILL + wait (D state), or the signal was refused (EPERM)
+};
+
+struct TerminateResult {
+    std::vector<Ended> ended;           // one per target, in the order given
+    std::vector<pid_t> exited_on_term;  // pids by outcome, for messages
+    std::vector<pid_t> killed;
+    std::vector<pid_t> survived;
+};
+
+// The one terminate sequence (launcher's kill_tree and stale sweep, the
+// reaper): SIGTERM (+SIGCONT, so stopped processes can act on it) to every
+// process, wait up to grace_ms for all of them, SIGKILL the rest, wait
+// kill_wait_ms. Signals go only through the pidfds, so a reused pid is never hit.
+TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms,
+                          int kill_wait_ms = 2000);
+
+// --- signals that are not to one pinned process (kill(2), pidfd_open(2)) ---
+
+// kill(-pgid, sig): a process group. sig 0 tests for existence; false with
+// errno set (ESRCH: no such group, EPERM) on failure.
+bool signal_group(pid_t pgid, int sig);
+// kill(0, sig): every process of our own process group, us included.
+bool signal_own_group(int sig);
+// kill(getpid(), sig): ourselves (SIGSTOP returns when we are continued).
+bool signal_self(int sig);
+// pidfd_open(2) of a child we forked (its pid cannot be reused before we wait
+// for it): the descriptor, or -1 with errno set.
+int open_pidfd(pid_t pid);
+
+}  // namespace corral::proc
