@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "kernel/process.hpp"
 #include "runtime/cgroup_sandbox.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/memory_sampler.hpp"
-#include "kernel/process.hpp"
 #include "runtime/scratch_dir.hpp"
 
 namespace corral::launcher {
