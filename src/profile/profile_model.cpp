@@ -1,3 +1,6 @@
+// Over ~400 lines on purpose: the profile model (records -> per-test summary,
+// merge, bounded history, age-out) and its three views (table, --check, CMake
+// data) read the same private sample type; docs/profile.md describes them as one.
 #include "profile/profile_model.hpp"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// Over ~400 lines on purpose: making, owning, keeping and removing a scratch
+// directory share one no-follow openat/unlinkat walk and its error rules; split,
+// the walk would be exported for its callers alone.
 #include "runtime/scratch_dir.hpp"
 
 #include <dirent.h>
