@@ -35,9 +35,7 @@ void Launch::measure() {
     // is never below the size of the forked launcher copy it started as. A
     // figure not above the launcher's own high-water mark may be that copy's,
     // not the test's: it then counts only when nothing better was measured.
-    rusage self{};
-    ::getrusage(RUSAGE_SELF, &self);
-    const bool rss_is_the_tests = max_rss > static_cast<uint64_t>(self.ru_maxrss) * 1024;
+    const bool rss_is_the_tests = max_rss > fork_rss_bytes_;
     if (main_pid_ > 0) {
         rec_.peak_nonreclaimable_bytes = max_rss;
         rec_.peak_nonreclaimable_source =

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,6 +57,11 @@ int Launch::spawn() {
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
+    {
+        rusage self{};  // the size the test starts as (launch_outcome.cpp: measure)
+        if (::getrusage(RUSAGE_SELF, &self) == 0)
+            fork_rss_bytes_ = static_cast<uint64_t>(self.ru_maxrss) * 1024;
+    }
     pid_t pid = ::fork();
     if (pid < 0) {
         int e = errno;
@@ -162,6 +168,11 @@ void Launch::handle_signals() {
             if (!main_done_) suspend();
             continue;
         }
+        // The main process may have ended with its SIGCHLD still queued behind
+        // this signal (or while we were busy, e.g. joining its cgroup): learn
+        // that first, or the signal is forwarded to a group that is gone and
+        // the sweep never hears of it.
+        if (!main_done_) reap_zombies();
         if (main_done_) {
             // The leak sweep: honour it (the sweep stops waiting, what is left is
             // killed now, the record is written, the launcher exits 128+N).
