@@ -39,14 +39,18 @@ void Launch::measure() {
     if (main_pid_ > 0) {
         rec_.peak_nonreclaimable_bytes = max_rss;
         rec_.peak_nonreclaimable_source =
-            rss_is_the_tests ? "ru_maxrss" : "ru_maxrss (at most the launcher's own size)";
+            rss_is_the_tests ? "ru_maxrss" : "ru_maxrss (upper bound: the launcher's size at fork)";
     }
     // The samples: the whole tree at once, page cache excluded.
     rec_.memory_samples = sampler_.samples();
     if (auto sampled = sampler_.peak()) {
-        rec_.peak_nonreclaimable_bytes = rss_is_the_tests ? std::max(max_rss, *sampled) : *sampled;
-        rec_.peak_nonreclaimable_source =
-            (rss_is_the_tests ? std::string("ru_maxrss+") : std::string()) + cgroup_->kind();
+        // Never below either: memory the test touched before it joined its
+        // cgroup (the join after exec) is in ru_maxrss only.
+        rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
+        rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") + cgroup_->kind() +
+                                          (rss_is_the_tests || max_rss <= *sampled
+                                               ? ""
+                                               : " (upper bound: the launcher's size at fork)");
     }
     if (cgroup_) {
         rec_.cgroup = cgroup_->dir();

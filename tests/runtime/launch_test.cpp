@@ -81,7 +81,10 @@ TEST_F(LaunchRun, FilesWrittenCountInTheRawPeakNotInTheNonReclaimable) {
         if (rec["peak_memory_source"] == "cgroup-v2" && rec["memory_samples"] == 0)
             GTEST_SKIP() << "cgroup v2 without the memory controller here";
         EXPECT_GE(u(rec["peak_memory_bytes"]), 128ull << 20) << rec.dump();
-        EXPECT_LT(u(rec["peak_nonreclaimable_bytes"]), 48ull << 20) << rec.dump();
+        // Far below the raw peak; not an absolute bound: ru_maxrss is never below
+        // the forked launcher copy (~80 MiB under AddressSanitizer).
+        EXPECT_LT(u(rec["peak_nonreclaimable_bytes"]), u(rec["peak_memory_bytes"]) / 2)
+            << rec.dump();
         EXPECT_THAT(rec["peak_nonreclaimable_source"].get<std::string>(), HasSubstr("cgroup"));
     }
 }
