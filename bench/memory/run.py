@@ -28,6 +28,21 @@ def oom_kills(cg):
     return 0
 
 
+def leave_cgroup(cg, old_cg):
+    """Move this process back to old_cg (if any) and remove the bench cgroup cg,
+    retrying while its last processes drain."""
+    if old_cg:
+        with open(os.path.join(old_cg, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    if os.path.isdir(cg):
+        for _ in range(50):
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
 def launcher_rss(corral, work):
     """Peak RSS (VmHWM, KiB) of `corral run` while its test sleeps."""
     p = subprocess.Popen([corral, "run", "--scratch-root", work, "--", "sleep", "1"],
@@ -127,16 +142,7 @@ def main():
                   f"{ms:>10.2f} {opt:>9.2f} {ms / opt:>6.2f}")
         return 0 if all(r[4] == 0 and r[5] == 0 for r in results) else 1
     finally:
-        if old_cg:
-            with open(os.path.join(old_cg, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-        if os.path.isdir(cg):
-            for _ in range(50):
-                try:
-                    os.rmdir(cg)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        leave_cgroup(cg, old_cg)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -203,16 +203,7 @@ def main():
             print(stdout2)
         return 0 if ok else 1
     finally:
-        if old_cg:
-            with open(os.path.join(old_cg, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-        if os.path.isdir(cg):
-            for _ in range(50):
-                try:
-                    os.rmdir(cg)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        membench.leave_cgroup(cg, old_cg)
         if a.keep:
             print("kept", work)
         else:
