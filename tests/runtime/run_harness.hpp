@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -40,8 +41,11 @@ struct Spawned {
     int err_fd = -1;
 };
 
+// Starts `args` with `env` added; stdout/stderr captured (or /dev/null).
+// `before_exec` runs in the child just before the environment is set and
+// exec(3) is called (a test's own world: umask, cwd, limits, signals).
 Spawned spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-              bool capture = true) {
+              bool capture = true, const std::function<void()>& before_exec = {}) {
     int out[2], err[2];
     if (capture && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) std::abort();
     pid_t pid = ::fork();
@@ -54,6 +58,7 @@ Spawned spawn(const std::vector<std::string>& args, const std::map<std::string, 
             ::dup2(null, 1);
             ::dup2(null, 2);
         }
+        if (before_exec) before_exec();
         for (const auto& [k, v] : env)
             ::setenv(k.c_str(), v.c_str(), 1);
         std::vector<char*> argv;

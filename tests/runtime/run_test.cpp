@@ -531,13 +531,8 @@ TEST_F(Run, AnUnprivilegedUserCanUseTheScratchAsUnderAPlainTmp) {
 // blocked signals, a resource limit), running `args`; returns its output.
 Result run_in_world(const std::vector<std::string>& args, const fs::path& cwd,
                     const fs::path& stdin_file, const std::map<std::string, std::string>& env) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) std::abort();
     auto t0 = Clock::now();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
+    auto s = spawn(args, env, true, [&] {
         int in = ::open(stdin_file.c_str(), O_RDONLY);
         ::dup2(in, 0);
         ::umask(027);
@@ -555,21 +550,7 @@ Result run_in_world(const std::vector<std::string>& args, const fs::path& cwd,
         ::getrlimit(RLIMIT_CORE, &lim);
         lim.rlim_cur = 0;
         ::setrlimit(RLIMIT_CORE, &lim);
-        for (const auto& [k, v] : env)
-            ::setenv(k.c_str(), v.c_str(), 1);
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    Spawned s;
-    s.pid = pid;
-    s.out_fd = out[0];
-    s.err_fd = err[0];
+    });
     return finish(s, t0);
 }
 
