@@ -2,6 +2,9 @@
 #include "plan/plan_json.hpp"
 
 #include <cmath>
+#include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "common/read_file.hpp"
 
@@ -54,14 +57,18 @@ std::string kind_of(const json& v) {
     throw PlanError("field \"" + where + "\": expected " + expected + ", got " + kind_of(got));
 }
 
+// "resources[1].ids[0].slots": `key` inside the object at `where` ("" = the top).
+std::string path_of(const std::string& where, const char* key) {
+    return where.empty() ? std::string(key) : where + "." + key;
+}
+
 // `key` of object `j` (at `where`, e.g. "resources[1].ids[0]"): its value, or
 // `fallback` when absent or null.
 template <typename T>
 T field(const json& j, const char* key, T fallback, const std::string& where = {}) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return fallback;
-    const std::string path = where.empty() ? key : where + "." + key;
-    if (!has_type<T>(*it)) bad_field(path, type_text<T>(), *it);
+    if (!has_type<T>(*it)) bad_field(path_of(where, key), type_text<T>(), *it);
     return it->get<T>();
 }
 
@@ -71,7 +78,7 @@ std::vector<std::pair<std::string, const json*>> objects(const json& j, const ch
     std::vector<std::pair<std::string, const json*>> out;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return out;
-    const std::string path = where.empty() ? key : where + "." + key;
+    const std::string path = path_of(where, key);
     if (!it->is_array()) bad_field(path, "a list", *it);
     for (std::size_t i = 0; i < it->size(); ++i) {
         const std::string item = path + "[" + std::to_string(i) + "]";
@@ -82,11 +89,200 @@ std::vector<std::pair<std::string, const json*>> objects(const json& j, const ch
 }
 
 template <typename T>
-T positive(const json& j, const char* key, T fallback) {
-    T v = field<T>(j, key, fallback);
+T positive(const json& j, const char* key, T fallback, const std::string& where) {
+    T v = field<T>(j, key, fallback, where);
     if (!(v > 0) || !std::isfinite(static_cast<double>(v)))
-        bad_field(key, std::string(type_text<T>()) + " above 0", j.at(key));
+        bad_field(path_of(where, key), std::string(type_text<T>()) + " above 0", j.at(key));
     return v;
+}
+
+// ---- the fields of corral.plan/1: one table per object, in document order;
+// the writer and the reader both walk it (docs/plan-schema.md lists them).
+
+// What the reader checks beyond the type.
+enum class Check { any, positive };
+
+// One field of an object of type S: its key, the member that holds it, the
+// check, and when it is written (nullptr: always).
+template <typename S, typename T>
+struct Field {
+    const char* key;
+    T S::*member;
+    Check check = Check::any;
+    bool (*written)(const S&) = nullptr;
+};
+
+template <typename S, typename T>
+constexpr Field<S, T> f(const char* key, T S::*member, Check check = Check::any,
+                        bool (*written)(const S&) = nullptr) {
+    return {key, member, check, written};
+}
+
+// Fields<S>::list: a std::tuple of Field<S, ...>.
+template <typename S>
+struct Fields;
+
+template <>
+struct Fields<ResourceId> {
+    // gpus ids only: how corral run hands the device to a test.
+    static bool gpu(const ResourceId& id) { return !id.visible_variable.empty(); }
+    static constexpr auto list = std::tuple{
+        f("id", &ResourceId::id),
+        f("slots", &ResourceId::slots),
+        f("detail", &ResourceId::detail),
+        f("path", &ResourceId::path),
+        f("visible_variable", &ResourceId::visible_variable, Check::any, &gpu),
+        f("visible_as", &ResourceId::visible_as, Check::any, &gpu),
+    };
+};
+
+template <>
+struct Fields<ResourceType> {
+    static constexpr auto list = std::tuple{
+        f("name", &ResourceType::name),
+        f("reason", &ResourceType::reason),
+        f("ids", &ResourceType::ids),
+    };
+};
+
+template <>
+struct Fields<Pool> {
+    static constexpr auto list = std::tuple{
+        f("name", &Pool::name),
+        f("depth", &Pool::depth),
+        f("reason", &Pool::reason),
+    };
+};
+
+template <>
+struct Fields<EnvVar> {
+    static constexpr auto list = std::tuple{
+        f("name", &EnvVar::name),
+        f("value", &EnvVar::value),
+        f("reason", &EnvVar::reason),
+    };
+};
+
+template <>
+struct Fields<Warning> {
+    static constexpr auto list = std::tuple{
+        f("code", &Warning::code),  // required: a name of kWarningCodeNames
+        f("message", &Warning::message),
+    };
+};
+
+template <>
+struct Fields<Plan> {
+    static constexpr auto list = std::tuple{
+        f("schema", &Plan::schema),
+        f("policy_file", &Plan::policy_file),
+        f("cpus", &Plan::cpus, Check::positive),
+        f("cpus_source", &Plan::cpus_source),
+        f("cpus_reason", &Plan::cpus_reason),
+        f("memory_bytes", &Plan::memory_bytes),
+        f("memory_source", &Plan::memory_source),
+        f("memory_reason", &Plan::memory_reason),
+        f("memory_reserve_bytes", &Plan::memory_reserve_bytes),
+        f("memory_budget_bytes", &Plan::memory_budget_bytes),
+        f("memory_budget_reason", &Plan::memory_budget_reason),
+        f("memory_per_test_bytes", &Plan::memory_per_test_bytes),
+        f("test_parallel_level", &Plan::test_parallel_level, Check::positive),
+        f("test_parallel_reason", &Plan::test_parallel_reason),
+        f("build_parallel_level", &Plan::build_parallel_level, Check::positive),
+        f("build_parallel_reason", &Plan::build_parallel_reason),
+        f("resources", &Plan::resources),
+        f("pools", &Plan::pools),
+        f("compile_pool", &Plan::compile_pool),
+        f("link_pool", &Plan::link_pool),
+        f("scratch_dir", &Plan::scratch_dir),
+        f("scratch_filesystem_id", &Plan::scratch_filesystem_id),
+        f("scratch_reason", &Plan::scratch_reason),
+        f("timeout_multiplier", &Plan::timeout_multiplier, Check::positive),
+        f("timeout_reason", &Plan::timeout_reason),
+        f("test_timeout_seconds", &Plan::test_timeout_seconds, Check::positive),
+        f("job_timeout_minutes", &Plan::job_timeout_minutes, Check::positive),
+        f("stop_on_failure", &Plan::stop_on_failure),
+        f("repeat_after_timeout", &Plan::repeat_after_timeout),
+        f("tests_run_under_sudo", &Plan::tests_run_under_sudo),
+        f("env", &Plan::env),
+        f("warnings", &Plan::warnings),
+    };
+};
+
+template <typename T>
+inline constexpr bool is_list = false;
+template <typename E>
+inline constexpr bool is_list<std::vector<E>> = true;
+
+template <typename S>
+json write_object(const S& s);
+
+template <typename T>
+json write_value(const T& v) {
+    if constexpr (is_list<T>) {
+        json out = json::array();
+        for (const auto& e : v)
+            out.push_back(write_object(e));
+        return out;
+    } else if constexpr (std::is_same_v<T, WarningCode>) {
+        return std::string(warning_code_name(v));
+    } else {
+        return v;
+    }
+}
+
+template <typename S>
+json write_object(const S& s) {
+    json j = json::object();
+    std::apply(
+        [&](const auto&... spec) {
+            ((spec.written && !spec.written(s) ? void()
+                                               : void(j[spec.key] = write_value(s.*spec.member))),
+             ...);
+        },
+        Fields<S>::list);
+    return j;
+}
+
+template <typename S>
+S read_object(const json& j, const std::string& where);
+
+// Field `key` of `j` (at `where`): absent or null is `fallback` (the default
+// of plan.hpp), except a warning's code, which is required.
+template <typename T>
+T read_value(const json& j, const char* key, T fallback, Check check, const std::string& where) {
+    if constexpr (is_list<T>) {
+        T out;
+        for (const auto& [item, e] : objects(j, key, where))
+            out.push_back(read_object<typename T::value_type>(*e, item));
+        return out;
+    } else if constexpr (std::is_same_v<T, WarningCode>) {
+        if (auto code = parse_warning_code(field<std::string>(j, key, "", where))) return *code;
+        std::string known;
+        for (const auto& [c, n] : kWarningCodeNames)
+            known += (known.empty() ? "" : ", ") + std::string(n);
+        auto it = j.find(key);
+        bad_field(path_of(where, key), "a warning code (" + known + ")",
+                  it == j.end() ? json() : *it);
+    } else if constexpr (std::is_arithmetic_v<T>) {
+        return check == Check::positive ? positive<T>(j, key, fallback, where)
+                                        : field<T>(j, key, fallback, where);
+    } else {
+        return field<T>(j, key, fallback, where);
+    }
+}
+
+// An S from the object `j` at `where`: every field of Fields<S> in order (the
+// first bad one is the error), starting from S's defaults.
+template <typename S>
+S read_object(const json& j, const std::string& where) {
+    S s{};
+    std::apply(
+        [&](const auto&... spec) {
+            ((s.*spec.member = read_value(j, spec.key, s.*spec.member, spec.check, where)), ...);
+        },
+        Fields<S>::list);
+    return s;
 }
 
 // What a JSON document that is not a plan is, for the error.
@@ -109,129 +305,12 @@ std::string not_a_plan(const json& j) {
 }  // namespace
 
 json to_json(const Plan& p) {
-    json resources = json::array();
-    for (const auto& r : p.resources) {
-        json ids = json::array();
-        for (const auto& id : r.ids) {
-            json one = {
-                {"id", id.id}, {"slots", id.slots}, {"detail", id.detail}, {"path", id.path}};
-            if (!id.visible_variable.empty()) {
-                one["visible_variable"] = id.visible_variable;
-                one["visible_as"] = id.visible_as;
-            }
-            ids.push_back(std::move(one));
-        }
-        resources.push_back({{"name", r.name}, {"reason", r.reason}, {"ids", ids}});
-    }
-    json pools = json::array();
-    for (const auto& pool : p.pools)
-        pools.push_back({{"name", pool.name}, {"depth", pool.depth}, {"reason", pool.reason}});
-    json env = json::array();
-    for (const auto& v : p.env)
-        env.push_back({{"name", v.name}, {"value", v.value}, {"reason", v.reason}});
-    json warnings = json::array();
-    for (const auto& w : p.warnings)
-        warnings.push_back({{"code", w.code_name()}, {"message", w.message}});
-
-    json j;
-    j["schema"] = p.schema;
-    j["policy_file"] = p.policy_file;
-    j["cpus"] = p.cpus;
-    j["cpus_source"] = p.cpus_source;
-    j["cpus_reason"] = p.cpus_reason;
-    j["memory_bytes"] = p.memory_bytes;
-    j["memory_source"] = p.memory_source;
-    j["memory_reason"] = p.memory_reason;
-    j["memory_reserve_bytes"] = p.memory_reserve_bytes;
-    j["memory_budget_bytes"] = p.memory_budget_bytes;
-    j["memory_budget_reason"] = p.memory_budget_reason;
-    j["memory_per_test_bytes"] = p.memory_per_test_bytes;
-    j["test_parallel_level"] = p.test_parallel_level;
-    j["test_parallel_reason"] = p.test_parallel_reason;
-    j["build_parallel_level"] = p.build_parallel_level;
-    j["build_parallel_reason"] = p.build_parallel_reason;
-    j["resources"] = resources;
-    j["pools"] = pools;
-    j["compile_pool"] = p.compile_pool;
-    j["link_pool"] = p.link_pool;
-    j["scratch_dir"] = p.scratch_dir;
-    j["scratch_filesystem_id"] = p.scratch_filesystem_id;
-    j["scratch_reason"] = p.scratch_reason;
-    j["timeout_multiplier"] = p.timeout_multiplier;
-    j["timeout_reason"] = p.timeout_reason;
-    j["test_timeout_seconds"] = p.test_timeout_seconds;
-    j["job_timeout_minutes"] = p.job_timeout_minutes;
-    j["stop_on_failure"] = p.stop_on_failure;
-    j["repeat_after_timeout"] = p.repeat_after_timeout;
-    j["tests_run_under_sudo"] = p.tests_run_under_sudo;
-    j["env"] = env;
-    j["warnings"] = warnings;
-    return j;
+    return write_object(p);
 }
 
 Plan plan_from_json(const json& j) {
     if (!j.is_object() || j.value("schema", json()) != kPlanSchema) throw PlanError(not_a_plan(j));
-    Plan p;
-    p.policy_file = field<std::string>(j, "policy_file", "");
-    p.cpus = positive<int>(j, "cpus", p.cpus);
-    p.cpus_source = field<std::string>(j, "cpus_source", "");
-    p.cpus_reason = field<std::string>(j, "cpus_reason", "");
-    p.memory_bytes = field<uint64_t>(j, "memory_bytes", 0);
-    p.memory_source = field<std::string>(j, "memory_source", "");
-    p.memory_reason = field<std::string>(j, "memory_reason", "");
-    p.memory_reserve_bytes = field<uint64_t>(j, "memory_reserve_bytes", 0);
-    p.memory_budget_bytes = field<uint64_t>(j, "memory_budget_bytes", 0);
-    p.memory_budget_reason = field<std::string>(j, "memory_budget_reason", "");
-    p.memory_per_test_bytes = field<uint64_t>(j, "memory_per_test_bytes", 0);
-    p.test_parallel_level = positive<int>(j, "test_parallel_level", p.test_parallel_level);
-    p.test_parallel_reason = field<std::string>(j, "test_parallel_reason", "");
-    p.build_parallel_level = positive<int>(j, "build_parallel_level", p.build_parallel_level);
-    p.build_parallel_reason = field<std::string>(j, "build_parallel_reason", "");
-    for (const auto& [where, r] : objects(j, "resources")) {
-        ResourceType type;
-        type.name = field<std::string>(*r, "name", "", where);
-        type.reason = field<std::string>(*r, "reason", "", where);
-        for (const auto& [id_where, id] : objects(*r, "ids", where))
-            type.ids.push_back({field<std::string>(*id, "id", "", id_where),
-                                field<int>(*id, "slots", 1, id_where),
-                                field<std::string>(*id, "detail", "", id_where),
-                                field<std::string>(*id, "path", "", id_where),
-                                field<std::string>(*id, "visible_variable", "", id_where),
-                                field<std::string>(*id, "visible_as", "", id_where)});
-        p.resources.push_back(std::move(type));
-    }
-    for (const auto& [where, pool] : objects(j, "pools"))
-        p.pools.push_back({field<std::string>(*pool, "name", "", where),
-                           field<int>(*pool, "depth", 1, where),
-                           field<std::string>(*pool, "reason", "", where)});
-    p.compile_pool = field<std::string>(j, "compile_pool", p.compile_pool);
-    p.link_pool = field<std::string>(j, "link_pool", p.link_pool);
-    p.scratch_dir = field<std::string>(j, "scratch_dir", "");
-    p.scratch_filesystem_id = field<std::string>(j, "scratch_filesystem_id", "");
-    p.scratch_reason = field<std::string>(j, "scratch_reason", "");
-    p.timeout_multiplier = positive<double>(j, "timeout_multiplier", p.timeout_multiplier);
-    p.timeout_reason = field<std::string>(j, "timeout_reason", "");
-    p.test_timeout_seconds = positive<int>(j, "test_timeout_seconds", p.test_timeout_seconds);
-    p.job_timeout_minutes = positive<int>(j, "job_timeout_minutes", p.job_timeout_minutes);
-    p.stop_on_failure = field<bool>(j, "stop_on_failure", false);
-    p.repeat_after_timeout = field<int>(j, "repeat_after_timeout", 0);
-    p.tests_run_under_sudo = field<bool>(j, "tests_run_under_sudo", false);
-    for (const auto& [where, v] : objects(j, "env"))
-        p.env.push_back({field<std::string>(*v, "name", "", where),
-                         field<std::string>(*v, "value", "", where),
-                         field<std::string>(*v, "reason", "", where)});
-    for (const auto& [where, w] : objects(j, "warnings")) {
-        const auto name = field<std::string>(*w, "code", "", where);
-        auto code = parse_warning_code(name);
-        if (!code) {
-            std::string known;
-            for (const auto& [c, n] : kWarningCodeNames)
-                known += (known.empty() ? "" : ", ") + std::string(n);
-            bad_field(where + ".code", "a warning code (" + known + ")", w->at("code"));
-        }
-        p.warnings.push_back({*code, field<std::string>(*w, "message", "", where)});
-    }
-    return p;
+    return read_object<Plan>(j, "");
 }
 
 json read_plan_document(const std::string& path) {

@@ -7,28 +7,16 @@
 # CORRAL_EVAL_WITH_FILES=ON takes the CMake 3.16/3.17 path (no cmake_language) on
 # this newer CMake, at configure and at ctest time.
 cmake_minimum_required(VERSION 3.16)
-foreach(var SOURCE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "check_args.cmake: -D${var}=... is required")
-  endif()
-endforeach()
-if(NOT EXISTS "${CMAKE_BIN}")
-  message("CORRAL_SKIP: ${CMAKE_BIN} is not installed (./bootstrap installs the test-only "
-          "CMake versions into build/tools)")
-  return()
-endif()
-file(REMOVE_RECURSE "${WORK}")
+include("${CMAKE_CURRENT_LIST_DIR}/package_script.cmake")
+package_script_start(check_args.cmake SOURCE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD)
 set(build "${WORK}/build")
-foreach(step "configure;${CMAKE_BIN};-S;${SOURCE};-B;${build};-G;Ninja;-DCorral_DIR=${CORRAL_BUILD};${CONFIGURE_ARGS}"
-             "build;${CMAKE_BIN};--build;${build}"
-             "ctest;${CTEST_BIN};--test-dir;${build};--output-on-failure")
-  list(POP_FRONT step what)
-  execute_process(COMMAND ${step} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("${out}${err}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (exit ${rc})")
-  endif()
-endforeach()
+run("configure" "${CMAKE_BIN}" -S "${SOURCE}" -B "${build}" -G Ninja
+    "-DCorral_DIR=${CORRAL_BUILD}" ${CONFIGURE_ARGS})
+message("${output}")
+run("build" "${CMAKE_BIN}" --build "${build}")
+message("${output}")
+run("ctest" "${CTEST_BIN}" --test-dir "${build}" --output-on-failure)
+message("${output}")
 foreach(pair specials options empty_first covered:specials covered:old_signature)
   set(other corral)
   if(pair MATCHES "^covered:(.*)")

@@ -10,43 +10,18 @@
 #         -DPACKAGE_DIR=<dir with CorralEverywhere.cmake> [-DCORRAL_BUILD=<corral build>]
 #         [-DINSTALL=ON] -P check_everywhere.cmake
 cmake_minimum_required(VERSION 3.19)
-
-foreach(var SOURCE WORK CMAKE_BIN CTEST_BIN PACKAGE_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "check_everywhere.cmake: -D${var}=... is required")
-  endif()
-endforeach()
-if(NOT EXISTS "${CMAKE_BIN}")
-  message("CORRAL_SKIP: ${CMAKE_BIN} is not installed (./bootstrap installs the test-only "
-          "CMake versions into build/tools)")
-  return()
-endif()
-execute_process(COMMAND "${CMAKE_BIN}" --version OUTPUT_VARIABLE version_text)
-string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${version_text}")
+include("${CMAKE_CURRENT_LIST_DIR}/package_script.cmake")
+package_script_start(check_everywhere.cmake SOURCE WORK CMAKE_BIN CTEST_BIN PACKAGE_DIR)
 message(STATUS "CMake ${version}")
-file(REMOVE_RECURSE "${WORK}")
-file(MAKE_DIRECTORY "${WORK}")
 
 if(INSTALL)
-  execute_process(COMMAND "${CMAKE_COMMAND}" --install "${CORRAL_BUILD}" --prefix "${WORK}/prefix"
-                  RESULT_VARIABLE rc OUTPUT_QUIET)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "cmake --install failed")
-  endif()
+  run("cmake --install" "${CMAKE_COMMAND}" --install "${CORRAL_BUILD}" --prefix "${WORK}/prefix")
   set(PACKAGE_DIR "${WORK}/prefix/lib/cmake/Corral")
 endif()
 set(everywhere "${PACKAGE_DIR}/CorralEverywhere.cmake")
 if(NOT EXISTS "${everywhere}")
   message(FATAL_ERROR "no ${everywhere}: the package does not install CorralEverywhere.cmake")
 endif()
-
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (exit ${rc}):\n${out}${err}")
-  endif()
-  set(output "${out}${err}" PARENT_SCOPE)
-endfunction()
 
 # name -> Passed/Failed for every test ctest ran, as <prefix>_<name>, and the list.
 function(ctest_results build prefix)

@@ -17,30 +17,11 @@
 # enforce: ENFORCE_MEMORY on this host's memory cgroup: hog.over is OOM-killed,
 #          hog.within passes.
 cmake_minimum_required(VERSION 3.19)  # string(JSON); the projects use the CMake under test
-
-foreach(var MODE SOURCE WORK CMAKE_BIN CTEST_BIN CORRAL CORRAL_BUILD)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "check_profile.cmake: -D${var}=... is required")
-  endif()
-endforeach()
-if(NOT EXISTS "${CMAKE_BIN}")
-  message("CORRAL_SKIP: ${CMAKE_BIN} is not installed (./bootstrap installs the test-only "
-          "CMake versions into build/tools)")
-  return()
-endif()
-file(REMOVE_RECURSE "${WORK}")
-file(MAKE_DIRECTORY "${WORK}")
+include("${CMAKE_CURRENT_LIST_DIR}/package_script.cmake")
+package_script_start(check_profile.cmake MODE SOURCE WORK CMAKE_BIN CTEST_BIN CORRAL CORRAL_BUILD)
 set(src "${WORK}/src")
 set(build "${WORK}/build")
 file(COPY "${SOURCE}/" DESTINATION "${src}")
-
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (exit ${rc}):\n${out}${err}")
-  endif()
-  set(output "${out}${err}" PARENT_SCOPE)
-endfunction()
 
 function(configure)
   run("configure" "${CMAKE_BIN}" -S "${src}" -B "${build}" -G Ninja

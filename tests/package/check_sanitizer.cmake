@@ -5,10 +5,8 @@
 #   cmake -DSOURCE=<data/sanitizer> -DWORK=<dir> -DCMAKE_BIN=<cmake>
 #         -DCORRAL_BUILD=<corral build dir> -P check_sanitizer.cmake
 cmake_minimum_required(VERSION 3.16)
-if(NOT EXISTS "${CMAKE_BIN}")
-  message("CORRAL_SKIP: ${CMAKE_BIN} is not installed")
-  return()
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/package_script.cmake")
+package_script_start(check_sanitizer.cmake SOURCE WORK CMAKE_BIN CORRAL_BUILD)
 # name | configure arguments (|-separated) | expected sanitizer in the output
 set(cases
     "none||no sanitizer or valgrind"

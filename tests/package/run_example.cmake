@@ -13,27 +13,15 @@
 # WORK/prefix first. cpack: cpack makes the .deb and .tar.gz, the .tar.gz is
 # unpacked into an empty WORK/prefix and used from there.
 cmake_minimum_required(VERSION 3.16)
-
-foreach(var EXAMPLE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD MODE)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run_example.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/package_script.cmake")
+package_script_start(run_example.cmake EXAMPLE WORK CMAKE_BIN CTEST_BIN CORRAL_BUILD MODE)
+message(STATUS "example ${EXAMPLE} with CMake ${version}, mode ${MODE}")
 if(NOT DEFINED KIND)
   set(KIND plain)
 endif()
 if(NOT DEFINED JOBS)
   set(JOBS 6)
 endif()
-
-function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(step_output "${out}${err}" PARENT_SCOPE)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (exit ${rc}):\n  ${ARGN}\n${out}${err}")
-  endif()
-  message(STATUS "${what}: ok")
-endfunction()
 
 # expect("a;GREATER;-1" "message"): the condition as a list, one if() argument each.
 function(expect condition message_text)
@@ -42,27 +30,16 @@ function(expect condition message_text)
   endif()
 endfunction()
 
-if(NOT EXISTS "${CMAKE_BIN}" OR NOT EXISTS "${CTEST_BIN}")
-  message("CORRAL_SKIP: ${CMAKE_BIN} is not installed (./bootstrap installs the test-only "
-          "CMake versions into build/tools)")
-  return()
-endif()
-file(REMOVE_RECURSE "${WORK}")
-file(MAKE_DIRECTORY "${WORK}")
-execute_process(COMMAND "${CMAKE_BIN}" --version OUTPUT_VARIABLE version_text)
-string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${version_text}")
-message(STATUS "example ${EXAMPLE} with CMake ${version}, mode ${MODE}")
-
 # Where the consumer finds Corral.
 if(MODE STREQUAL "build_tree")
   set(find_args "-DCorral_DIR=${CORRAL_BUILD}")
 elseif(MODE STREQUAL "installed")
-  run_step("cmake --install" "${CMAKE_COMMAND}" --install "${CORRAL_BUILD}" --prefix
+  run("cmake --install" "${CMAKE_COMMAND}" --install "${CORRAL_BUILD}" --prefix
            "${WORK}/prefix")
   set(find_args "-DCMAKE_PREFIX_PATH=${WORK}/prefix")
 elseif(MODE STREQUAL "cpack")
   get_filename_component(cpack_bin "${CMAKE_COMMAND}" DIRECTORY)
-  run_step("cpack" "${cpack_bin}/cpack" --config "${CORRAL_BUILD}/CPackConfig.cmake" -B
+  run("cpack" "${cpack_bin}/cpack" --config "${CORRAL_BUILD}/CPackConfig.cmake" -B
            "${WORK}/packages")
   file(GLOB debs "${WORK}/packages/*.deb")
   file(GLOB tgzs "${WORK}/packages/*.tar.gz")
@@ -72,15 +49,15 @@ elseif(MODE STREQUAL "cpack")
   expect("tgz_count;EQUAL;1" "cpack made ${tgz_count} .tar.gz files in ${WORK}/packages")
   find_program(dpkg_deb dpkg-deb)
   if(dpkg_deb)
-    run_step("dpkg-deb --contents" "${dpkg_deb}" --contents "${debs}")
+    run("dpkg-deb --contents" "${dpkg_deb}" --contents "${debs}")
     foreach(path "usr/bin/corral" "/cmake/Corral/CorralConfig.cmake"
                  "/cmake/Corral/CorralFunctions.cmake" "usr/share/corral/templates")
-      string(FIND "${step_output}" "${path}" at)
-      expect("at;GREATER;-1" "the .deb lacks ${path}:\n${step_output}")
+      string(FIND "${output}" "${path}" at)
+      expect("at;GREATER;-1" "the .deb lacks ${path}:\n${output}")
     endforeach()
   endif()
   file(MAKE_DIRECTORY "${WORK}/unpacked")
-  run_step("unpack .tar.gz" "${CMAKE_COMMAND}" -E chdir "${WORK}/unpacked" "${CMAKE_COMMAND}"
+  run("unpack .tar.gz" "${CMAKE_COMMAND}" -E chdir "${WORK}/unpacked" "${CMAKE_COMMAND}"
            -E tar xzf "${tgzs}")
   file(GLOB prefix LIST_DIRECTORIES true "${WORK}/unpacked/*")
   expect("EXISTS;${prefix}/bin/corral" "the .tar.gz has no bin/corral under ${prefix}")
@@ -90,11 +67,11 @@ else()
 endif()
 
 set(build "${WORK}/build")
-run_step("configure" "${CMAKE_BIN}" -S "${EXAMPLE}" -B "${build}" -G Ninja ${find_args}
+run("configure" "${CMAKE_BIN}" -S "${EXAMPLE}" -B "${build}" -G Ninja ${find_args}
          ${CONFIGURE_ARGS})
-set(configure_output "${step_output}")
+set(configure_output "${output}")
 message("${configure_output}")
-run_step("build" "${CMAKE_BIN}" --build "${build}" --parallel 2)
+run("build" "${CMAKE_BIN}" --build "${build}" --parallel 2)
 if(KIND STREQUAL "heavy")
   # corral_setup(POOLS): the planned pools exist and compile/link jobs use them.
   file(READ "${build}/build.ninja" ninja)
@@ -147,18 +124,18 @@ elseif(version VERSION_LESS 3.27)
   expect("at_signal;EQUAL;-1" "CMake ${version}: TIMEOUT_SIGNAL_NAME set but unsupported")
 endif()
 
-run_step("ctest" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS} --output-on-failure)
-message("${step_output}")
+run("ctest" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS} --output-on-failure)
+message("${output}")
 expect("EXISTS;${spec}" "no resource spec at ${spec} after ctest")
 if(KIND STREQUAL "plain")
   # A spec on the command line too (the README recipe, a CI job, a test preset):
   # it wins over the build tree's, and every test still runs.
-  run_step("ctest --resource-spec-file" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS}
+  run("ctest --resource-spec-file" "${CTEST_BIN}" --test-dir "${build}" -j ${JOBS}
            --resource-spec-file "${build}/corral-plan/resources.json" --no-tests=error
            --output-on-failure)
-  string(FIND "${step_output}" "100% tests passed" all_passed)
+  string(FIND "${output}" "100% tests passed" all_passed)
   expect("all_passed;GREATER;-1"
-         "CMake ${version}: with --resource-spec-file not every test ran:\n${step_output}")
+         "CMake ${version}: with --resource-spec-file not every test ran:\n${output}")
 endif()
 
 if(KIND STREQUAL "heavy")

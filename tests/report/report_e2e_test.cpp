@@ -5,14 +5,13 @@
 // and parses with Python's xml.etree; the Markdown has the table; headless
 // Chromium renders the HTML with one bar per test. Also: run ids (one per
 // ctest invocation) and the exit codes 0/1/2.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -21,51 +20,17 @@
 #include <nlohmann/json.hpp>
 
 #include "kernel/process.hpp"
+#include "tests/support/spawn.hpp"
 
-namespace fs = std::filesystem;
 using testing::HasSubstr;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-// Runs argv with `env` added, stdout/stderr to files (no pipe a leaked
-// grandchild could hold open), and waits.
+// Runs argv with `env` added, stdout/stderr to files in `dir` (no pipe a
+// leaked grandchild could hold open), and waits.
 Result run(const std::vector<std::string>& args, const fs::path& dir,
            const std::map<std::string, std::string>& env = {}) {
-    auto out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(out, 1);
-        ::dup2(err, 2);
-        for (const auto& [k, v] : env)
-            ::setenv(k.c_str(), v.c_str(), 1);
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::ifstream o(out_path), e(err_path);
-    r.out.assign(std::istreambuf_iterator<char>(o), {});
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    return r;
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return run_to_files(args, env, dir / "stdout.txt", dir / "stderr.txt");
 }
 
 std::optional<std::string> find_program(const std::string& name) {
