@@ -1160,6 +1160,21 @@ endfunction()
 # The keywords are spelled out in each function (not in variables): variables
 # set here would be invisible where find_package() ran in another scope.
 
+# The launcher's timeout of a test, in seconds, into `out` (a macro: it reads
+# the caller's arg_TIMEOUT): TIMEOUT (checked), else corral_test_defaults'
+# TIMEOUT, scaled by the plan's multiplier; else the plan's, already scaled.
+macro(_corral_launch_timeout out context)
+  _corral_get(MULTIPLIER _c_multiplier)
+  if(DEFINED arg_TIMEOUT)
+    _corral_check_count("${arg_TIMEOUT}" 1 "${context}" TIMEOUT)
+    _corral_scale(${out} ${arg_TIMEOUT} "${_c_multiplier}")
+  elseif(DEFINED CORRAL_DEFAULT_TIMEOUT)
+    _corral_scale(${out} ${CORRAL_DEFAULT_TIMEOUT} "${_c_multiplier}")
+  else()
+    _corral_get(PLAN_TIMEOUT ${out})
+  endif()
+endmacro()
+
 # Validates the parsed options (prefix arg_) in the caller and computes, in the
 # caller's scope: _c_groups (RESOURCE_GROUPS), _c_processors, _c_locks, _c_labels,
 # _c_timeout (the launcher's timeout), _c_scratch, _c_env.
@@ -1246,13 +1261,7 @@ macro(_corral_resolve context)
     endif()
   endforeach()
 
-  _corral_get(MULTIPLIER _c_multiplier)
-  if(DEFINED arg_TIMEOUT)
-    _corral_check_count("${arg_TIMEOUT}" 1 "${context}" TIMEOUT)
-    _corral_scale(_c_timeout ${arg_TIMEOUT} "${_c_multiplier}")
-  else()
-    _corral_get(PLAN_TIMEOUT _c_timeout)  # already scaled by the plan
-  endif()
+  _corral_launch_timeout(_c_timeout "${context}")
   set(_c_scratch "${arg_SCRATCH}")
 endmacro()
 
@@ -1498,15 +1507,7 @@ function(corral_test_launcher target)
                    "TEST_LAUNCHER and corral run; this is CMake ${CMAKE_VERSION})")
     return()
   endif()
-  _corral_get(MULTIPLIER multiplier)
-  if(DEFINED arg_TIMEOUT)
-    _corral_check_count("${arg_TIMEOUT}" 1 "${context}" TIMEOUT)
-    _corral_scale(timeout ${arg_TIMEOUT} "${multiplier}")
-  elseif(DEFINED CORRAL_DEFAULT_TIMEOUT)
-    _corral_scale(timeout ${CORRAL_DEFAULT_TIMEOUT} "${multiplier}")
-  else()
-    _corral_get(PLAN_TIMEOUT timeout)
-  endif()
+  _corral_launch_timeout(timeout "${context}")
   _corral_check_names("${arg_LOCKS}" "${context}" LOCKS)
   _corral_get(COVER cover)
   if(cover)
