@@ -40,6 +40,11 @@ class MemorySampler {
     bool usable() const { return fd_ >= 0; }
     // Reads memory.stat once and keeps the maximum.
     void sample();
+    // A figure measured another way (bytes; e.g. the tree's resident memory
+    // from /proc when it joined the cgroup late): kept if it is the maximum.
+    void offer(uint64_t bytes) {
+        if (!peak_ || bytes > *peak_) peak_ = bytes;
+    }
     std::optional<uint64_t> peak() const { return peak_; }
     uint64_t samples() const { return samples_; }
 
