@@ -342,8 +342,9 @@ void Launch::sweep_leaks() {
 // after its parent moved): once the first write has paid the grace period, the
 // next ones are fast. Memory charged before the move stays with the
 // launcher's cgroup (v1 no longer moves charges: move_charge_at_immigrate is
-// gone), so the tree's resident non-reclaimable memory at the move is taken as
-// a sample too; ru_maxrss counts the largest process's earlier peak
+// gone), so the tree's resident non-reclaimable memory at the move is taken
+// from /proc and added to every later sample (an upper bound: as if held to
+// the end); ru_maxrss counts the largest process's earlier peak
 // (docs/runtime.md "Records").
 void Launch::join_cgroup_late() {
     if (open_cgroup() != 0 || !cgroup_) return;
@@ -381,7 +382,7 @@ void Launch::join_cgroup_late() {
     uint64_t resident = 0;
     for (pid_t p : tree)
         resident += proc::read_resident_nonreclaimable(p).value_or(0);
-    sampler_.offer(resident);
+    sampler_.charged_elsewhere(resident);
     sampler_.sample();
     next_sample_ = Clock::now() + std::chrono::milliseconds(kMemorySampleMs);
 }
