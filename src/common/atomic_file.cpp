@@ -17,7 +17,7 @@ namespace {
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
-                           unsigned mode) {
+                           unsigned mode, Durability durability) {
     auto dir = path.parent_path();
     if (dir.empty()) dir = ".";
     std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
@@ -39,7 +39,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
         off += static_cast<size_t>(n);
     }
     if (::fchmod(fd, mode) != 0) cleanup("cannot chmod");
-    if (::fsync(fd) != 0) cleanup("cannot fsync");
+    if (durability == Durability::Disk && ::fsync(fd) != 0) cleanup("cannot fsync");
     if (::close(fd) != 0) {
         int err = errno;
         ::unlink(tmpl.c_str());
@@ -50,6 +50,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
         ::unlink(tmpl.c_str());
         fail("cannot rename into", path, err);
     }
+    if (durability == Durability::Process) return;
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);  // best effort: the rename is already visible

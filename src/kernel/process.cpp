@@ -140,6 +140,20 @@ std::vector<pid_t> children_of(pid_t pid, const Host& host) {
     return {kids.begin(), kids.end()};
 }
 
+std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host) {
+    auto status = slurp(host, base(pid) + "/status");
+    if (!status) return std::nullopt;
+    std::optional<uint64_t> total;
+    for (auto line : split_lines(*status)) {
+        bool anon = line.substr(0, 8) == "RssAnon:";
+        if (!anon && line.substr(0, 9) != "RssShmem:") continue;
+        auto rest = trim(line.substr(anon ? 8 : 9));
+        auto kib = parse_u64(rest.substr(0, rest.find_first_of(" \t")));
+        if (kib) total = total.value_or(0) + *kib * 1024;
+    }
+    return total;
+}
+
 Read<std::vector<std::string>> self_argv(const Host& host) {
     auto text = host.read_text("/proc/self/cmdline");
     if (!text) return Read<std::vector<std::string>>::fail(text.error, text.err);

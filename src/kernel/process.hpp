@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host
 std::optional<std::vector<std::string>> read_open_files(pid_t pid, const Host& host = live_host());
 // Children via /proc/<pid>/task/*/children (needs CONFIG_PROC_CHILDREN), else a scan.
 std::vector<pid_t> children_of(pid_t pid, const Host& host = live_host());
+
+// Resident memory the process cannot give back without swapping: RssAnon +
+// RssShmem of /proc/<pid>/status (proc_pid_status(5); Linux >= 4.5), in bytes.
+// nullopt when the process is gone or the fields are missing (kernel threads).
+std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host = live_host());
 
 // This process's argv byte for byte (proc_pid_cmdline(5)), through read_file:
 // with no free descriptor it fails cleanly with the errno.

@@ -22,6 +22,7 @@
 namespace corral::launcher {
 
 using Clock = std::chrono::steady_clock;
+
 using records::GrantedResource;
 using records::ProcessEntry;
 
@@ -72,7 +73,10 @@ class Launch {
     std::vector<std::string> child_environment() const;
     // 0 when the test started; otherwise the exit code to return.
     int spawn();
-    void join_cgroup_after_exec(pid_t pid);
+    int open_cgroup();
+    // Creates the cgroup of a test still running after kCgroupJoinDelayMs and
+    // moves its processes in (launch_process.cpp).
+    void join_cgroup_late();
     void wait_for_main();
     void handle_signals();
     void reap_zombies();
@@ -87,6 +91,8 @@ class Launch {
     // True after SIGTERM/SIGINT/SIGHUP/SIGQUIT reached the launcher once the
     // test's main process had ended: the leak sweep stops waiting and kills.
     bool stop_requested() const { return launcher_signal_.has_value(); }
+    // Memory samples are taken while the test is in its cgroup.
+    bool sampling() const { return cgroup_joined_ && sampler_.usable(); }
 
     const Options& o_;
     std::ostream& err_;
@@ -117,10 +123,12 @@ class Launch {
     int main_status_ = 0;
     std::optional<Clock::time_point> stop_deadline_;  // set when a stop signal was forwarded
     std::optional<int> launcher_signal_;  // a stop signal received after the main process ended
-    // The child joins its cgroup before exec only when a limit must hold from
-    // its first instruction; otherwise the launcher moves it right after exec
-    // while it runs (the v1 migration's RCU grace period overlaps the test).
-    bool join_after_exec_ = false;
+    // When the test's cgroup is made and joined (docs/runtime.md "cgroup"): with
+    // a limit or --cgroup require, before exec (cgroup_joined_ from the start);
+    // otherwise at join_at_, only if the test is still running then.
+    std::optional<Clock::time_point> join_at_;
+    bool cgroup_joined_ = false;
+    bool joined_late_ = false;
     MemorySampler sampler_;
     Clock::time_point next_sample_{};
     bool measured_ = false;

@@ -45,16 +45,21 @@ void Launch::measure() {
     rec_.memory_samples = sampler_.samples();
     if (auto sampled = sampler_.peak()) {
         // Never below either: memory the test touched before it joined its
-        // cgroup (the join after exec) is in ru_maxrss only.
+        // cgroup (a late join, launch.hpp join_at_) is in ru_maxrss and in the
+        // tree's resident memory at the move ("proc") only.
         rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
-        rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") + cgroup_->kind() +
+        rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") +
+                                          (joined_late_ ? "proc+" : "") + cgroup_->kind() +
                                           (rss_is_the_tests || max_rss <= *sampled
                                                ? ""
                                                : " (upper bound: the launcher's size at fork)");
     }
     if (cgroup_) {
         rec_.cgroup = cgroup_->dir();
-        if (auto peak = cgroup_->peak_memory()) {
+        // A cgroup joined late (launch.hpp, join_at_) missed what was charged
+        // before the move: its peak counts when it is not below ru_maxrss.
+        if (auto peak = cgroup_->peak_memory();
+            peak && cgroup_joined_ && (!joined_late_ || *peak >= max_rss)) {
             rec_.peak_memory_bytes = *peak;
             rec_.peak_memory_source = cgroup_->kind();
         }

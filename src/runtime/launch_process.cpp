@@ -46,13 +46,10 @@ int Launch::spawn() {
         int err;
     };
     pid_t parent = ::getpid();
-    // Joining a cgroup v1 hierarchy waits for an RCU grace period (~15 ms here,
-    // bench/run_overhead/README.md). A limit must hold from the first
-    // instruction, so then the child joins before exec; otherwise the launcher
-    // moves it after exec, while it runs.
-    bool join_in_child = cgroup_ && (o_.memory_limit_bytes || o_.cgroup == CgroupMode::Require);
-    join_after_exec_ = cgroup_ && !join_in_child;
-    int procs_fd = join_in_child ? cgroup_->procs_fd() : -1;
+    // A cgroup made before spawn (a limit, --cgroup require) must hold from the
+    // test's first instruction: the child joins before exec. Otherwise the test
+    // gets one only if it is still running at join_at_ (launch.hpp).
+    int procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
     int tty_fd = tty_fd_;
 
     started_ = Clock::now();
@@ -123,8 +120,12 @@ int Launch::spawn() {
         proc::signal_group(pid, SIGKILL);
         return fail(std::string("pidfd of the test: ") + std::strerror(errno));
     }
-    if (join_after_exec_) join_cgroup_after_exec(pid);
-    next_sample_ = started_ + std::chrono::milliseconds(kMemorySampleMs);
+    if (cgroup_) {
+        cgroup_joined_ = true;
+        next_sample_ = started_ + std::chrono::milliseconds(kMemorySampleMs);
+    } else if (o_.cgroup == CgroupMode::Auto) {
+        join_at_ = started_ + std::chrono::milliseconds(kCgroupJoinDelayMs);
+    }
     return 0;
 }
 
@@ -206,10 +207,10 @@ void Launch::wait_for_main() {
             int ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
             wait_ms = std::min(wait_ms, ms);
         }
-        if (sampler_.usable()) {
+        for (const auto& d : {sampling() ? std::optional(next_sample_) : std::nullopt, join_at_}) {
+            if (!d) continue;
             auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(next_sample_ - Clock::now())
-                    .count();
+                std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now()).count();
             wait_ms = std::min(wait_ms, static_cast<int>(std::clamp<long long>(left + 1, 0, 1000)));
         }
         struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
@@ -223,7 +224,11 @@ void Launch::wait_for_main() {
             reap_zombies();
             collect_main();
         }
-        if (sampler_.usable() && !main_done_ && Clock::now() >= next_sample_) {
+        if (join_at_ && !main_done_ && Clock::now() >= *join_at_) {
+            join_at_.reset();
+            join_cgroup_late();
+        }
+        if (sampling() && !main_done_ && Clock::now() >= next_sample_) {
             sampler_.sample();
             next_sample_ = Clock::now() + std::chrono::milliseconds(kMemorySampleMs);
         }
@@ -332,15 +337,17 @@ void Launch::sweep_leaks() {
         say(line);
 }
 
-// Moves the running test into its cgroup (see spawn()), then the processes it
-// started before the move (a fork inherits the cgroup only after its parent
-// moved): once the first write has paid the grace period, the next ones are
-// fast. A test that has already exited has nothing to move. Memory charged
-// before the move stays with the launcher's cgroup; ru_maxrss still counts it
+// Makes the cgroup of a test still running at join_at_ and moves it in, then
+// the processes it started before the move (a fork inherits the cgroup only
+// after its parent moved): once the first write has paid the grace period, the
+// next ones are fast. Memory charged before the move stays with the
+// launcher's cgroup (v1 no longer moves charges: move_charge_at_immigrate is
+// gone), so the tree's resident non-reclaimable memory at the move is taken
+// from /proc and added to every later sample (an upper bound: as if held to
+// the end); ru_maxrss counts the largest process's earlier peak
 // (docs/runtime.md "Records").
-void Launch::join_cgroup_after_exec(pid_t pid) {
-    struct pollfd exited = {pidfd_, POLLIN, 0};
-    if (::poll(&exited, 1, 0) > 0) return;  // already over: no migration to wait for
+void Launch::join_cgroup_late() {
+    if (open_cgroup() != 0 || !cgroup_) return;
     auto move = [&](pid_t p) {
         auto text = std::to_string(p);
         ssize_t n;
@@ -349,19 +356,21 @@ void Launch::join_cgroup_after_exec(pid_t pid) {
         } while (n < 0 && errno == EINTR);
         return n >= 0 || errno == ESRCH;
     };
-    if (!move(pid)) {
+    if (!move(main_pid_)) {
         say("WARNING: cannot move the test into its cgroup " + cgroup_->dir() + ": " +
             std::strerror(errno) + " (its memory is measured by ru_maxrss only)");
         return;
     }
-    std::set<pid_t> moved = {pid};
+    cgroup_joined_ = true;
+    joined_late_ = true;
+    std::set<pid_t> tree = {main_pid_};
     for (int pass = 0; pass < 3; ++pass) {
-        std::vector<pid_t> frontier = proc::children_of(pid);
+        std::vector<pid_t> frontier = proc::children_of(main_pid_);
         bool any = false;
         while (!frontier.empty()) {
             pid_t p = frontier.back();
             frontier.pop_back();
-            if (moved.insert(p).second) {
+            if (tree.insert(p).second) {
                 move(p);
                 any = true;
             }
@@ -370,6 +379,12 @@ void Launch::join_cgroup_after_exec(pid_t pid) {
         }
         if (!any) break;
     }
+    uint64_t resident = 0;
+    for (pid_t p : tree)
+        resident += proc::read_resident_nonreclaimable(p).value_or(0);
+    sampler_.charged_elsewhere(resident);
+    sampler_.sample();
+    next_sample_ = Clock::now() + std::chrono::milliseconds(kMemorySampleMs);
 }
 
 }  // namespace corral::launcher

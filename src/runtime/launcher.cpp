@@ -60,25 +60,12 @@ int Launch::run() {
     rec_.test_id = scratch_.id;
     rec_.scratch_dir = scratch_.path;
 
-    if (o_.cgroup != CgroupMode::Off) {
-        std::string why;
-        cgroup_ = cgroup::Sandbox::create(scratch_.id, o_.memory_limit_bytes, why);
-        if (!cgroup_) {
-            if (o_.cgroup == CgroupMode::Require)
-                return finish(fail("--cgroup require: cannot create the test's cgroup: " + why));
-            if (o_.memory_limit_bytes) {
-                rec_.memory_limit_reason = "no usable cgroup: " + why;
-                say("WARNING: --memory-limit is NOT enforced: no usable cgroup (" + why + ")");
-            }
-        } else {
-            if (o_.memory_limit_bytes && !cgroup_->memory_limit().enforced) {
-                rec_.memory_limit_reason = cgroup_->memory_limit().reason;
-                say("WARNING: --memory-limit is NOT enforced: " + cgroup_->memory_limit().reason);
-            }
-            if (cgroup_->has_memory())
-                sampler_ =
-                    MemorySampler(cgroup_->dir(), std::string(cgroup_->kind()) == "cgroup-v2");
-        }
+    // A limit, or --cgroup require, needs the cgroup from the test's first
+    // instruction: made now, joined before exec. Otherwise (auto) it is made
+    // only for a test still running after kCgroupJoinDelayMs (join_cgroup_late).
+    if (o_.cgroup == CgroupMode::Require ||
+        (o_.cgroup == CgroupMode::Auto && o_.memory_limit_bytes)) {
+        if (int code = open_cgroup(); code != 0) return finish(code);
     } else if (o_.memory_limit_bytes) {
         rec_.memory_limit_reason = "--cgroup off";
         say("WARNING: --memory-limit is NOT enforced with --cgroup off");
@@ -112,6 +99,30 @@ int Launch::run() {
     if (interrupt)
         proc::signal_own_group(interrupt);  // blocked here: only the rest of the group acts
     return code;
+}
+
+// Creates the test's cgroup and its memory sampler. Nonzero (the exit code)
+// only when --cgroup require cannot have one; otherwise a missing cgroup is
+// said (with a limit) and the run goes on without it.
+int Launch::open_cgroup() {
+    std::string why;
+    cgroup_ = cgroup::Sandbox::create(scratch_.id, o_.memory_limit_bytes, why);
+    if (!cgroup_) {
+        if (o_.cgroup == CgroupMode::Require)
+            return fail("--cgroup require: cannot create the test's cgroup: " + why);
+        if (o_.memory_limit_bytes) {
+            rec_.memory_limit_reason = "no usable cgroup: " + why;
+            say("WARNING: --memory-limit is NOT enforced: no usable cgroup (" + why + ")");
+        }
+        return 0;
+    }
+    if (o_.memory_limit_bytes && !cgroup_->memory_limit().enforced) {
+        rec_.memory_limit_reason = cgroup_->memory_limit().reason;
+        say("WARNING: --memory-limit is NOT enforced: " + cgroup_->memory_limit().reason);
+    }
+    if (cgroup_->has_memory())
+        sampler_ = MemorySampler(cgroup_->dir(), std::string(cgroup_->kind()) == "cgroup-v2");
+    return 0;
 }
 
 int run(const Options& options, std::ostream& err) {

@@ -44,6 +44,13 @@ using corral::kExitTimeout;
 
 enum class LeakPolicy { Fail, Warn, Ignore };
 enum class CgroupMode { Auto, Off, Require };
+// Without a limit, a test gets its cgroup only when it is still running this
+// long after fork. Moving a process into a cgroup waits for an RCU grace period
+// (10-15 ms on this host's v1 hierarchy: bench/run_overhead/README.md), paid as
+// latency only when the test ends within that wait; shorter tests pay nothing
+// and are measured by ru_maxrss. 50 ms bounds the worst case to ~30 % of a
+// test that ends just after its move.
+inline constexpr int kCgroupJoinDelayMs = 50;
 // When the scratch directory is kept instead of removed. A run cancelled
 // because its parent (ctest) died never keeps it.
 enum class KeepScratch { Never, Failed, Always };

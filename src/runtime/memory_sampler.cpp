@@ -50,7 +50,7 @@ MemorySampler::~MemorySampler() {
 }
 
 MemorySampler::MemorySampler(MemorySampler&& o) noexcept
-    : fd_(o.fd_), v2_(o.v2_), peak_(o.peak_), samples_(o.samples_) {
+    : fd_(o.fd_), v2_(o.v2_), peak_(o.peak_), samples_(o.samples_), outside_(o.outside_) {
     o.fd_ = -1;
 }
 
@@ -61,6 +61,7 @@ MemorySampler& MemorySampler::operator=(MemorySampler&& o) noexcept {
         v2_ = o.v2_;
         peak_ = o.peak_;
         samples_ = o.samples_;
+        outside_ = o.outside_;
         o.fd_ = -1;
     }
     return *this;
@@ -82,7 +83,7 @@ void MemorySampler::sample() {
     if (len == 0) return;
     ++samples_;
     if (auto v = nonreclaimable_of(std::string_view(buf, len), v2_))
-        if (!peak_ || *v > *peak_) peak_ = *v;
+        if (!peak_ || *v + outside_ > *peak_) peak_ = *v + outside_;
 }
 
 }  // namespace corral::launcher

@@ -40,6 +40,14 @@ class MemorySampler {
     bool usable() const { return fd_ >= 0; }
     // Reads memory.stat once and keeps the maximum.
     void sample();
+    // Memory the tree held (bytes) when it was moved into the cgroup late: still
+    // charged to the launcher's cgroup (v1 moves no charges), so invisible to
+    // memory.stat. It counts as a sample, and every later sample adds it: an
+    // upper bound, as if all of it were held to the end.
+    void charged_elsewhere(uint64_t bytes) {
+        outside_ = bytes;
+        if (!peak_ || bytes > *peak_) peak_ = bytes;
+    }
     std::optional<uint64_t> peak() const { return peak_; }
     uint64_t samples() const { return samples_; }
 
@@ -48,6 +56,7 @@ class MemorySampler {
     bool v2_ = false;
     std::optional<uint64_t> peak_;
     uint64_t samples_ = 0;
+    uint64_t outside_ = 0;
 };
 
 }  // namespace corral::launcher

@@ -275,7 +275,8 @@ void write_owner(const std::string& registry, const ScratchDir& d) {
     if (!info) throw std::system_error(ENOENT, std::generic_category(), kpath::kSelfStat);
     write_file_atomically(
         entry_path(registry, d.id, ".owner"),
-        std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path + "\n", 0600);
+        std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path + "\n", 0600,
+        Durability::Process);
 }
 
 bool is_registered(const std::string& registry, const std::string& dir) {
@@ -338,7 +339,8 @@ KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes
                        .count();
         write_file_atomically(
             entry_path(registry, d.id, ".kept"),
-            std::to_string(now) + " " + std::to_string(bytes) + " " + d.path + "\n", 0600);
+            std::to_string(now) + " " + std::to_string(bytes) + " " + d.path + "\n", 0600,
+            Durability::Process);
         struct Kept {
             long long when = 0;
             uint64_t bytes = 0;

@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 
 #include "run_harness.hpp"
+#include "runtime/launcher.hpp"
 #include "runtime/memory_sampler.hpp"
 
 using testing::HasSubstr;
@@ -67,13 +68,14 @@ TEST_F(LaunchRun, SigtermDuringTheLeakSweepIsHonoured) {
 
 // Issue 13: page cache is not what a test needs. 256 MiB of files written with
 // a small RSS: the cgroup's raw peak is large, the non-reclaimable one small.
-// Both ways of joining the cgroup (before exec with --cgroup require, after
-// exec by default).
+// Both ways of joining the cgroup: before exec (--cgroup require), and by
+// default once the test has run kCgroupJoinDelayMs (the sleep lets the move
+// happen before the writes).
 TEST_F(LaunchRun, FilesWrittenCountInTheRawPeakNotInTheNonReclaimable) {
     for (const char* mode : {"require", "auto"}) {
         SCOPED_TRACE(mode);
         auto r = run({"--cgroup", mode, "--", "sh", "-c",
-                      "dd if=/dev/zero of=\"$TMPDIR/f\" bs=1M count=256 status=none"});
+                      "sleep 0.2; dd if=/dev/zero of=\"$TMPDIR/f\" bs=1M count=256 status=none"});
         if (r.code == 125 && r.err.find("cgroup") != std::string::npos)
             GTEST_SKIP() << "no writable cgroup hierarchy here: " << r.err;
         ASSERT_EQ(r.code, 0) << r.err;
@@ -160,6 +162,48 @@ TEST_F(LaunchRun, AnUnenforcedLimitSaysWhyInTheRecord) {
     EXPECT_EQ(rec["memory_limit_reason"], "--cgroup off");
     EXPECT_TRUE(rec["declared_memory_bytes"].is_null());
     EXPECT_TRUE(rec["processors"].is_null());
+}
+
+// Issue 12 hot path: joining a v1 cgroup waits for an RCU grace period
+// (10-15 ms). Without a limit, a test gets its cgroup only when it is still
+// running after kCgroupJoinDelayMs: a short one makes none (before: every test
+// made one and the launcher of /bin/true waited out the move), a longer one
+// is moved into it while it runs.
+TEST_F(LaunchRun, OnlyATestStillRunningAfterTheJoinDelayGetsItsCgroup) {
+    auto r = run({"--", "true"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto rec = last_record();
+    EXPECT_TRUE(!rec.contains("cgroup") || rec["cgroup"].is_null() || rec["cgroup"] == "")
+        << rec.dump();
+    EXPECT_THAT(rec["peak_nonreclaimable_source"].get<std::string>(),
+                testing::Not(HasSubstr("cgroup")))
+        << rec.dump();
+    EXPECT_EQ(rec["memory_samples"], 0) << rec.dump();
+
+    auto delay = std::to_string(3.0 * corral::launcher::kCgroupJoinDelayMs / 1000);
+    r = run({"--", "sh", "-c", "sleep " + delay + "; cat /proc/self/cgroup"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    rec = last_record();
+    if (!rec.contains("cgroup") || !rec["cgroup"].is_string() || rec["cgroup"] == "")
+        GTEST_SKIP() << "no usable cgroup hierarchy here: " << rec.dump();
+    auto dir = rec["cgroup"].get<std::string>();
+    auto leaf = dir.substr(dir.rfind('/') + 1);
+    EXPECT_THAT(r.out, HasSubstr(leaf)) << "the test never ran in its cgroup " << dir;
+    EXPECT_THAT(rec["peak_nonreclaimable_source"].get<std::string>(), HasSubstr("proc+cgroup"));
+}
+
+// Memory a tree holds before its late move into the cgroup stays charged to
+// the launcher's cgroup (v1 moves no charges), so the cgroup samples alone
+// would miss it: the /proc sample at the move counts it. Two processes touch
+// 64 MiB each at once (well before the move) and hold it.
+TEST_F(LaunchRun, MemoryHeldBeforeTheLateMoveIsCounted) {
+    std::string a = std::string(TOUCH_MEMORY_EXE) + " 64 800";
+    auto r = run({"--", "sh", "-c", a + " & " + a + " & wait"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto rec = last_record();
+    if (rec["memory_samples"] == 0) GTEST_SKIP() << "no memory controller in the test's cgroup";
+    EXPECT_GE(u(rec["peak_nonreclaimable_bytes"]), 128ull << 20) << rec.dump();
+    EXPECT_LT(u(rec["peak_nonreclaimable_bytes"]), 512ull << 20) << rec.dump();
 }
 
 TEST(MemoryStat, NonReclaimableIsAnonShmemAndUnreclaimableKernel) {
