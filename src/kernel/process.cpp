@@ -53,16 +53,16 @@ std::vector<pid_t> list_pids(const Host& host) {
     return pids;
 }
 
-std::optional<ProcessInfo> read_process(pid_t pid, const Host& host) {
+std::optional<ProcessStat> read_stat(pid_t pid, const Host& host) {
     auto stat = slurp(host, base(pid) + "/stat");
     if (!stat) return std::nullopt;
     // comm may hold spaces and ')': it ends at the last ')'.
     auto open_paren = stat->find('(');
     auto close_paren = stat->rfind(')');
     if (open_paren == std::string::npos || close_paren == std::string::npos ||
-        close_paren < open_paren)
+        close_paren < open_paren || close_paren + 2 > stat->size())
         return std::nullopt;
-    ProcessInfo p;
+    ProcessStat p;
     p.pid = pid;
     p.comm = stat->substr(open_paren + 1, close_paren - open_paren - 1);
     auto fields = split(std::string_view(*stat).substr(close_paren + 2), ' ');
@@ -82,6 +82,21 @@ std::optional<ProcessInfo> read_process(pid_t pid, const Host& host) {
     p.start_time = *start;
     constexpr unsigned long long kPfKthread = 0x00200000;  // PF_KTHREAD
     p.kernel_thread = (*flags & kPfKthread) != 0;
+    return p;
+}
+
+std::optional<ProcessInfo> read_process(pid_t pid, const Host& host) {
+    auto st = read_stat(pid, host);
+    if (!st) return std::nullopt;
+    ProcessInfo p;
+    p.pid = st->pid;
+    p.ppid = st->ppid;
+    p.pgid = st->pgid;
+    p.sid = st->sid;
+    p.state = st->state;
+    p.start_time = st->start_time;
+    p.kernel_thread = st->kernel_thread;
+    p.comm = std::move(st->comm);
 
     if (auto status = slurp(host, base(pid) + "/status")) {
         for (auto line : split_lines(*status)) {
@@ -135,7 +150,7 @@ std::vector<pid_t> children_of(pid_t pid, const Host& host) {
     }
     if (!have_children_file) {
         for (pid_t p : list_pids(host))
-            if (auto info = read_process(p, host); info && info->ppid == pid) kids.insert(p);
+            if (auto info = read_stat(p, host); info && info->ppid == pid) kids.insert(p);
     }
     return {kids.begin(), kids.end()};
 }
@@ -160,16 +175,18 @@ Read<std::vector<std::string>> self_argv(const Host& host) {
     return Read<std::vector<std::string>>::ok(split_nul(*text));
 }
 
-std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host, int max_depth) {
-    std::vector<ProcessInfo> out;
-    auto self = read_process(pid, host);
+std::vector<ProcessStat> ancestors(pid_t pid, const Host& host, int max_depth,
+                                   const std::function<bool(const ProcessStat&)>& stop) {
+    std::vector<ProcessStat> out;
+    auto self = read_stat(pid, host);
     pid_t p = self ? self->ppid : 0;
     std::set<pid_t> seen{pid};
     while (p > 0 && static_cast<int>(out.size()) < max_depth && seen.insert(p).second) {
-        auto info = read_process(p, host);
+        auto info = read_stat(p, host);
         if (!info) break;
         p = info->ppid;
         out.push_back(std::move(*info));
+        if (stop && stop(out.back())) break;
     }
     return out;
 }
@@ -177,7 +194,7 @@ std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host, int max_depth) {
 std::optional<ProcessRef> ProcessRef::open(pid_t pid, unsigned long long expected_start_time) {
     int fd = open_pidfd(pid);
     if (fd < 0) return std::nullopt;
-    auto info = read_process(pid);
+    auto info = read_stat(pid);
     if (!info || info->start_time != expected_start_time) {
         ::close(fd);
         return std::nullopt;

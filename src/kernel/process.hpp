@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,19 @@
 #include "kernel/host.hpp"
 
 namespace corral::proc {
+
+// What /proc/<pid>/stat alone says (proc_pid_stat(5)): one file, the cheap read
+// for walks that need only identity and parentage (the launcher's run id).
+struct ProcessStat {
+    pid_t pid = 0;
+    pid_t ppid = 0;                     // field 4
+    pid_t pgid = 0;                     // field 5
+    pid_t sid = 0;                      // field 6
+    char state = '?';                   // field 3: R, S, D, Z, T, ...
+    unsigned long long start_time = 0;  // field 22, clock ticks after boot: with pid, the identity
+    bool kernel_thread = false;         // field 9 (flags) has PF_KTHREAD
+    std::string comm;                   // field 2, the kernel name (<= 15 chars)
+};
 
 struct ProcessInfo {
     pid_t pid = 0;
@@ -41,8 +55,11 @@ struct ProcessInfo {
 // All numeric entries of /proc, ascending. Empty if /proc cannot be read.
 std::vector<pid_t> list_pids(const Host& host = live_host());
 
-// nullopt if the process is gone (or /proc/<pid> cannot be read).
+// nullopt if the process is gone (or /proc/<pid> cannot be read). Reads stat,
+// status and cmdline: three files.
 std::optional<ProcessInfo> read_process(pid_t pid, const Host& host = live_host());
+// /proc/<pid>/stat only (one file); nullopt if gone or the line is malformed.
+std::optional<ProcessStat> read_stat(pid_t pid, const Host& host = live_host());
 std::optional<std::string> read_cwd(pid_t pid, const Host& host = live_host());
 std::optional<std::string> read_exe(pid_t pid, const Host& host = live_host());
 std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host = live_host());
@@ -62,7 +79,11 @@ Read<std::vector<std::string>> self_argv(const Host& host = live_host());
 
 // The chain of parents of `pid` (its parent first), up to but not including
 // pid 0 and stopping at the first that cannot be read; at most `max_depth`.
-std::vector<ProcessInfo> ancestors(pid_t pid, const Host& host = live_host(), int max_depth = 4096);
+// With `stop`, the walk also ends after the first ancestor it accepts (that one
+// included). One stat read per process (read_stat): `pid`'s own, then each parent's.
+// Empty when `pid` or its parent cannot be read.
+std::vector<ProcessStat> ancestors(pid_t pid, const Host& host = live_host(), int max_depth = 4096,
+                                   const std::function<bool(const ProcessStat&)>& stop = {});
 
 // A process held by pidfd. open() pins the identity: it opens the pidfd, then
 // re-reads the start time; if it differs from the one scanned, the pid was

@@ -15,6 +15,7 @@
 
 #include "kernel/process.hpp"
 #include "runtime/cgroup_sandbox.hpp"
+#include "runtime/launch_ancestry.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/memory_sampler.hpp"
 #include "runtime/scratch_dir.hpp"
@@ -97,6 +98,7 @@ class Launch {
     const Options& o_;
     std::ostream& err_;
     records::RunRecord rec_;
+    Ancestry ancestry_;  // walked once: the run id, then the stale sweep's own line
 
     double multiplier_ = 1.0;
     std::optional<double> timeout_;  // effective seconds

@@ -40,7 +40,7 @@ int Launch::prepare() {
     rec_.command = o_.command;
     std::error_code cwd_error;
     rec_.working_directory = std::filesystem::current_path(cwd_error).string();
-    rec_.run_id = records::current_run_id();
+    rec_.run_id = ancestry_.run_id();
     if (!o_.name.empty()) {
         rec_.name = o_.name;
     } else {
@@ -165,28 +165,14 @@ int Launch::block_signals() {
 }
 
 // Scratch directories of launchers killed outright (their owner entry names a
-// process that is gone): end what still runs with their test id, remove them.
+// process that is gone): end what still runs with their test id
+// (stale_test_processes, sparing our own line), remove them.
 void Launch::sweep_stale() {
     for (auto& e : scratch::claim_stale(registry_)) {
         std::vector<proc::ProcessRef> refs;
-        std::string needle = "CORRAL_TEST_ID=" + e.id;
-        pid_t self = ::getpid();
-        std::set<pid_t> ancestors;
-        for (pid_t p = self; p > 1;) {
-            ancestors.insert(p);
-            auto info = proc::read_process(p);
-            if (!info) break;
-            p = info->ppid;
-        }
-        for (pid_t p : proc::list_pids()) {
-            if (ancestors.count(p)) continue;
-            auto env = proc::read_environ(p);
-            if (!env || std::find(env->begin(), env->end(), needle) == env->end()) continue;
-            auto info = proc::read_process(p);
-            if (!info) continue;
-            if (auto ref = proc::ProcessRef::open(p, info->start_time))
+        for (const auto& p : stale_test_processes(e.id, ancestry_.own_line()))
+            if (auto ref = proc::ProcessRef::open(p.pid, p.start_time))
                 refs.push_back(std::move(*ref));
-        }
         if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
         struct stat st {};
         if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {

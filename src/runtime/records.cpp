@@ -116,22 +116,23 @@ void append_line(const std::string& path, const std::string& line) {
                                 "short write to " + path + " (disk full?)");
 }
 
-std::string current_run_id() {
-    auto id_of = [](const proc::ProcessInfo& p) {
+std::vector<proc::ProcessStat> run_ancestors(const Host& host) {
+    return proc::ancestors(host.self_pid(), host, kRunIdDepth,
+                           [](const proc::ProcessStat& p) { return p.comm == "ctest"; });
+}
+
+std::string run_id_of(const std::vector<proc::ProcessStat>& ancestors) {
+    if (ancestors.empty()) return "unknown";
+    auto id_of = [](const proc::ProcessStat& p) {
         return p.comm + "-" + std::to_string(p.pid) + "-" + std::to_string(p.start_time);
     };
-    auto self = proc::read_process(::getpid());
-    if (!self) return "unknown";
-    auto parent = proc::read_process(self->ppid);
-    if (!parent) return "unknown";
-    // A wrapper between ctest and the launcher (a shell, env) does not split the run.
-    std::optional<proc::ProcessInfo> p = parent;
-    for (int depth = 0; p && depth < 16; ++depth) {
-        if (p->comm == "ctest") return id_of(*p);
-        if (p->ppid <= 1) break;
-        p = proc::read_process(p->ppid);
-    }
-    return id_of(*parent);
+    for (const auto& p : ancestors)
+        if (p.comm == "ctest") return id_of(p);
+    return id_of(ancestors.front());
+}
+
+std::string current_run_id(const Host& host) {
+    return run_id_of(run_ancestors(host));
 }
 
 namespace {

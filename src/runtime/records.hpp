@@ -13,6 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernel/host.hpp"
+#include "kernel/process.hpp"
+
 namespace corral::records {
 
 inline constexpr const char* kRecordSchema = "corral.record/1";
@@ -85,13 +88,23 @@ nlohmann::json to_json(const RunRecord& r);
 void append_line(const std::string& path, const std::string& line);
 
 // The run a launcher belongs to: one id per `ctest` invocation. CTest starts
-// every test as a direct child of its own process (no shell), so the launcher's
-// nearest ancestor whose comm is "ctest" identifies the run:
-// "ctest-<pid>-<start time in clock ticks after boot>" (proc(5), field 22; pid
-// and start time together survive pid reuse). Without a ctest ancestor the
-// parent stands in: "<comm>-<pid>-<start>" (launches from one shell or script
-// share it). "unknown" if /proc cannot be read.
-std::string current_run_id();
+// every test as a direct child of its own process (no shell), but a wrapper in
+// between (a shell, env, a TEST_LAUNCHER script) must not split the run: the
+// launcher's nearest ancestor whose comm is "ctest" (at most kRunIdDepth up)
+// identifies it: "ctest-<pid>-<start time in clock ticks after boot>"
+// (proc_pid_stat(5), field 22; pid and start time together survive pid reuse).
+// Without a ctest ancestor the parent stands in: "<comm>-<pid>-<start>"
+// (launches from one shell or script share it). "unknown" if /proc cannot be read.
+inline constexpr int kRunIdDepth = 16;
+
+// The ancestors the run id needs, parent first, read from `host`'s /proc with
+// one stat read each (proc::ancestors): up to and including the nearest ctest,
+// else kRunIdDepth of them. Empty when we or our parent cannot be read.
+std::vector<proc::ProcessStat> run_ancestors(const Host& host = live_host());
+// The run id of a chain as run_ancestors() gives it (rules above); "unknown" when empty.
+std::string run_id_of(const std::vector<proc::ProcessStat>& ancestors);
+// run_id_of(run_ancestors(host)).
+std::string current_run_id(const Host& host = live_host());
 
 // Records files are bounded by rotation at run boundaries: when `path` has
 // grown to `rotate_bytes` or more and its last record belongs to another run

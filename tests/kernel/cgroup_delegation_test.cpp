@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -33,9 +34,15 @@ void put(const fs::path& p, const std::string& text) {
 
 class EmulatedCgroupFs : public cgroup::FsOps {
   public:
-    std::set<std::string> failing;  // file names whose writes fail
+    std::set<std::string> failing;     // file names whose writes fail
+    std::set<std::string> unwritable;  // file names access(W_OK) refuses (not delegated)
     int fail_errno = EACCES;
     bool v2 = true;
+
+    int can_write(const std::string& path) const override {
+        if (unwritable.count(fs::path(path).filename().string())) return EACCES;
+        return FsOps::can_write(path);
+    }
 
     int make_dir(const std::string& path) const override {
         if (int err = FsOps::make_dir(path)) return err;
@@ -199,6 +206,98 @@ TEST(CgroupPathTranslation, TheTestCgroupIsMadeUnderTheMountRootTranslatedPath) 
     EXPECT_EQ(s->dir(), (t.root / "sys/fs/cgroup/memory/inner/corral-t6").string());
     EXPECT_TRUE(s->memory_limit().enforced) << s->memory_limit().reason;
     EXPECT_EQ(trim(slurp(s->dir() + "/memory.memsw.limit_in_bytes")), "33554432");
+}
+
+// The hand-written trees tests/data/hosts/launch-cgroup-* (see their README),
+// copied to a temp dir because create() makes and writes cgroups in them.
+struct RecordedTree {
+    fs::path root;
+    explicit RecordedTree(const std::string& name) {
+        root = fs::temp_directory_path() / ("corral-" + name + "-" + std::to_string(::getpid()) +
+                                            "-" + std::to_string(Tree::counter++));
+        fs::remove_all(root);
+        fs::copy(std::string(CORRAL_TEST_DATA_DIR) + "/hosts/" + name, root,
+                 fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    }
+    ~RecordedTree() { fs::remove_all(root); }
+    std::string at(const std::string& p) const { return (root / p).string(); }
+};
+
+TEST(RecordedCgroupPlacement, V2WithoutTheMemoryControllerTracksButCannotLimit) {
+    RecordedTree t("launch-cgroup-v2-no-memory");
+    const std::string own = t.at("sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope");
+    RecordedHost host(t.root);
+    EmulatedCgroupFs ops;
+    std::string why;
+    auto limited = cgroup::Sandbox::create("n1", 64ull << 20, why, cgroup::Hierarchy::Auto,
+                                           {&host, t.root, &ops});
+    EXPECT_FALSE(limited);
+    EXPECT_NE(why.find("no cgroup hierarchy with the memory controller"), std::string::npos) << why;
+    EXPECT_NE(why.find(own + ": no memory controller in cgroup.controllers"), std::string::npos)
+        << why;
+    EXPECT_FALSE(fs::exists(own + "/corral-n1"));
+    EXPECT_EQ(trim(slurp(own + "/cgroup.procs")), "4242") << "nothing moved";
+    auto tracked = cgroup::Sandbox::create("n2", std::nullopt, why, cgroup::Hierarchy::Auto,
+                                           {&host, t.root, &ops});
+    ASSERT_TRUE(tracked) << why;
+    EXPECT_STREQ(tracked->kind(), "cgroup-v2");
+    EXPECT_FALSE(tracked->has_memory());
+    EXPECT_EQ(tracked->dir(), own + "/corral-n2");
+}
+
+TEST(RecordedCgroupPlacement, V2DelegatedScopeGetsMemoryUndelegatedSaysWhy) {
+    const std::string scope =
+        "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/ci.scope";
+    {
+        RecordedTree t("launch-cgroup-v2-delegation");
+        RecordedHost host(t.root);
+        EmulatedCgroupFs ops;
+        std::string why;
+        auto s = cgroup::Sandbox::create("d1", 64ull << 20, why, cgroup::Hierarchy::Auto,
+                                         {&host, t.root, &ops});
+        ASSERT_TRUE(s) << why;
+        EXPECT_TRUE(s->has_memory());
+        EXPECT_TRUE(s->memory_limit().enforced) << s->memory_limit().reason;
+        EXPECT_EQ(s->dir(), t.at(scope + "/corral-d1"));
+        EXPECT_EQ(trim(slurp(t.at(scope + "/corral-launcher-4242/cgroup.procs"))), "4242");
+        EXPECT_EQ(trim(slurp(t.at(scope + "/cgroup.subtree_control"))), "memory");
+    }
+    {
+        RecordedTree t("launch-cgroup-v2-delegation");
+        RecordedHost host(t.root);
+        EmulatedCgroupFs ops;
+        ops.unwritable = {"cgroup.subtree_control"};
+        std::string why;
+        auto s = cgroup::Sandbox::create("d2", 64ull << 20, why, cgroup::Hierarchy::Auto,
+                                         {&host, t.root, &ops});
+        EXPECT_FALSE(s);
+        EXPECT_NE(why.find("cgroup.subtree_control: Permission denied (the subtree is not "
+                           "delegated to us)"),
+                  std::string::npos)
+            << why;
+        EXPECT_FALSE(fs::exists(t.at(scope + "/corral-launcher-4242"))) << "nothing moved";
+        EXPECT_EQ(trim(slurp(t.at(scope + "/cgroup.procs"))), "4242");
+    }
+}
+
+TEST(RecordedCgroupPlacement, HybridContainerUsesV1MemoryUnderTheTranslatedMountRoot) {
+    for (bool limit : {true, false}) {
+        RecordedTree t("launch-cgroup-hybrid-container");
+        RecordedHost host(t.root);
+        EmulatedCgroupFs ops;
+        ops.v2 = false;
+        std::string why;
+        auto s = cgroup::Sandbox::create(
+            "h1", limit ? std::optional<uint64_t>(32ull << 20) : std::nullopt, why,
+            cgroup::Hierarchy::Auto, {&host, t.root, &ops});
+        ASSERT_TRUE(s) << why;
+        EXPECT_STREQ(s->kind(), "cgroup-v1");
+        EXPECT_TRUE(s->has_memory());
+        // /docker/abc/inner under a mount of root /docker/abc: <mount>/inner.
+        EXPECT_EQ(s->dir(), t.at("sys/fs/cgroup/memory/inner/corral-h1"));
+        EXPECT_EQ(s->memory_limit().enforced, limit) << s->memory_limit().reason;
+        EXPECT_FALSE(fs::exists(t.at("sys/fs/cgroup/unified/inner/corral-h1")));
+    }
 }
 
 }  // namespace
