@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Overhead of `corral run` against the bare command: `/bin/true` and `sleep 0.02`.
 
+Also `sleep 0.06`: a test that ends just after the default late cgroup move
+(kCgroupJoinDelayMs = 50 ms), the worst case of `--cgroup auto`.
+
 Runs the variants interleaved (so machine noise hits them alike), N times
 each, and prints the median wall time of each, the ratio and the absolute
 difference. Usage:
@@ -33,7 +36,8 @@ def main() -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
-        variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"]}
+        variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"],
+                    "sleep 0.06": ["sleep", "0.06"]}
         builds = [("", corral)]
         if args.baseline:
             builds.append(("before: ", os.path.abspath(args.baseline)))
@@ -45,6 +49,8 @@ def main() -> int:
                 run + ["--cgroup", "require", "--", "sleep", "0.02"])
             variants[f"{label}corral run --cgroup off -- sleep 0.02"] = (
                 run + ["--cgroup", "off", "--", "sleep", "0.02"])
+            # Ends just after the late cgroup move (50 ms): the worst case of auto.
+            variants[f"{label}corral run -- sleep 0.06"] = run + ["--", "sleep", "0.06"]
         times = {name: [] for name in variants}
         for _ in range(3):  # warm caches
             for cmd in variants.values():
@@ -55,8 +61,9 @@ def main() -> int:
                 subprocess.run(cmd, check=True)
                 times[name].append((time.perf_counter_ns() - t0) / 1e6)
 
-    base_of = lambda name: statistics.median(
-        times["sleep 0.02" if "sleep" in name else "/bin/true"])
+    def base_of(name):
+        bare = next((b for b in ("sleep 0.02", "sleep 0.06") if b in name), "/bin/true")
+        return statistics.median(times[bare])
     print(f"runs per variant: {args.n} (interleaved); corral: {corral}")
     print(f"{'variant':52} {'median ms':>10} {'p90 ms':>8} {'ratio':>6} {'+ms':>7}")
     for name, ts in times.items():
