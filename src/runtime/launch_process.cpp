@@ -279,7 +279,7 @@ std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
     // The test's process group (a full scan only when the group still exists).
     if (main_pid_ > 0 && proc::signal_group(main_pid_, 0))
         for (pid_t p : proc::list_pids())
-            if (auto info = proc::read_process(p); info && info->pgid == main_pid_) pids.insert(p);
+            if (auto info = proc::read_stat(p); info && info->pgid == main_pid_) pids.insert(p);
 
     std::vector<proc::ProcessInfo> out;
     pid_t self = ::getpid();

@@ -31,7 +31,7 @@ bool Launch::owns_foreground_group(pid_t fg) const {
     if (!proc::signal_group(fg, 0) && errno == ESRCH) return true;
     pid_t self = ::getpid();
     for (pid_t p = fg; p > 1;) {
-        auto info = proc::read_process(p);
+        auto info = proc::read_stat(p);
         if (!info) return false;
         if (info->ppid == self) return true;
         p = info->ppid;
@@ -54,9 +54,9 @@ bool Launch::job_control_parent() const {
     pid_t pgrp = ::getpgrp();
     pid_t sid = ::getsid(0);
     for (pid_t p = ::getpid(); p > 1;) {
-        auto info = proc::read_process(p);
+        auto info = proc::read_stat(p);
         if (!info) return false;
-        auto parent = proc::read_process(info->ppid);
+        auto parent = proc::read_stat(info->ppid);
         if (!parent) return false;
         if (parent->pgid != pgrp) return parent->sid == sid;
         p = parent->pid;

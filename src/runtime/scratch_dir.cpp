@@ -271,7 +271,7 @@ bool is_scratch_path_of(const std::string& path, const std::string& id) {
 void write_owner(const std::string& registry, const ScratchDir& d) {
     ensure_registry(registry);
     pid_t self = ::getpid();
-    auto info = proc::read_process(self);
+    auto info = proc::read_stat(self);
     if (!info) throw std::system_error(ENOENT, std::generic_category(), kpath::kSelfStat);
     write_file_atomically(
         entry_path(registry, d.id, ".owner"),
@@ -309,7 +309,7 @@ std::vector<OwnerEntry> claim_stale(const std::string& registry) {
         // into place), never ours to judge.
         if (!in && e.path.empty()) continue;
         if (e.pid <= 0 || !is_scratch_path_of(e.path, e.id)) continue;
-        if (auto info = proc::read_process(e.pid); info && info->start_time == e.start_time)
+        if (auto info = proc::read_stat(e.pid); info && info->start_time == e.start_time)
             continue;  // the owner is alive
         e.claim = registry + "/" + e.id + ".sweep-" + std::to_string(::getpid());
         if (::rename((registry + "/" + name).c_str(), e.claim.c_str()) != 0)
