@@ -149,8 +149,8 @@ std::string emit_sharded_workflow(const Plan& plan, const std::string& template_
                        " s (timeout multiplier " + shortest_decimal(plan.timeout_multiplier) + ")";
     std::string list, spaced;
     for (int k = 1; k <= shards; ++k) {
-        list += (k > 1 ? ", " : "") + std::to_string(k);
-        spaced += (k > 1 ? " " : "") + std::to_string(k);
+        list += cat({k > 1 ? ", " : "", std::to_string(k)});
+        spaced += cat({k > 1 ? " " : "", std::to_string(k)});
     }
     std::string text = emit_detail::fill_template(
         embedded_template(template_name), template_name,

@@ -20,7 +20,12 @@ namespace {
 std::string format_message(const std::string& where, int line, int column, const std::string& key,
                            const std::string& body) {
     std::string m = where;
-    if (line > 0) m += ":" + std::to_string(line) + ":" + std::to_string(column);
+    if (line > 0) {
+        m += ':';
+        m += std::to_string(line);
+        m += ':';
+        m += std::to_string(column);
+    }
     m += ": ";
     // A variable or option name already says which knob; a file position does not.
     if (line > 0 && !key.empty()) m += key + ": ";

@@ -39,7 +39,7 @@ std::string tests_file(const ShardPlan& plan, int k) {
 std::string regex_file(const ShardPlan& plan, int k) {
     std::string alt;
     for (const auto& t : plan.tests)
-        if (t.shard == k) alt += (alt.empty() ? "" : "|") + ctest_regex_escape(t.name);
+        if (t.shard == k) alt += cat({alt.empty() ? "" : "|", ctest_regex_escape(t.name)});
     // An empty shard must select nothing: a regex no test name can match.
     if (alt.empty()) return "^$a\n";
     return "^(" + alt + ")$\n";

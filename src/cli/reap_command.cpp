@@ -132,7 +132,7 @@ void add_reap_command(CLI::App& app, int& status) {
                 reap::describe(std::cout, report);
             }
             for (const auto& s : report.spared)
-                if (s.reason == std::string("other-user"))
+                if (s.reason == reap::SpareReason::OtherUser)
                     std::cerr << "corral reap: warning: spared pid " << s.info.pid << " of uid "
                               << s.info.uid << " in scope (" << s.info.command_line()
                               << "); use --all-users to kill it\n";

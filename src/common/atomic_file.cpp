@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "common/text.hpp"
+
 namespace corral {
 namespace {
 
@@ -20,7 +22,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
                            unsigned mode, Durability durability) {
     auto dir = path.parent_path();
     if (dir.empty()) dir = ".";
-    std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+    std::string tmpl = (dir / cat({".", path.filename().string(), ".XXXXXX"})).string();
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (fd < 0) fail("cannot create temporary file for", path, errno);
     auto cleanup = [&](const char* what) {

@@ -114,4 +114,15 @@ std::string human_bytes(uint64_t bytes) {
     return buf;
 }
 
+std::string cat(std::initializer_list<std::string_view> parts) {
+    size_t size = 0;
+    for (auto p : parts)
+        size += p.size();
+    std::string out;
+    out.reserve(size);
+    for (auto p : parts)
+        out.append(p);
+    return out;
+}
+
 }  // namespace corral

@@ -41,7 +41,7 @@ std::optional<double> decimal(std::string_view s) {
 }
 
 std::string quoted(std::string_view s) {
-    return "\"" + std::string(s) + "\"";
+    return cat({"\"", s, "\""});
 }
 
 const char* const kSizeRule =
@@ -94,9 +94,9 @@ Parsed<uint64_t> parse_size(std::string_view raw) {
         return Parsed<uint64_t>::fail(
             quoted(raw) + ": \"" + std::string(rest) +
             "\" is ambiguous (10^n or 2^n bytes?); corral's sizes are binary: write " +
-            std::string(whole) + (frac.empty() ? "" : "." + std::string(frac)) + binary + " or " +
-            std::string(whole) + (frac.empty() ? "" : "." + std::string(frac)) + binary + "iB (" +
-            binary + " = 2^" +
+            std::string(whole) + (frac.empty() ? std::string() : cat({".", frac})) + binary +
+            " or " + std::string(whole) + (frac.empty() ? std::string() : cat({".", frac})) +
+            binary + "iB (" + binary + " = 2^" +
             std::to_string(unit[0] == 'k'   ? 10
                            : unit[0] == 'm' ? 20
                            : unit[0] == 'g' ? 30

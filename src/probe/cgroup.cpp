@@ -6,7 +6,7 @@ namespace corral {
 
 CgroupFile read_cgroup_file(const Host& host, const std::string& dir, std::string_view name) {
     CgroupFile f;
-    f.path = join_cgroup_path(dir, "/" + std::string(name));
+    f.path = join_cgroup_path(dir, cat({"/", name}));
     if (!host.exists(f.path)) return f;
     auto text = host.read_text(f.path);
     if (!text) {

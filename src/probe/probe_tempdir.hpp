@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace corral {
 
 // "EOPNOTSUPP" for EOPNOTSUPP: the errno's symbolic name, or its number.
@@ -112,7 +114,7 @@ class ProbeFiles {
                 return -1;
             }
         }
-        const std::string name = "f" + std::to_string(++count_);
+        const std::string name = cat({"f", std::to_string(++count_)});
         return private_dir_->create_file(name.c_str(), access);
     }
 

@@ -72,7 +72,8 @@ std::vector<std::string> wrap(const std::string& text, size_t width, size_t inde
             lines.push_back(line);
             line.clear();
         }
-        line += (line.empty() ? "" : " ") + fit(word, limit);
+        if (!line.empty()) line += ' ';
+        line += fit(word, limit);
         if (sp == std::string::npos) break;
         start = sp + 1;
     }

@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kTokenVariable = "CORRAL_SCOPE=";
 
 struct Match {
-    std::string by;
+    Tie by;
     std::string detail;
 };
 
@@ -25,16 +25,16 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
     const bool have_paths = !scope.paths.empty();
     if (have_paths && options.match.argv) {
         for (const auto& a : info.argv)
-            if (argv_element_in_scope(a, scope)) return Match{"argv", a};
+            if (argv_element_in_scope(a, scope)) return Match{Tie::Argv, a};
     }
     if (info.kernel_thread) return std::nullopt;  // no cwd/exe/env of its own
     if (have_paths && options.match.cwd) {
         if (auto cwd = proc::read_cwd(info.pid, *options.host); cwd && path_in_scope(*cwd, scope))
-            return Match{"cwd", *cwd};
+            return Match{Tie::Cwd, *cwd};
     }
     if (have_paths && options.match.exe) {
         if (auto exe = proc::read_exe(info.pid, *options.host); exe && path_in_scope(*exe, scope))
-            return Match{"exe", *exe};
+            return Match{Tie::Exe, *exe};
     }
     // CORRAL_SCOPE=<token>, or CORRAL_SCOPE=<a path under the scope>: `corral
     // run` exports its scratch directory there, which lies under the scope the
@@ -47,14 +47,14 @@ std::optional<Match> match_process(const proc::ProcessInfo& info, const ScanOpti
                 if ((scope.token && value == *scope.token) ||
                     (have_paths && !value.empty() && value.front() == '/' &&
                      path_in_scope(value, scope)))
-                    return Match{"env", e};
+                    return Match{Tie::Env, e};
             }
         }
     }
     if (have_paths && options.match.files) {
         if (auto files = proc::read_open_files(info.pid, *options.host)) {
             for (const auto& f : *files)
-                if (path_in_scope(f, scope)) return Match{"files", f};
+                if (path_in_scope(f, scope)) return Match{Tie::Files, f};
         }
     }
     return std::nullopt;
@@ -116,22 +116,6 @@ void add_spared(std::vector<Spared>& all, std::set<std::pair<pid_t, unsigned lon
 
 }  // namespace
 
-const char* outcome_name(Outcome outcome) {
-    switch (outcome) {
-        case Outcome::NotSignalled:
-            return "not-signalled";
-        case Outcome::Vanished:
-            return "vanished";
-        case Outcome::Terminated:
-            return "terminated";
-        case Outcome::Killed:
-            return "killed";
-        case Outcome::Survived:
-            return "survived";
-    }
-    return "?";
-}
-
 ScanResult scan(const ScanOptions& options) {
     ScanResult result;
     const Host& host = *options.host;
@@ -144,23 +128,23 @@ ScanResult scan(const ScanOptions& options) {
         if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
         auto match = match_process(*info, options);
         if (!match) continue;
-        const char* reason = nullptr;
+        std::optional<SpareReason> reason;
         if (pid == self)
-            reason = "self";
+            reason = SpareReason::Self;
         else if (ancestors.count(pid))
-            reason = "ancestor";
+            reason = SpareReason::Ancestor;
         else if (pid == 1)
-            reason = "pid-1";
+            reason = SpareReason::Pid1;
         else if (info->kernel_thread)
-            reason = "kernel-thread";
+            reason = SpareReason::KernelThread;
         else if (!options.all_users && info->uid != me)
-            reason = "other-user";
+            reason = SpareReason::OtherUser;
         if (reason)
             result.spared.push_back(
-                Spared{std::move(*info), std::move(match->by), std::move(match->detail), reason});
+                Spared{std::move(*info), match->by, std::move(match->detail), *reason});
         else
             result.targets.push_back(
-                Candidate{std::move(*info), std::move(match->by), std::move(match->detail)});
+                Candidate{std::move(*info), match->by, std::move(match->detail)});
     }
     return result;
 }
@@ -233,12 +217,15 @@ ReapReport reap(const ReapOptions& options) {
 
 namespace {
 
-nlohmann::json process_json(const proc::ProcessInfo& info, const std::string& by,
-                            const std::string& detail) {
-    return {{"pid", info.pid},   {"ppid", info.ppid},
-            {"uid", info.uid},   {"start_time", info.start_time},
-            {"comm", info.comm}, {"command_line", info.command_line()},
-            {"matched_by", by},  {"match_detail", detail}};
+nlohmann::json process_json(const proc::ProcessInfo& info, Tie by, const std::string& detail) {
+    return {{"pid", info.pid},
+            {"ppid", info.ppid},
+            {"uid", info.uid},
+            {"start_time", info.start_time},
+            {"comm", info.comm},
+            {"command_line", info.command_line()},
+            {"matched_by", tie_name(by)},
+            {"match_detail", detail}};
 }
 
 }  // namespace
@@ -274,7 +261,7 @@ nlohmann::json to_json(const ReapReport& report) {
     auto& spared = j["spared"] = nlohmann::json::array();
     for (const auto& s : report.spared) {
         auto p = process_json(s.info, s.matched_by, s.match_detail);
-        p["reason"] = s.reason;
+        p["reason"] = spare_reason_name(s.reason);
         spared.push_back(std::move(p));
     }
     summary["spared"] = report.spared.size();
@@ -296,17 +283,17 @@ void describe(std::ostream& out, const ReapReport& report) {
         out << "  " << outcome_name(f.outcome) << "  pid " << f.candidate.info.pid;
         if (!report.dry_run) out << "  round " << f.round;
         out << "  [" << f.kill_class << "]  " << f.candidate.info.command_line() << "\n"
-            << "      tied by " << f.candidate.matched_by << ": " << f.candidate.match_detail
-            << "\n";
+            << "      tied by " << tie_name(f.candidate.matched_by) << ": "
+            << f.candidate.match_detail << "\n";
     }
     // corral reap always matches its own --scope argument: listed in JSON only.
     size_t spared_shown = 0;
     for (const auto& s : report.spared) {
-        if (s.reason == "self") continue;
+        if (s.reason == SpareReason::Self) continue;
         ++spared_shown;
-        out << "  spared (" << s.reason << ")  pid " << s.info.pid << "  uid " << s.info.uid << "  "
-            << s.info.command_line() << "\n      tied by " << s.matched_by << ": " << s.match_detail
-            << "\n";
+        out << "  spared (" << spare_reason_name(s.reason) << ")  pid " << s.info.pid << "  uid "
+            << s.info.uid << "  " << s.info.command_line() << "\n      tied by "
+            << tie_name(s.matched_by) << ": " << s.match_detail << "\n";
     }
     size_t terminated = 0, killed = 0, vanished = 0, survived = 0;
     for (const auto& f : report.found) {
@@ -330,7 +317,7 @@ void describe(std::ostream& out, const ReapReport& report) {
         << " survived; spared " << spared_shown << "\n";
     for (const auto& c : report.remaining)
         out << "  STILL RUNNING  pid " << c.info.pid << "  " << c.info.command_line()
-            << "  (tied by " << c.matched_by << ": " << c.match_detail << ")\n";
+            << "  (tied by " << tie_name(c.matched_by) << ": " << c.match_detail << ")\n";
 }
 
 }  // namespace corral::reap

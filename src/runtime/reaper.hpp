@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -36,6 +37,88 @@ class ScopeRefused : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// --- the reaper's names: one table each, in the order docs/runtime.md lists
+// them; tests/runtime/reap_docs_test.cpp holds each table to its docs table
+// both ways (every name documented, every documented name here). The names
+// are a public format: `corral reap --json` (corral.reap/1) and its text
+// output print them, and `--match` reads the tie names.
+
+// What ties a process to the scope (docs/runtime.md, the `tie | rule` table).
+enum class Tie { Argv, Cwd, Exe, Env, Files };
+// Why a process tied to the scope was not signalled (docs/runtime.md "Never
+// touched", the `reason | who` table). Checked in this order: the first wins.
+enum class SpareReason { Self, Ancestor, Pid1, KernelThread, OtherUser };
+// How a found process ended, or did not (docs/runtime.md "Output", the
+// `outcome | meaning` table).
+enum class Outcome {
+    NotSignalled,  // --dry-run
+    Vanished,      // gone (or its pid reused) between the scan and the signal: nothing sent
+    Terminated,    // exited within the grace period after SIGTERM
+    Killed,        // needed SIGKILL
+    Survived,      // still alive after SIGKILL (D state...) or the signal was refused
+};
+
+// One row of a name table: the enum value, its stable name, and one line
+// saying what it means (the docs table's second column, for spare reasons and
+// outcomes word for word without the Markdown backticks).
+template <class E>
+struct NameRow {
+    E value;
+    const char* name;
+    const char* meaning;
+};
+
+inline constexpr NameRow<Tie> kTieNames[] = {
+    {Tie::Argv, "argv", "an argv element names a path under the scope"},
+    {Tie::Cwd, "cwd", "the working directory is under the scope"},
+    {Tie::Exe, "exe", "the executable lies under the scope"},
+    {Tie::Env, "env", "CORRAL_SCOPE=<token> or CORRAL_SCOPE=<a path under the scope>"},
+    {Tie::Files, "files", "an open file descriptor points under the scope"},
+};
+
+inline constexpr NameRow<SpareReason> kSpareReasonNames[] = {
+    {SpareReason::Self, "self", "the corral reap process (its own argv names the scope)"},
+    {SpareReason::Ancestor, "ancestor",
+     "every process from its parent up to the top (CTest, the shell whose command line names "
+     "the scope)"},
+    {SpareReason::Pid1, "pid-1", "init"},
+    {SpareReason::KernelThread, "kernel-thread", "kernel threads"},
+    {SpareReason::OtherUser, "other-user",
+     "a process whose real uid differs from corral reap's real uid; killed only with "
+     "--all-users (a warning on stderr names each one)"},
+};
+
+inline constexpr NameRow<Outcome> kOutcomeNames[] = {
+    {Outcome::Terminated, "terminated", "exited within the grace period after SIGTERM"},
+    {Outcome::Killed, "killed", "needed SIGKILL"},
+    {Outcome::Vanished, "vanished",
+     "gone, or its pid reused, between scan and signal: nothing was sent"},
+    {Outcome::Survived, "survived", "alive after SIGKILL, or the signal was refused"},
+    {Outcome::NotSignalled, "not-signalled", "--dry-run: found, nothing sent"},
+};
+
+// The row of `value` in `table` (every enum value has one: the docs test checks).
+template <class E, size_t N>
+constexpr const NameRow<E>& name_row(const NameRow<E> (&table)[N], E value) {
+    for (const auto& row : table)
+        if (row.value == value) return row;
+    return table[0];  // unreachable for a complete table
+}
+
+// "cwd", "other-user", "terminated", ...: the stable name.
+constexpr const char* tie_name(Tie tie) {
+    return name_row(kTieNames, tie).name;
+}
+constexpr const char* spare_reason_name(SpareReason reason) {
+    return name_row(kSpareReasonNames, reason).name;
+}
+constexpr const char* outcome_name(Outcome outcome) {
+    return name_row(kOutcomeNames, outcome).name;
+}
+
+// The tie named `name` ("argv", ...), or nullopt.
+std::optional<Tie> parse_tie(std::string_view name);
+
 // What ties a process to the scope. Each one can be switched on or off.
 struct MatchSet {
     bool argv = true;    // an argv element names a path under the scope
@@ -43,9 +126,12 @@ struct MatchSet {
     bool exe = true;     // the executable lies under the scope
     bool files = false;  // an open file descriptor points under the scope (slower)
     bool env = true;     // CORRAL_SCOPE=<token> or CORRAL_SCOPE=<path under the scope>
+
+    bool& operator[](Tie tie);
 };
 
-// Parses "argv,cwd,exe,files,env" (any subset, at least one). Throws UsageError.
+// Parses "argv,cwd,exe,files,env" (any subset, at least one; the names of
+// kTieNames). Throws UsageError.
 MatchSet parse_match_set(std::string_view list);
 
 struct Scope {
@@ -114,15 +200,15 @@ bool name_matches_glob(std::string_view glob, const proc::ProcessInfo& info);
 
 struct Candidate {
     proc::ProcessInfo info;
-    std::string matched_by;    // "argv", "cwd", "exe", "files", "env"
+    Tie matched_by = Tie::Argv;
     std::string match_detail;  // the argv element, path, or "CORRAL_SCOPE=..."
 };
 
 struct Spared {
     proc::ProcessInfo info;
-    std::string matched_by;
+    Tie matched_by = Tie::Argv;
     std::string match_detail;
-    std::string reason;  // "self", "ancestor", "pid-1", "kernel-thread", "other-user"
+    SpareReason reason = SpareReason::Self;
 };
 
 struct ScanResult {
@@ -142,16 +228,6 @@ struct ScanOptions {
 // One pass over /proc. Zombies are skipped (nothing to kill); processes that
 // vanish mid-scan are skipped silently.
 ScanResult scan(const ScanOptions& options);
-
-// How a found process ended (or did not).
-enum class Outcome {
-    NotSignalled,  // --dry-run
-    Vanished,      // gone (or its pid reused) between the scan and the signal: nothing sent
-    Terminated,    // exited within the grace period after SIGTERM
-    Killed,        // needed SIGKILL
-    Survived,      // still alive after SIGKILL (D state...) or the signal was refused
-};
-const char* outcome_name(Outcome outcome);
 
 struct Found {
     Candidate candidate;

@@ -74,27 +74,46 @@ std::string_view basename_of(std::string_view path) {
 
 }  // namespace
 
+std::optional<Tie> parse_tie(std::string_view name) {
+    for (const auto& row : kTieNames)
+        if (name == row.name) return row.value;
+    return std::nullopt;
+}
+
+bool& MatchSet::operator[](Tie tie) {
+    switch (tie) {
+        case Tie::Argv:
+            return argv;
+        case Tie::Cwd:
+            return cwd;
+        case Tie::Exe:
+            return exe;
+        case Tie::Env:
+            return env;
+        case Tie::Files:
+            return files;
+    }
+    return argv;  // unreachable: every Tie is a case above
+}
+
 MatchSet parse_match_set(std::string_view list) {
+    std::string names;
+    for (const auto& row : kTieNames) {
+        if (!names.empty()) names += ", ";
+        names += row.name;
+    }
     MatchSet m{false, false, false, false, false};
     bool any = false;
     for (auto item : split(list, ',')) {
         item = trim(item);
-        if (item == "argv")
-            m.argv = true;
-        else if (item == "cwd")
-            m.cwd = true;
-        else if (item == "exe")
-            m.exe = true;
-        else if (item == "files")
-            m.files = true;
-        else if (item == "env")
-            m.env = true;
-        else
+        auto tie = parse_tie(item);
+        if (!tie)
             throw UsageError("--match: unknown kind '" + std::string(item) +
-                             "' (expected a comma-separated list of argv, cwd, exe, files, env)");
+                             "' (expected a comma-separated list of " + names + ")");
+        m[*tie] = true;
         any = true;
     }
-    if (!any) throw UsageError("--match: empty list (expected some of argv, cwd, exe, files, env)");
+    if (!any) throw UsageError("--match: empty list (expected some of " + names + ")");
     return m;
 }
 

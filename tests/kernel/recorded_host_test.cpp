@@ -41,9 +41,9 @@ TEST(RecordedProc, ScanFindsTargetsAndSparesWhatItMust) {
     auto r = reap::scan(o);
     std::map<pid_t, std::string> targets, spared;
     for (const auto& t : r.targets)
-        targets[t.info.pid] = t.matched_by;
+        targets[t.info.pid] = reap::tie_name(t.matched_by);
     for (const auto& s : r.spared)
-        spared[s.info.pid] = s.reason;
+        spared[s.info.pid] = reap::spare_reason_name(s.reason);
     EXPECT_EQ(targets, (std::map<pid_t, std::string>{{200, "argv"}, {201, "cwd"}, {202, "env"}}));
     // 50 (ctest, our parent) matches by argv and cwd; 100 is us; 203 belongs to uid 1001.
     EXPECT_EQ(spared,

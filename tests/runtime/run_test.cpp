@@ -44,11 +44,10 @@ TEST_F(Run, ExitCodesFollowTimeoutConventions) {
     std::ofstream(not_exec) << "#!/bin/sh\n";
     EXPECT_EQ(run({"--", not_exec.string()}).code, 126);
 
+    // A bad option value is a usage error (2): RunOptionValues below.
     auto bad_slots = run({"--slots", "vm", "--", "true"});
-    EXPECT_EQ(bad_slots.code, 125);
+    EXPECT_EQ(bad_slots.code, 2);
     EXPECT_THAT(bad_slots.err, HasSubstr("TYPE:N"));
-    EXPECT_EQ(run({"--memory-limit", "lots", "--", "true"}).code, 125);
-    EXPECT_EQ(run({"--lock", "a/b", "--", "true"}).code, 125);
     // Arguments after the command are the test's, untouched (even --x and [a,b]).
     auto passthrough = run({"--lock", "l", "--", "printf", "<%s>", "--x", "[a,b]", "--"});
     EXPECT_EQ(passthrough.out, "<--x><[a,b]><-->");
@@ -479,6 +478,61 @@ TEST_F(Run, ResolvesTheCommandAsCtestDoesAndRecordsTheWorkingDirectory) {
     auto bad = run({"--timeout-env", "MY_TIMEOUT", "--", "true"}, {{"MY_TIMEOUT", "soon"}});
     EXPECT_EQ(bad.code, 125);
     EXPECT_THAT(bad.err, HasSubstr("$MY_TIMEOUT 'soon'"));
+}
+
+// docs/exit-codes.md: a value on the command line that cannot be used is
+// exit 2 for every option of every command, with a message naming the
+// option, the value and what was expected; and nothing runs (no record).
+// Values taken from the environment stay the launcher's failure (125).
+TEST_F(Run, RunOptionValues) {
+    struct Row {
+        std::vector<std::string> args;  // after `corral`
+        std::string expected;           // a piece of the message besides option and value
+    };
+    const std::string scope = (dir_ / "scope").string();
+    const std::string out = (dir_ / "shards").string();
+    const std::vector<Row> rows = {
+        {{"run", "--timeout", "abc"}, "seconds above 0"},
+        {{"run", "--timeout", "-5"}, "seconds above 0"},
+        {{"run", "--timeout", "0"}, "seconds above 0"},
+        {{"run", "--timeout-multiplier", "0"}, "above 0"},
+        {{"run", "--timeout-multiplier", "x"}, "above 0"},
+        {{"run", "--grace", "-1"}, "0 to 3600"},
+        {{"run", "--grace", "soon"}, "0 to 3600"},
+        {{"run", "--leak-window", "-1"}, "0 to 600000"},
+        {{"run", "--keep-scratch-count", "-1"}, "0 to 100000"},
+        {{"run", "--keep-scratch-size", "zz"}, "such as 512M"},
+        {{"run", "--memory-limit", "lots"}, "such as 512M"},
+        {{"run", "--memory-limit", "1K"}, "at least 4K"},
+        {{"run", "--lock", "a/b"}, "1 to 100 of"},
+        {{"run", "--slots", "vm:0"}, "1 to 4096"},
+        {{"run", "--leak", "sometimes"}, "fail,warn,ignore"},
+        {{"reap", "--scope", scope, "--grace", "-1"}, "0.000000 to 3600"},
+        {{"reap", "--scope", scope, "--max-rounds", "0"}, "1 to 10000"},
+        {{"report", "--records", records_.string(), "--top", "abc"}, "0 to 1000"},
+        {{"shard", "--out", out, "--shards", "0"}, "1 to 1000"},
+    };
+    for (const auto& row : rows) {
+        std::vector<std::string> argv = {CORRAL_EXE};
+        argv.insert(argv.end(), row.args.begin(), row.args.end());
+        const std::string t = token();
+        if (row.args[0] == "run")
+            argv.insert(argv.end(), {"--records", records_.string(), "--", "sleep", t});
+        auto r = finish(spawn(argv, env_), Clock::now());
+        const std::string& option = row.args[row.args.size() - 2];
+        const std::string& value = row.args.back();
+        SCOPED_TRACE(row.args[0] + " " + option + " " + value);
+        EXPECT_EQ(r.code, 2) << r.err;
+        EXPECT_THAT(r.err, HasSubstr(option));
+        EXPECT_THAT(r.err, HasSubstr(value));
+        EXPECT_THAT(r.err, HasSubstr(row.expected));
+    }
+    EXPECT_FALSE(fs::exists(records_)) << "a bad command line runs nothing";
+
+    // From the environment: the command line was right, the launcher failed.
+    auto env_limit = run({"--memory-limit-env", "MY_LIMIT", "--", "true"}, {{"MY_LIMIT", "lots"}});
+    EXPECT_EQ(env_limit.code, 125) << env_limit.err;
+    EXPECT_THAT(env_limit.err, HasSubstr("$MY_LIMIT"));
 }
 
 }  // namespace
