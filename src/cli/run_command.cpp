@@ -36,8 +36,10 @@ void add_run_command(CLI::App& app, int& status) {
         "    CORRAL_TEST_ID ([a-z0-9]), CORRAL_SCOPE, CORRAL_TIMEOUT_MULTIPLIER;\n"
         "  * CTest's granted resources translated: heavy_io -> scratch on that filesystem,\n"
         "    gpus -> CUDA_VISIBLE_DEVICES/HIP_VISIBLE_DEVICES, mem_mib -> CORRAL_MEMORY_BYTES;\n"
-        "  * own process group, own cgroup when the host allows (true peak memory,\n"
-        "    --memory-limit), child subreaper so daemons cannot escape;\n"
+        "  * own process group; own cgroup when the host allows (true peak memory of the\n"
+        "    whole tree), made before exec with --memory-limit, else once the test has\n"
+        "    run 50 ms (shorter tests are measured by ru_maxrss); child subreaper so\n"
+        "    daemons cannot escape;\n"
         "  * --timeout: TERM to the whole tree, KILL after --grace, exit 124;\n"
         "  * processes left after the test's main process exits are reported (LEAK) and killed;\n"
         "  * scratch removed without following symlinks or entering other mounts; a failed\n"
@@ -115,7 +117,9 @@ void add_run_command(CLI::App& app, int& status) {
         ->type_name("MS:INT in [0 - 600000]")
         ->capture_default_str();
     cmd->add_option("--cgroup", choices->cgroup,
-                    "Per-test cgroup: auto (when the host allows), off, require (fail without)")
+                    "Per-test cgroup: auto (when the host allows; a test without a limit "
+                    "gets it once it has run 50 ms), off, require (fail without; joined "
+                    "before exec)")
         ->check(CLI::IsMember({"auto", "off", "require"}))
         ->capture_default_str();
     cmd->add_option("--memory-limit", args->memory_limit,
@@ -146,7 +150,7 @@ void add_run_command(CLI::App& app, int& status) {
     cmd->add_option("command", opts->command, "The test command and its arguments, after --")
         ->type_name("COMMAND [ARGS...]");
 
-    cmd->footer("Usage: corral run [OPTIONS] [--] COMMAND [ARGS...]");
+    cmd->footer("The test command goes after --: corral run [OPTIONS] -- COMMAND [ARGS...]");
 
     cmd->callback([args, choices, &status] {
         auto& opts = args->options;
