@@ -89,14 +89,7 @@ std::optional<ProcessInfo> read_process(pid_t pid, const Host& host) {
     auto st = read_stat(pid, host);
     if (!st) return std::nullopt;
     ProcessInfo p;
-    p.pid = st->pid;
-    p.ppid = st->ppid;
-    p.pgid = st->pgid;
-    p.sid = st->sid;
-    p.state = st->state;
-    p.start_time = st->start_time;
-    p.kernel_thread = st->kernel_thread;
-    p.comm = std::move(st->comm);
+    static_cast<ProcessStat&>(p) = std::move(*st);
 
     if (auto status = slurp(host, base(pid) + "/status")) {
         for (auto line : split_lines(*status)) {
@@ -153,6 +146,19 @@ std::vector<pid_t> children_of(pid_t pid, const Host& host) {
             if (auto info = read_stat(p, host); info && info->ppid == pid) kids.insert(p);
     }
     return {kids.begin(), kids.end()};
+}
+
+std::set<pid_t> descendants(pid_t pid, const Host& host) {
+    std::set<pid_t> out;
+    std::vector<pid_t> frontier = children_of(pid, host);
+    while (!frontier.empty()) {
+        pid_t p = frontier.back();
+        frontier.pop_back();
+        if (p == pid || !out.insert(p).second) continue;
+        for (pid_t c : children_of(p, host))
+            frontier.push_back(c);
+    }
+    return out;
 }
 
 std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,17 +37,10 @@ struct ProcessStat {
     std::string comm;                   // field 2, the kernel name (<= 15 chars)
 };
 
-struct ProcessInfo {
-    pid_t pid = 0;
-    pid_t ppid = 0;
-    pid_t pgid = 0;
-    pid_t sid = 0;
-    char state = '?';                   // R, S, D, Z, T, ...
-    unsigned long long start_time = 0;  // clock ticks after boot: with pid, the identity
-    uid_t uid = 0;                      // real uid
-    std::string comm;                   // kernel name (<= 15 chars)
-    std::vector<std::string> argv;      // empty for kernel threads and zombies
-    bool kernel_thread = false;
+// ProcessStat plus /proc/<pid>/status (the real uid) and cmdline.
+struct ProcessInfo : ProcessStat {
+    uid_t uid = 0;                  // real uid
+    std::vector<std::string> argv;  // empty for kernel threads and zombies
 
     // argv joined by spaces, or "[comm]" when argv is empty.
     std::string command_line() const;
@@ -67,6 +61,10 @@ std::optional<std::vector<std::string>> read_environ(pid_t pid, const Host& host
 std::optional<std::vector<std::string>> read_open_files(pid_t pid, const Host& host = live_host());
 // Children via /proc/<pid>/task/*/children (needs CONFIG_PROC_CHILDREN), else a scan.
 std::vector<pid_t> children_of(pid_t pid, const Host& host = live_host());
+
+// Every descendant of `pid` (not `pid` itself), each once, by repeated
+// children_of; a process that vanishes mid-walk ends its branch.
+std::set<pid_t> descendants(pid_t pid, const Host& host = live_host());
 
 // Resident memory the process cannot give back without swapping: RssAnon +
 // RssShmem of /proc/<pid>/status (proc_pid_status(5); Linux >= 4.5), in bytes.

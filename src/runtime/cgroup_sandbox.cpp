@@ -231,6 +231,15 @@ Sandbox::~Sandbox() {
     remove(why);
 }
 
+bool Sandbox::add(pid_t pid) const {
+    auto text = std::to_string(pid);
+    ssize_t n;
+    do {
+        n = ::write(procs_fd_, text.data(), text.size());
+    } while (n < 0 && errno == EINTR);
+    return n >= 0 || errno == ESRCH;
+}
+
 std::vector<pid_t> Sandbox::pids() const {
     std::vector<pid_t> out;
     auto text = ops_->read(dir_ + "/cgroup.procs");

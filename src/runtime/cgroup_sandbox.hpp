@@ -91,6 +91,11 @@ class Sandbox {
     bool has_memory() const { return memory_; }
     const MemoryLimit& memory_limit() const { return limit_; }
 
+    // Moves a running process in (a write of its pid to cgroup.procs; on v1
+    // it waits for an RCU grace period when none is in progress:
+    // bench/run_overhead/README.md). True when moved or already gone (ESRCH);
+    // false with errno set otherwise.
+    bool add(pid_t pid) const;
     std::vector<pid_t> pids() const;
     std::optional<uint64_t> peak_memory() const;
     bool oom_killed() const;

@@ -268,14 +268,7 @@ std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
         for (pid_t p : cgroup_->pids())
             pids.insert(p);
     // Descendants: as a subreaper, everything the test daemonized is re-parented here.
-    std::vector<pid_t> frontier = proc::children_of(::getpid());
-    while (!frontier.empty()) {
-        pid_t p = frontier.back();
-        frontier.pop_back();
-        if (!pids.insert(p).second) continue;
-        for (pid_t c : proc::children_of(p))
-            frontier.push_back(c);
-    }
+    pids.merge(proc::descendants(::getpid()));
     // The test's process group (a full scan only when the group still exists).
     if (main_pid_ > 0 && proc::signal_group(main_pid_, 0))
         for (pid_t p : proc::list_pids())
@@ -348,15 +341,7 @@ void Launch::sweep_leaks() {
 // (docs/runtime.md "Records").
 void Launch::join_cgroup_late() {
     if (open_cgroup() != 0 || !cgroup_) return;
-    auto move = [&](pid_t p) {
-        auto text = std::to_string(p);
-        ssize_t n;
-        do {
-            n = ::write(cgroup_->procs_fd(), text.data(), text.size());
-        } while (n < 0 && errno == EINTR);
-        return n >= 0 || errno == ESRCH;
-    };
-    if (!move(main_pid_)) {
+    if (!cgroup_->add(main_pid_)) {
         say("WARNING: cannot move the test into its cgroup " + cgroup_->dir() + ": " +
             std::strerror(errno) + " (its memory is measured by ru_maxrss only)");
         return;
@@ -365,18 +350,12 @@ void Launch::join_cgroup_late() {
     joined_late_ = true;
     std::set<pid_t> tree = {main_pid_};
     for (int pass = 0; pass < 3; ++pass) {
-        std::vector<pid_t> frontier = proc::children_of(main_pid_);
         bool any = false;
-        while (!frontier.empty()) {
-            pid_t p = frontier.back();
-            frontier.pop_back();
+        for (pid_t p : proc::descendants(main_pid_))
             if (tree.insert(p).second) {
-                move(p);
+                cgroup_->add(p);
                 any = true;
             }
-            for (pid_t c : proc::children_of(p))
-                frontier.push_back(c);
-        }
         if (!any) break;
     }
     uint64_t resident = 0;
