@@ -94,6 +94,13 @@ class Launch {
     bool stop_requested() const { return launcher_signal_.has_value(); }
     // Memory samples are taken while the test is in its cgroup.
     bool sampling() const { return cgroup_joined_ && sampler_.usable(); }
+    // A limit or --cgroup require: the cgroup is made before spawn and joined
+    // before exec. Otherwise a running test joins late (join_cgroup_late).
+    bool joins_before_exec() const {
+        return o_.cgroup == CgroupMode::Require ||
+               (o_.cgroup == CgroupMode::Auto && o_.memory_limit_bytes);
+    }
+    bool joined_late() const { return cgroup_joined_ && !joins_before_exec(); }
 
     const Options& o_;
     std::ostream& err_;
@@ -130,7 +137,6 @@ class Launch {
     // otherwise at join_at_, only if the test is still running then.
     std::optional<Clock::time_point> join_at_;
     bool cgroup_joined_ = false;
-    bool joined_late_ = false;
     MemorySampler sampler_;
     Clock::time_point next_sample_{};
     bool measured_ = false;

@@ -49,7 +49,7 @@ void Launch::measure() {
         // tree's resident memory at the move ("proc") only.
         rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
         rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") +
-                                          (joined_late_ ? "proc+" : "") + cgroup_->kind() +
+                                          (joined_late() ? "proc+" : "") + cgroup_->kind() +
                                           (rss_is_the_tests || max_rss <= *sampled
                                                ? ""
                                                : " (upper bound: the launcher's size at fork)");
@@ -59,7 +59,7 @@ void Launch::measure() {
         // A cgroup joined late (launch.hpp, join_at_) missed what was charged
         // before the move: its peak counts when it is not below ru_maxrss.
         if (auto peak = cgroup_->peak_memory();
-            peak && cgroup_joined_ && (!joined_late_ || *peak >= max_rss)) {
+            peak && cgroup_joined_ && (!joined_late() || *peak >= max_rss)) {
             rec_.peak_memory_bytes = *peak;
             rec_.peak_memory_source = cgroup_->kind();
         }

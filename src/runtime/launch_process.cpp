@@ -123,7 +123,7 @@ int Launch::spawn() {
     if (cgroup_) {
         cgroup_joined_ = true;
         next_sample_ = started_ + std::chrono::milliseconds(kMemorySampleMs);
-    } else if (o_.cgroup == CgroupMode::Auto) {
+    } else if (o_.cgroup == CgroupMode::Auto && !joins_before_exec()) {
         join_at_ = started_ + std::chrono::milliseconds(kCgroupJoinDelayMs);
     }
     return 0;
@@ -347,7 +347,6 @@ void Launch::join_cgroup_late() {
         return;
     }
     cgroup_joined_ = true;
-    joined_late_ = true;
     std::set<pid_t> tree = {main_pid_};
     for (int pass = 0; pass < 3; ++pass) {
         bool any = false;
@@ -362,7 +361,6 @@ void Launch::join_cgroup_late() {
     for (pid_t p : tree)
         resident += proc::read_resident_nonreclaimable(p).value_or(0);
     sampler_.charged_elsewhere(resident);
-    sampler_.sample();
     next_sample_ = Clock::now() + std::chrono::milliseconds(kMemorySampleMs);
 }
 

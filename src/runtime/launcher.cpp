@@ -63,8 +63,7 @@ int Launch::run() {
     // A limit, or --cgroup require, needs the cgroup from the test's first
     // instruction: made now, joined before exec. Otherwise (auto) it is made
     // only for a test still running after kCgroupJoinDelayMs (join_cgroup_late).
-    if (o_.cgroup == CgroupMode::Require ||
-        (o_.cgroup == CgroupMode::Auto && o_.memory_limit_bytes)) {
+    if (joins_before_exec()) {
         if (int code = open_cgroup(); code != 0) return finish(code);
     } else if (o_.memory_limit_bytes) {
         rec_.memory_limit_reason = "--cgroup off";
