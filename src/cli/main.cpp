@@ -1,5 +1,7 @@
 // corral: probe the host, plan, emit; launch and reap tests.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -103,7 +105,17 @@ int main(int argc, char** argv) {
     std::cout.flush();
     if (!std::cout) {
         std::cerr << "corral: cannot write to standard output\n";
-        if (status == corral::cli::kExitOk) return corral::cli::kExitFailure;
+        if (status == corral::cli::kExitOk) status = corral::cli::kExitFailure;
     }
-    return status;
+#if defined(__SANITIZE_ADDRESS__)
+    return status;  // the leak check runs at exit
+#else
+    // Every command's work is done and its objects are gone: what is left to
+    // destroy is the option tree and the program's statics, which the kernel
+    // frees at once. Skipping their destructors saves ~0.6 ms of every test
+    // launch (bench/run_overhead/README.md "Exit"). C stdio is flushed first.
+    if (std::fflush(nullptr) != 0 && status == corral::cli::kExitOk)
+        status = corral::cli::kExitFailure;
+    std::_Exit(status);
+#endif
 }

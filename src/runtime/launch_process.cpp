@@ -19,9 +19,53 @@
 #include <set>
 
 #include "common/text.hpp"
+#include "kernel/spawn.hpp"
 #include "runtime/launch_render.hpp"
 
 namespace corral::launcher {
+
+namespace {
+
+// What the test's process needs between clone and exec, prepared by the
+// launcher beforehand: the child may not allocate (kernel/spawn.hpp).
+struct ChildPlan {
+    char* const* argv;
+    char* const* envp;
+    pid_t parent;
+    int tty_fd;    // give the test's group the terminal's foreground, or -1
+    int procs_fd;  // cgroup.procs of a cgroup to join before exec, or -1
+    const struct sigaction* sigpipe;
+    const sigset_t* mask;
+    // Written by the child when it cannot go on; read by the launcher once
+    // spawn_shared has returned (the memory is shared until exec).
+    int failed_stage = 0;  // 1 = join cgroup, 2 = exec
+    int failed_errno = 0;
+};
+
+int start_test(void* arg) {
+    // Only async-signal-safe calls until exec; nothing that allocates.
+    auto* plan = static_cast<ChildPlan*>(arg);
+    ::setpgid(0, 0);
+    // From a terminal the test's group gets the foreground (SIGTTOU is still blocked).
+    if (plan->tty_fd >= 0) ::tcsetpgrp(plan->tty_fd, ::getpid());
+    if (plan->procs_fd >= 0 && ::write(plan->procs_fd, "0", 1) != 1) {
+        plan->failed_errno = errno;
+        plan->failed_stage = 1;
+        ::_exit(kExitLauncherFailure);
+    }
+    // If the launcher is killed outright, do not leave the test running.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != plan->parent) ::_exit(kExitLauncherFailure);
+    // The test's world as without the launcher: signal mask and dispositions.
+    ::sigaction(SIGPIPE, plan->sigpipe, nullptr);
+    ::sigprocmask(SIG_SETMASK, plan->mask, nullptr);
+    ::execvpe(plan->argv[0], plan->argv, plan->envp);
+    plan->failed_errno = errno;
+    plan->failed_stage = 2;
+    ::_exit(plan->failed_errno == ENOENT ? kExitNotFound : kExitCannotInvoke);
+}
+
+}  // namespace
 
 int Launch::spawn() {
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
@@ -39,18 +83,11 @@ int Launch::spawn() {
         argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return fail(std::string("pipe2: ") + std::strerror(errno));
-    struct ChildFailure {
-        int stage;  // 1 = join cgroup, 2 = exec
-        int err;
-    };
-    pid_t parent = ::getpid();
     // A cgroup made before spawn (a limit, --cgroup require) must hold from the
     // test's first instruction: the child joins before exec. Otherwise the test
     // gets one only if it is still running at join_at_ (launch.hpp).
-    int procs_fd = cgroup_ ? cgroup_->procs_fd() : -1;
-    int tty_fd = tty_fd_;
+    ChildPlan plan{argv.data(), envp.data(), ::getpid(), tty_fd_,
+                   cgroup_ ? cgroup_->procs_fd() : -1, &old_sigpipe_, &old_mask_};
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
@@ -59,59 +96,26 @@ int Launch::spawn() {
         if (::getrusage(RUSAGE_SELF, &self) == 0)
             fork_rss_bytes_ = static_cast<uint64_t>(self.ru_maxrss) * 1024;
     }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        int e = errno;
-        ::close(report[0]);
-        ::close(report[1]);
-        return fail(std::string("fork: ") + std::strerror(e));
-    }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        ::close(report[0]);
-        ::setpgid(0, 0);
-        // From a terminal the test's group gets the foreground (SIGTTOU is still blocked).
-        if (tty_fd >= 0) ::tcsetpgrp(tty_fd, ::getpid());
-        if (procs_fd >= 0 && ::write(procs_fd, "0", 1) != 1) {
-            ChildFailure f{1, errno};
-            (void)!::write(report[1], &f, sizeof f);
-            ::_exit(kExitLauncherFailure);
-        }
-        // If the launcher is killed outright, do not leave the test running.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(kExitLauncherFailure);
-        // The test's world as without the launcher: signal mask and dispositions.
-        ::sigaction(SIGPIPE, &old_sigpipe_, nullptr);
-        ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
-        ::execvpe(argv[0], argv.data(), envp.data());
-        ChildFailure f{2, errno};
-        (void)!::write(report[1], &f, sizeof f);
-        ::_exit(f.err == ENOENT ? kExitNotFound : kExitCannotInvoke);
-    }
+    // Returns once the child has exec'ed or given up: its own setpgid and
+    // terminal hand-over are done by then, so no signal can race them.
+    pid_t pid = proc::spawn_shared(start_test, &plan, argv.size());
+    if (pid < 0) return fail(std::string("clone: ") + std::strerror(errno));
     main_pid_ = pid;
-    ::setpgid(pid, pid);  // both sides, so no signal can race the child's own call
     if (tty_fd_ >= 0) {
         if (::tcgetpgrp(tty_fd_) == ::getpgrp()) ::tcsetpgrp(tty_fd_, pid);
         tty_handed_ = true;
     }
-    ::close(report[1]);
-    ChildFailure f{};
-    ssize_t n;
-    do {
-        n = ::read(report[0], &f, sizeof f);
-    } while (n < 0 && errno == EINTR);
-    ::close(report[0]);
-    if (n == static_cast<ssize_t>(sizeof f)) {
+    if (plan.failed_stage != 0) {
         int status = 0;
         ::waitpid(pid, &status, 0);
         main_done_ = true;
         main_status_ = status;
-        if (f.stage == 1) {
+        if (plan.failed_stage == 1) {
             return fail("cannot move the test into its cgroup " + cgroup_->dir() + ": " +
-                        std::strerror(f.err));
+                        std::strerror(plan.failed_errno));
         }
-        int code = f.err == ENOENT ? kExitNotFound : kExitCannotInvoke;
-        say("cannot run '" + o_.command[0] + "': " + std::strerror(f.err) +
+        int code = plan.failed_errno == ENOENT ? kExitNotFound : kExitCannotInvoke;
+        say("cannot run '" + o_.command[0] + "': " + std::strerror(plan.failed_errno) +
             (code == kExitNotFound ? " (not found in PATH)" : ""));
         return code;
     }

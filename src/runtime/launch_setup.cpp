@@ -40,7 +40,9 @@ int Launch::prepare() {
     rec_.command = o_.command;
     std::error_code cwd_error;
     rec_.working_directory = std::filesystem::current_path(cwd_error).string();
-    rec_.run_id = ancestry_.run_id();
+    // The run id is a walk up the process tree (launch_ancestry.hpp), read now
+    // while ctest is still our parent, and only for the record that carries it.
+    if (o_.records_file || o_.json) rec_.run_id = ancestry_.run_id();
     if (!o_.name.empty()) {
         rec_.name = o_.name;
     } else {
