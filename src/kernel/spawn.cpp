@@ -9,7 +9,7 @@
 
 namespace corral::proc {
 
-pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words) {
+pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* pidfd) {
     // glibc spawni.c: 32 KiB plus the argument vector, rounded to pages.
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     std::size_t size = 32 * 1024 + (argv_words + 2) * sizeof(char*);
@@ -18,11 +18,18 @@ pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words) {
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (stack == MAP_FAILED) return -1;
     // The stack grows down on every architecture Linux runs this on but PA-RISC.
-    pid_t pid = ::clone(child, static_cast<char*>(stack) + size, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                        arg);
+    // With CLONE_PIDFD the descriptor is stored through clone's parent_tid
+    // argument (clone(2)).
+    int fd = -1;
+    pid_t pid = ::clone(child, static_cast<char*>(stack) + size,
+                        CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, arg, &fd);
     const int clone_errno = errno;
     ::munmap(stack, size);
-    if (pid < 0) errno = clone_errno;
+    if (pid < 0) {
+        errno = clone_errno;
+        return -1;
+    }
+    *pidfd = fd;
     return pid;
 }
 

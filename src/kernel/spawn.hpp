@@ -14,8 +14,11 @@
 namespace corral::proc {
 
 // Runs `child(arg)` in a new process (SIGCHLD to the caller at its exit, as
-// fork(2)) and returns its pid once the child has exec'ed or exited; -1 with
-// errno from mmap(2) or clone(2) when no process could be made.
+// fork(2)) and returns its pid once the child has exec'ed or exited, with a
+// pidfd of it in `*pidfd` (CLONE_PIDFD, Linux >= 5.2; close-on-exec): the
+// descriptor exists before the process does, so a caller out of descriptors
+// fails here, before anything ran. -1 with errno from mmap(2) or clone(2)
+// (EMFILE among them) when no process was made.
 //
 // `child` runs on a private stack of 32 KiB plus `argv_words` pointers (room
 // for execvpe(3)'s copy of the arguments when it falls back to /bin/sh), in
@@ -26,6 +29,6 @@ namespace corral::proc {
 // returns. The caller must have no signal handlers installed (SIG_DFL and
 // SIG_IGN only; the launcher uses signalfd(2)): a handler would run in the
 // child on the caller's memory.
-pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words);
+pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* pidfd);
 
 }  // namespace corral::proc

@@ -86,8 +86,9 @@ int Launch::spawn() {
     // A cgroup made before spawn (a limit, --cgroup require) must hold from the
     // test's first instruction: the child joins before exec. Otherwise the test
     // gets one only if it is still running at join_at_ (launch.hpp).
-    ChildPlan plan{argv.data(), envp.data(), ::getpid(), tty_fd_,
-                   cgroup_ ? cgroup_->procs_fd() : -1, &old_sigpipe_, &old_mask_};
+    ChildPlan plan{
+        argv.data(),   envp.data(), ::getpid(), tty_fd_, cgroup_ ? cgroup_->procs_fd() : -1,
+        &old_sigpipe_, &old_mask_};
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
@@ -98,9 +99,14 @@ int Launch::spawn() {
     }
     // Returns once the child has exec'ed or given up: its own setpgid and
     // terminal hand-over are done by then, so no signal can race them.
-    pid_t pid = proc::spawn_shared(start_test, &plan, argv.size());
-    if (pid < 0) return fail(std::string("clone: ") + std::strerror(errno));
+    int pidfd = -1;
+    pid_t pid = proc::spawn_shared(start_test, &plan, argv.size(), &pidfd);
+    if (pid < 0) {
+        started_ = {};  // nothing ran: Launch::run records now and no wall time
+        return fail(std::string("clone: ") + std::strerror(errno));
+    }
     main_pid_ = pid;
+    pidfd_ = pidfd;
     if (tty_fd_ >= 0) {
         if (::tcgetpgrp(tty_fd_) == ::getpgrp()) ::tcsetpgrp(tty_fd_, pid);
         tty_handed_ = true;
@@ -118,11 +124,6 @@ int Launch::spawn() {
         say("cannot run '" + o_.command[0] + "': " + std::strerror(plan.failed_errno) +
             (code == kExitNotFound ? " (not found in PATH)" : ""));
         return code;
-    }
-    pidfd_ = proc::open_pidfd(pid);
-    if (pidfd_ < 0) {
-        proc::signal_group(pid, SIGKILL);
-        return fail(std::string("pidfd of the test: ") + std::strerror(errno));
     }
     if (cgroup_) {
         cgroup_joined_ = true;

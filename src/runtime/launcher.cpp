@@ -63,17 +63,19 @@ int Launch::run() {
     // A limit, or --cgroup require, needs the cgroup from the test's first
     // instruction: made now, joined before exec. Otherwise (auto) it is made
     // only for a test still running after kCgroupJoinDelayMs (join_cgroup_late).
+    int started = 0;
     if (joins_before_exec()) {
-        if (int code = open_cgroup(); code != 0) return finish(code);
+        started = open_cgroup();
     } else if (o_.memory_limit_bytes) {
         rec_.memory_limit_reason = "--cgroup off";
         say("WARNING: --memory-limit is NOT enforced with --cgroup off");
     }
 
-    if (int code = spawn(); code != 0) {
+    if (started == 0) started = spawn();
+    if (int code = started; code != 0) {
         if (!main_done_ && main_pid_ > 0) kill_tree();
         rec_.end = std::chrono::system_clock::now();
-        if (started_ == Clock::time_point{}) {  // failed before fork: nothing ran
+        if (started_ == Clock::time_point{}) {  // failed before clone: nothing ran
             rec_.start = rec_.end;
             started_ = Clock::now();
         }

@@ -1,6 +1,7 @@
-// corral run when the test cannot even be started: a failure before fork (here
-// pipe2 with the descriptor limit at 5) must record the time it happened and
-// no wall time, not start 1970-01-01 and the machine's uptime (issue 12).
+// corral run when the test cannot even be started: a failure before the test's
+// process exists (here the clone that makes its pidfd, with the descriptor
+// limit at 4) must record the time it happened and no wall time, not start
+// 1970-01-01 and the machine's uptime (issue 12).
 #include <unistd.h>
 
 #include <chrono>
@@ -26,9 +27,10 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     fs::remove_all(root);
     fs::create_directories(root);
     // Redirect and close inherited descriptors first: then 0-2 are the only
-    // ones open, and with a limit of 5 signalfd gets 3 and pipe2 fails.
+    // ones open, and with a limit of 4 signalfd gets 3 and the clone that
+    // would make the test's pidfd (CLONE_PIDFD, kernel/spawn.hpp) fails.
     const std::string cmd = "exec 2>'" + (root / "err").string() +
-                            "' 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 5; exec '" +
+                            "' 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 4; exec '" +
                             std::string(CORRAL_EXE) + "' run --cgroup off --scratch-root '" +
                             root.string() + "' --json -- /bin/true";
     const double before =
@@ -51,7 +53,8 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     }
     ASSERT_TRUE(WIFEXITED(status));
     ASSERT_EQ(WEXITSTATUS(status), 125) << err;
-    ASSERT_NE(err.find("pipe2"), std::string::npos) << "not the pre-fork path: " << err;
+    ASSERT_NE(err.find("clone: Too many open files"), std::string::npos)
+        << "not the pre-start path: " << err;
     auto rec = nlohmann::json::parse(out);
     EXPECT_GE(rec.at("start_unix").get<double>(), before - 1) << rec.at("start");
     EXPECT_LE(rec.at("start_unix").get<double>(), rec.at("end_unix").get<double>());
