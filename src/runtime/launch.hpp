@@ -126,7 +126,7 @@ class Launch {
     bool test_stopped_ = false;
     int sigfd_ = -1;
     int pidfd_ = -1;
-    uint64_t fork_rss_bytes_ = 0;  // our own ru_maxrss (bytes) just before fork(2)
+    uint64_t start_rss_bytes_ = 0;  // our own ru_maxrss (bytes) just before the test was made
     pid_t main_pid_ = -1;
     bool main_done_ = false;
     int main_status_ = 0;

@@ -35,7 +35,7 @@ void Launch::measure() {
     // is never below the size of the forked launcher copy it started as. A
     // figure not above the launcher's own high-water mark may be that copy's,
     // not the test's: it then counts only when nothing better was measured.
-    const bool rss_is_the_tests = max_rss > fork_rss_bytes_;
+    const bool rss_is_the_tests = max_rss > start_rss_bytes_;
     if (main_pid_ > 0) {
         rec_.peak_nonreclaimable_bytes = max_rss;
         rec_.peak_nonreclaimable_source =

@@ -95,7 +95,7 @@ int Launch::spawn() {
     {
         rusage self{};  // the size the test starts as (launch_outcome.cpp: measure)
         if (::getrusage(RUSAGE_SELF, &self) == 0)
-            fork_rss_bytes_ = static_cast<uint64_t>(self.ru_maxrss) * 1024;
+            start_rss_bytes_ = static_cast<uint64_t>(self.ru_maxrss) * 1024;
     }
     // Returns once the child has exec'ed or given up: its own setpgid and
     // terminal hand-over are done by then, so no signal can race them.

@@ -1,6 +1,7 @@
 # The kernel layer rule (HACKING.md "Conventions"): only src/kernel/ names the
-# process table ("/proc/"), pidfd_open or kill( — everything else calls into it
-# (kernel/process.hpp, kernel/paths.hpp, kernel/host.hpp). No exemption for
+# process table ("/proc/"), pidfd_open or kill(, or makes a process with
+# fork( or ::clone( — everything else calls into it (kernel/process.hpp,
+# kernel/paths.hpp, kernel/host.hpp, kernel/spawn.hpp). No exemption for
 # comments or strings: a comment that names a /proc path is written with the
 # man page instead (proc_pid_stat(5)). Run by ctest (style.kernel_layer):
 #   cmake -DSOURCE_DIR=<repo> -P check_kernel_layer.cmake
@@ -27,7 +28,7 @@ foreach(file IN LISTS sources)
   set(n 0)
   foreach(line IN LISTS lines)
     math(EXPR n "${n} + 1")
-    foreach(word "/proc/" "pidfd_open" "kill(")
+    foreach(word "/proc/" "pidfd_open" "kill(" "fork(" "::clone(")
       string(FIND "${line}" "${word}" at)
       if(NOT at EQUAL -1)
         string(STRIP "${line}" shown)
@@ -38,6 +39,6 @@ foreach(file IN LISTS sources)
 endforeach()
 if(offences)
   message(FATAL_ERROR "outside src/kernel/ (call kernel/process.hpp, kernel/paths.hpp or "
-                      "kernel/host.hpp instead):\n${offences}")
+                      "kernel/host.hpp or kernel/spawn.hpp instead):\n${offences}")
 endif()
-message(STATUS "${checked} sources outside src/kernel/ name no /proc/, pidfd_open or kill(")
+message(STATUS "${checked} sources outside src/kernel/ name no /proc/, pidfd_open, kill(, fork( or ::clone(")
