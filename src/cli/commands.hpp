@@ -4,12 +4,20 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace corral::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+
+// The words main() received (argv), byte for byte, kept by main before parsing:
+// `corral run` takes the test's command from them, since CLI11 rewrites some
+// positional values (it splits "[a,b]" into a list).
+void keep_program_words(int argc, char** argv);
+const std::vector<std::string>& program_words();
 
 void add_probe_command(CLI::App& app, int& status);
 // plan (plan_command.cpp); generate, spec, pools, env, ci (generator_commands.cpp)

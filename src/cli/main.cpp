@@ -42,9 +42,23 @@ class SummaryFormatter : public CLI::Formatter {
     }
 };
 
+std::vector<std::string>& words() {
+    static std::vector<std::string> kept;
+    return kept;
+}
+
 }  // namespace
 
+void corral::cli::keep_program_words(int argc, char** argv) {
+    words().assign(argv, argv + argc);
+}
+
+const std::vector<std::string>& corral::cli::program_words() {
+    return words();
+}
+
 int main(int argc, char** argv) {
+    corral::cli::keep_program_words(argc, argv);
     CLI::App app{
         "Corral bounds parallel CMake/CTest builds and tests to the machine they run on.\n"
         "Start with `corral probe`, then `corral generate`; `corral SUBCOMMAND --help` for more.",

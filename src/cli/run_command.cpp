@@ -7,18 +7,15 @@
 #include <optional>
 
 #include "cli/commands.hpp"
-#include "kernel/process.hpp"
 #include "runtime/run_options.hpp"
 
 namespace corral::cli {
 namespace {
 
-// The words after the first "--" following "run", byte for byte from
-// proc_pid_cmdline(5). CLI11 rewrites some positional values (it splits "[a,b]"
-// into a list), and a test's arguments must reach it untouched.
+// The words after the first "--" following "run", byte for byte as main()
+// received them (program_words).
 std::optional<std::vector<std::string>> command_after_separator() {
-    auto argv = proc::self_argv();  // fails cleanly without free descriptors
-    const std::vector<std::string> words = argv ? *argv : std::vector<std::string>();
+    const auto& words = program_words();
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
     if (run == words.end()) return std::nullopt;
     auto sep = std::find(run + 1, words.end(), "--");

@@ -12,7 +12,6 @@ inline constexpr char kSelfCgroup[] = "/proc/self/cgroup";        // cgroups(7)
 inline constexpr char kSelfMountinfo[] = "/proc/self/mountinfo";  // proc_pid_mountinfo(5)
 inline constexpr char kSelfStatus[] = "/proc/self/status";        // proc_pid_status(5)
 inline constexpr char kSelfStat[] = "/proc/self/stat";            // proc_pid_stat(5)
-inline constexpr char kSelfCmdline[] = "/proc/self/cmdline";      // proc_pid_cmdline(5)
 inline constexpr char kInitCgroup[] = "/proc/1/cgroup";           // pid 1's cgroups
 // NVIDIA driver (open-gpu-kernel-modules: nv-procfs.c, nv-caps.c).
 inline constexpr char kNvidiaGpus[] = "/proc/driver/nvidia/gpus";

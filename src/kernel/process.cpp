@@ -175,12 +175,6 @@ std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host
     return total;
 }
 
-Read<std::vector<std::string>> self_argv(const Host& host) {
-    auto text = host.read_text("/proc/self/cmdline");
-    if (!text) return Read<std::vector<std::string>>::fail(text.error, text.err);
-    return Read<std::vector<std::string>>::ok(split_nul(*text));
-}
-
 std::vector<ProcessStat> ancestors(pid_t pid, const Host& host, int max_depth,
                                    const std::function<bool(const ProcessStat&)>& stop) {
     std::vector<ProcessStat> out;

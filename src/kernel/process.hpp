@@ -71,10 +71,6 @@ std::set<pid_t> descendants(pid_t pid, const Host& host = live_host());
 // nullopt when the process is gone or the fields are missing (kernel threads).
 std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host = live_host());
 
-// This process's argv byte for byte (proc_pid_cmdline(5)), through read_file:
-// with no free descriptor it fails cleanly with the errno.
-Read<std::vector<std::string>> self_argv(const Host& host = live_host());
-
 // The chain of parents of `pid` (its parent first), up to but not including
 // pid 0 and stopping at the first that cannot be read; at most `max_depth`.
 // With `stop`, the walk also ends after the first ancestor it accepts (that one
