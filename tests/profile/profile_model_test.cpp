@@ -217,7 +217,11 @@ TEST(ProfileModel, CheckFlagsUnderOverAndHeavyUndeclared) {
     EXPECT_EQ(c.over_declared[0],
               "over: declared 1.00 GiB (1073741824 B), peak 10.0 MiB (10485760 B) (more than 4x)");
     ASSERT_EQ(c.heavy_undeclared.size(), 1u);
-    EXPECT_EQ(c.heavy_undeclared[0], "heavy: declared nothing, peak 512.0 MiB (536870912 B)");
+    EXPECT_EQ(c.heavy_undeclared[0],
+              "heavy: declared nothing, peak 512.0 MiB (536870912 B), at least the heavy "
+              "threshold 256.0 MiB");
+    EXPECT_EQ(c.heavy_bytes, kHeavyBytes);
+    EXPECT_EQ(check(p, kOverFactor, 1024 * MiB).heavy_undeclared.size(), 0u);
     EXPECT_TRUE(c.notes.empty());
 }
 
