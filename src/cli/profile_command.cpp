@@ -4,6 +4,7 @@
 // (docs/exit-codes.md "corral profile"): 0 done (and --check found no
 // under-declared test), 1 --check found an under-declared test, 2 bad usage or
 // bad input, or an output could not be written.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,8 +26,10 @@ struct Options {
     std::string out, cmake;
     std::string margin = std::to_string(profile::kDefaultMarginPercent);
     double over_factor = profile::kOverFactor;
-    std::string heavy = "256M";
+    // The default is profile::kHeavyBytes, written as a --heavy SIZE.
+    std::string heavy = std::to_string(profile::kHeavyBytes >> 20) + "M";
     bool check = false, json = false;
+    bool heavy_given = false, over_factor_given = false;  // on the command line
 };
 
 std::string read_whole(const std::string& path) {
@@ -101,11 +104,25 @@ int run(const Options& o) {
     int status = kExitOk;
     if (o.check) {
         auto c = profile::check(p, o.over_factor, *heavy);
+        // The thresholds used and where they came from (docs/profile.md "--check").
+        char factor[32];
+        std::snprintf(factor, sizeof factor, "%g", c.over_factor);
+        std::string heavy_source =
+            o.heavy_given ? "--heavy " + o.heavy : "the default; --heavy SIZE sets it";
+        std::string over_source = o.over_factor_given ? "--over-factor " + std::string(factor)
+                                                      : "the default; --over-factor X sets it";
         if (o.json) {
-            nlohmann::json j = {{"under_declared", c.under_declared},
-                                {"over_declared", c.over_declared},
-                                {"heavy_undeclared", c.heavy_undeclared},
-                                {"notes", c.notes}};
+            nlohmann::json j = {
+                {"under_declared", c.under_declared},
+                {"over_declared", c.over_declared},
+                {"heavy_undeclared", c.heavy_undeclared},
+                {"notes", c.notes},
+                {"thresholds",
+                 {{"heavy_bytes", c.heavy_bytes},
+                  {"heavy_source", o.heavy_given ? "--heavy" : "default"},
+                  {"over_factor", c.over_factor},
+                  {"over_factor_source", o.over_factor_given ? "--over-factor" : "default"},
+                  {"over_slack_bytes", profile::kOverSlackBytes}}}};
             std::cout << j.dump(2) << "\n";
         } else {
             for (const auto& l : c.under_declared)
@@ -119,6 +136,12 @@ int run(const Options& o) {
             std::cout << c.under_declared.size() << " under-declared, " << c.over_declared.size()
                       << " over-declared, " << c.heavy_undeclared.size() << " heavy undeclared of "
                       << p.tests.size() << " tests\n";
+            std::cout << "  over-declared: declared more than " << factor
+                      << "x the peak and at least " << profile::human(profile::kOverSlackBytes)
+                      << " more (" << over_source << ")\n";
+            std::cout << "  heavy undeclared: no declaration and a peak of at least "
+                      << profile::human(c.heavy_bytes) << " (" << c.heavy_bytes << " B; "
+                      << heavy_source << ")\n";
         }
         if (!c.under_declared.empty()) status = kExitFailure;
     } else if (o.json) {
@@ -157,20 +180,24 @@ void add_profile_command(CLI::App& app, int& status) {
     cmd->add_option("--margin", opts->margin,
                     "Margin on the measured peak for --cmake's mem_mib, percent")
         ->capture_default_str();
-    cmd->add_option("--over-factor", opts->over_factor,
-                    "--check: over-declared when declared > factor x peak")
-        ->check(CLI::Range(1.0, 1000.0))
-        ->capture_default_str();
-    cmd->add_option("--heavy", opts->heavy,
-                    "--check: an undeclared test with at least this peak is listed")
-        ->type_name("SIZE")
-        ->capture_default_str();
+    auto* over_factor = cmd->add_option("--over-factor", opts->over_factor,
+                                        "--check: over-declared when declared > factor x peak")
+                            ->check(CLI::Range(1.0, 1000.0))
+                            ->capture_default_str();
+    auto* heavy = cmd->add_option("--heavy", opts->heavy,
+                                  "--check: an undeclared test with at least this peak is listed")
+                      ->type_name("SIZE")
+                      ->capture_default_str();
     cmd->footer(
         "Examples:\n"
         "  corral profile --records build/corral-plan/records.jsonl\n"
         "  corral profile --records build/corral-plan/records.jsonl --out corral-profile.json\n"
         "  corral profile --records shard1.jsonl shard2.jsonl --check");
-    cmd->callback([opts, &status]() { status = run(*opts); });
+    cmd->callback([opts, over_factor, heavy, &status]() {
+        opts->over_factor_given = over_factor->count() > 0;
+        opts->heavy_given = heavy->count() > 0;
+        status = run(*opts);
+    });
 }
 
 }  // namespace corral::cli

@@ -128,6 +128,8 @@ void absorb(Profile& p, const std::map<std::string, std::vector<Sample>>& sample
     }
 }
 
+}  // namespace
+
 std::string human(uint64_t bytes) {
     char buf[32];
     if (bytes >= (1ull << 30))
@@ -136,6 +138,9 @@ std::string human(uint64_t bytes) {
         std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / kMiB);
     return buf;
 }
+
+namespace {
+
 std::string human_opt(const std::optional<uint64_t>& b) {
     return b ? human(*b) : "-";
 }
@@ -363,6 +368,8 @@ std::string render_table(const Profile& p) {
 
 CheckResult check(const Profile& p, double over_factor, uint64_t heavy_bytes) {
     CheckResult c;
+    c.over_factor = over_factor;
+    c.heavy_bytes = heavy_bytes;
     char factor[32];
     std::snprintf(factor, sizeof factor, "%g", over_factor);
     for (const auto& [name, t] : p.tests) {
@@ -377,7 +384,8 @@ CheckResult check(const Profile& p, double over_factor, uint64_t heavy_bytes) {
                 c.over_declared.push_back(name + ": declared " + decl + ", peak " + peak +
                                           " (more than " + factor + "x)");
         } else if (t.memory_max >= heavy_bytes) {
-            c.heavy_undeclared.push_back(name + ": declared nothing, peak " + peak);
+            c.heavy_undeclared.push_back(name + ": declared nothing, peak " + peak +
+                                         ", at least the heavy threshold " + human(heavy_bytes));
         }
         if (t.memory_source != "nonreclaimable")
             c.notes.push_back(name + ": peak is the cgroup's raw peak (" + t.memory_source +

@@ -93,13 +93,21 @@ std::string to_json(const Profile& p);
 // Parses corral.profile/1 written by to_json. Throws ProfileError naming `origin`.
 Profile from_json(const std::string& text, const std::string& origin);
 
+// "256.0 MiB", "1.50 GiB": how the profile's table and findings write bytes.
+std::string human(uint64_t bytes);
+
 // The readable table (one line per test) and a note on fallback memory.
 std::string render_table(const Profile& p);
 
-// --check findings; every line names the test and both numbers.
+// --check findings; every line names the test and both numbers (a heavy
+// undeclared line also the threshold it met). `over_factor` and `heavy_bytes`
+// are the thresholds check() used, for the output to state (docs/profile.md
+// "--check").
 struct CheckResult {
     std::vector<std::string> under_declared, over_declared, heavy_undeclared;
     std::vector<std::string> notes;  // e.g. peaks that are raw cgroup peaks
+    double over_factor = kOverFactor;
+    uint64_t heavy_bytes = kHeavyBytes;
 };
 CheckResult check(const Profile& p, double over_factor = kOverFactor,
                   uint64_t heavy_bytes = kHeavyBytes);

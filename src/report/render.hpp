@@ -16,6 +16,16 @@ namespace corral::report {
 // killed 3: sh -c ..., sleep 300", "passed, but left 1 process: sleep 300").
 std::string what_happened(const Record& r);
 
+// How the counts name a failed test's outcome in "of the failed: ..." (text,
+// Markdown, HTML): "exit code" for Outcome::Failed (the test's own code),
+// "leaked (--leak fail)" for Outcome::Leaked, the outcome's name otherwise.
+// The JSON's failed_by_outcome uses outcome_name() (docs/report.md "Counts").
+const char* failed_label(Outcome o);
+
+// "of the failed: exit code 1, timed out 1": the non-zero failed_by counts in
+// the order of kAllOutcomes; "" when nothing failed.
+std::string failed_breakdown(const Summary& s);
+
 // The terminal summary, fitted to `width` columns; ANSI colour only if `colour`.
 // `top` = how many slowest / heaviest / waiting tests to list.
 void render_text(const Summary& s, std::ostream& out, bool colour, int top = 5, int width = 80);

@@ -81,6 +81,28 @@ std::string what_happened(const Record& r) {
     return s;
 }
 
+const char* failed_label(Outcome o) {
+    switch (o) {
+        case Outcome::Failed:
+            return "exit code";
+        case Outcome::Leaked:
+            return "leaked (--leak fail)";
+        default:
+            return outcome_name(o);
+    }
+}
+
+std::string failed_breakdown(const Summary& s) {
+    std::string out;
+    for (auto o : kAllOutcomes) {
+        auto it = s.failed_by.find(o);
+        if (it == s.failed_by.end() || it->second == 0) continue;
+        out += (out.empty() ? "of the failed: " : ", ") + std::string(failed_label(o)) + " " +
+               std::to_string(it->second);
+    }
+    return out;
+}
+
 std::string xml_escape(const std::string& text) {
     std::string out;
     out.reserve(text.size());
@@ -119,10 +141,11 @@ nlohmann::json render_json(const Summary& s) {
     j["schema"] = "corral.report/1";
     j["run"] = s.label;
     j["passed"] = s.passed;
-    auto counts = nlohmann::json::object();
-    for (const auto& [o, n] : s.counts)
-        counts[outcome_name(o)] = n;
-    j["counts"] = counts;
+    j["counts"] = {{"passed", s.passed_count}, {"failed", s.failed_count}, {"leaked", s.leaking}};
+    auto failed_by = nlohmann::json::object();
+    for (const auto& [o, n] : s.failed_by)
+        failed_by[outcome_name(o)] = n;
+    j["failed_by_outcome"] = failed_by;
     j["tests_leaking"] = s.leaking;
     j["makespan_seconds"] = s.makespan;
     j["lower_bound_seconds"] = s.lower_bound;

@@ -80,13 +80,6 @@ document.body.setAttribute('data-bars',String(d.tests.length));
 })();
 )JS";
 
-std::string css_class(Outcome o) {
-    std::string c = outcome_name(o);
-    for (auto& ch : c)
-        ch = ch == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return c;
-}
-
 }  // namespace
 
 std::string render_html(const Summary& s) {
@@ -107,10 +100,12 @@ std::string render_html(const Summary& s) {
       << human_seconds(s.makespan) << ", lower bound " << human_seconds(s.lower_bound) << " · "
       << s.slots << " slots " << static_cast<int>(s.busy * 100 + 0.5)
       << " % busy</p>\n<p class=\"counts\">";
-    for (const auto& [o, n] : s.counts)
-        if (n > 0)
-            h << "<span><i class=\"sw " << css_class(o) << "\"></i>" << outcome_name(o) << " " << n
-              << "</span>";
+    // The counts of docs/report.md "Counts", as the text and JSON have them.
+    h << "<span id=\"count-passed\"><i class=\"sw passed\"></i>passed " << s.passed_count
+      << "</span><span id=\"count-failed\"><i class=\"sw failed\"></i>failed " << s.failed_count
+      << (s.failed_count > 0 ? " (" + failed_breakdown(s) + ")" : "")
+      << "</span><span id=\"count-leaked\"><i class=\"sw leaked\"></i>leaked " << s.leaking
+      << "</span>";
     h << "</p>\n";
     h << "<h2>Timeline</h2><p class=\"sub\">one bar per test on its lane; hover for details; "
          "a yellow outline marks a test that leaked</p>\n<div id=\"timeline-box\"></div>\n";

@@ -62,11 +62,11 @@ std::string render_markdown(const Summary& s, int max_rows) {
     std::ostringstream md;
     md << "### corral: " << s.tests.size() << " tests, " << (s.passed ? "all passed" : "FAILED")
        << " (" << human_seconds(s.makespan) << ")\n\n";
-    std::string counts;
-    for (const auto& [o, n] : s.counts)
-        if (n > 0 || o == Outcome::Passed || o == Outcome::Failed)
-            counts += (counts.empty() ? "" : " · ") + std::string(outcome_name(o)) + " **" +
-                      std::to_string(n) + "**";
+    // The counts of docs/report.md "Counts", as the text and JSON have them.
+    std::string counts = "passed **" + std::to_string(s.passed_count) + "** · failed **" +
+                         std::to_string(s.failed_count) + "**";
+    if (s.failed_count > 0) counts += " (" + failed_breakdown(s) + ")";
+    counts += " · leaked **" + std::to_string(s.leaking) + "**";
     md << counts << " · run `" << cell(s.label) << "`\n\n";
 
     std::vector<const Record*> rows;

@@ -94,19 +94,18 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
         << human_seconds(s.makespan) << ", " << verdict << "\n";
     out << "run " << fit(s.label, w - 4) << "\n\n";
 
-    // Counts: the five the issue names, then the rarer outcomes only when present.
-    std::string counts;
-    for (auto o :
-         {Outcome::Passed, Outcome::Failed, Outcome::TimedOut, Outcome::OomKilled, Outcome::Leaked,
-          Outcome::Signalled, Outcome::NotFound, Outcome::LauncherFailed}) {
-        int c = s.counts.at(o);
-        bool always = o == Outcome::Passed || o == Outcome::Failed || o == Outcome::TimedOut ||
-                      o == Outcome::OomKilled || o == Outcome::Leaked;
-        if (!always && c == 0) continue;
-        std::string item = std::string(outcome_name(o)) + " " + std::to_string(c);
-        counts += (counts.empty() ? "  " : "   ") + (c ? paint(colour_of(o), item) : item);
-    }
-    out << counts << "\n";
+    // Counts (docs/report.md "Counts"): passed + failed = every test, as CTest
+    // saw it; leaked = the tests that left processes, passed or failed; then
+    // what the failed ones were.
+    auto item = [&](const char* name, int c, const char* code) {
+        std::string text = std::string(name) + " " + std::to_string(c);
+        return c ? paint(code, text) : text;
+    };
+    out << "  " << item("passed", s.passed_count, "32") << "   "
+        << item("failed", s.failed_count, "31") << "   " << item("leaked", s.leaking, "33") << "\n";
+    if (s.failed_count > 0)
+        for (const auto& line : wrap(failed_breakdown(s), w - 2, 4))
+            out << "  " << line << "\n";
 
     // Every test that did not pass cleanly, or that leaked.
     std::vector<const Record*> problems;

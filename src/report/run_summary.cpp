@@ -71,8 +71,10 @@ Summary summarise(std::vector<Record> tests, const std::string& label, const Pla
     std::stable_sort(tests.begin(), tests.end(),
                      [](const Record& a, const Record& b) { return a.start < b.start; });
     s.tests = std::move(tests);
-    for (auto o : kAllOutcomes)
+    for (auto o : kAllOutcomes) {
         s.counts[o] = 0;
+        if (o != Outcome::Passed) s.failed_by[o] = 0;
+    }
     if (s.tests.empty()) return s;
 
     s.run_start = s.tests.front().start;
@@ -81,7 +83,13 @@ Summary summarise(std::vector<Record> tests, const std::string& label, const Pla
     for (const auto& t : s.tests) {
         s.counts[t.outcome]++;
         if (!t.leaked.empty()) s.leaking++;
-        if (!t.passed()) s.passed = false;
+        if (t.passed()) {
+            s.passed_count++;
+        } else {
+            s.failed_count++;
+            s.failed_by[t.outcome]++;
+            s.passed = false;
+        }
         run_end = std::max(run_end, t.end);
         s.longest = std::max(s.longest, t.end - t.start);
         s.total_wall += t.end - t.start;

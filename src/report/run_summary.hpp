@@ -38,13 +38,21 @@ struct Summary {
     std::vector<Record> tests;  // by start time
     std::vector<int> lane;      // lane of tests[i], 0-based: lowest lane free at its start
     int lanes = 0;
-    std::map<Outcome, int> counts;
-    int leaking = 0;        // tests with leaked processes, whatever their outcome
-    bool passed = true;     // every test passed as CTest saw it (launcher exit 0)
-    double run_start = 0;   // Unix seconds
-    double makespan = 0;    // last end − first start
-    double longest = 0;     // the longest test's wall time
-    double total_wall = 0;  // Σ wall time (one slot per test)
+    // The summary counts every renderer shows (docs/report.md "Counts"): a
+    // test passed or failed as CTest saw it (launcher exit code 0 or not), so
+    // passed + failed = tests.size(); a test failed for leaking (--leak fail,
+    // exit 122) is failed. `leaking` counts the tests that left processes,
+    // whether they passed (--leak warn) or failed.
+    int passed_count = 0;
+    int failed_count = 0;
+    int leaking = 0;
+    std::map<Outcome, int> counts;     // every test by its outcome (sums to tests.size())
+    std::map<Outcome, int> failed_by;  // the failed tests by outcome (sums to failed_count)
+    bool passed = true;                // failed_count == 0
+    double run_start = 0;              // Unix seconds
+    double makespan = 0;               // last end − first start
+    double longest = 0;                // the longest test's wall time
+    double total_wall = 0;             // Σ wall time (one slot per test)
     double total_cpu = 0;
     int slots = 0;  // the plan's test level, else the peak concurrency
     bool slots_from_plan = false;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "common/text.hpp"
 #include "generator_test_util.hpp"
 
 namespace corral {
@@ -88,7 +89,7 @@ TEST_F(Pools, AppliedThroughInitialCacheScript) {
     int n = 0;
     for (const auto& cmake : test::cmake_releases("cmake"))
         build_and_check(cmake, {"-C", (root_ / "corral/pools.cmake").string()},
-                        "C" + std::to_string(n++));
+                        cat({"C", std::to_string(n++)}));
 }
 
 TEST_F(Pools, AppliedThroughInclude) {

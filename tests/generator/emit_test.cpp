@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
 #include "generator/emit.hpp"
 #include "generator/templates.hpp"
 #include "generator_test_util.hpp"
@@ -92,7 +93,7 @@ TEST(EnvSh, EveryValueSurvivesARealShell) {
     Plan p = sample_plan();
     p.env.clear();
     for (size_t i = 0; i < kNastyValues.size(); ++i)
-        p.env.push_back({"V" + std::to_string(i), kNastyValues[i], ""});
+        p.env.push_back({cat({"V", std::to_string(i)}), kNastyValues[i], ""});
     TempDir dir("envsh");
     spit(dir / "env.sh", emit_env_sh(p));
     for (size_t i = 0; i < kNastyValues.size(); ++i) {
@@ -158,11 +159,11 @@ TEST(GithubEnv, EveryValueSurvivesTheRunnerFormat) {
     Plan p = sample_plan();
     p.env.clear();
     for (size_t i = 0; i < kNastyValues.size(); ++i)
-        p.env.push_back({"V" + std::to_string(i), kNastyValues[i], ""});
+        p.env.push_back({cat({"V", std::to_string(i)}), kNastyValues[i], ""});
     auto vars = parse_github_env(emit_github_env(p));
     ASSERT_EQ(vars.size(), kNastyValues.size());
     for (size_t i = 0; i < kNastyValues.size(); ++i)
-        EXPECT_EQ(vars["V" + std::to_string(i)], kNastyValues[i]) << "value " << i;
+        EXPECT_EQ(vars[cat({"V", std::to_string(i)})], kNastyValues[i]) << "value " << i;
 }
 
 TEST(GithubEnv, SimpleValuesAreOneLineEach) {

@@ -19,7 +19,7 @@ ScratchFacts disk(std::string path, std::string fs_id, uint64_t free_gib,
     s.path = std::move(path);
     s.origin = s.path;
     s.usable = true;
-    s.mount_point = "/";
+    s.mount_point = std::string("/");
     s.fstype = "ext4";
     s.device = "/dev/" + fs_id;
     s.filesystem_id = fs_id;

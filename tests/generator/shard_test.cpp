@@ -3,6 +3,8 @@
 // and the acceptance case on 400 heavy-tailed recorded durations.
 #include "generator/shard.hpp"
 
+#include "common/text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -166,7 +168,7 @@ std::vector<CTestTest> synthetic(int n, int first = 0) {
     std::vector<CTestTest> out;
     for (int i = first; i < first + n; ++i) {
         CTestTest t;
-        t.name = "t" + std::to_string(i);
+        t.name = cat({"t", std::to_string(i)});
         t.number = static_cast<int>(out.size()) + 1;
         out.push_back(t);
     }

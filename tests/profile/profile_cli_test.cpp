@@ -116,6 +116,44 @@ TEST_F(ProfileCli, CheckExitsOneOnAnUnderDeclaredTest) {
     EXPECT_NE(r.out.find("\"under_declared\": ["), std::string::npos) << r.out;
 }
 
+// --check states the "heavy" threshold it used and where it came from: the
+// default (profile::kHeavyBytes, 256 MiB) or --heavy; in text and in --json.
+TEST_F(ProfileCli, CheckStatesTheHeavyThresholdAndItsSource) {
+    auto recs = write("r.jsonl", rec("r1", "big", 100, 300 << 20));
+    auto r = corral("profile --records '" + recs + "' --check");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("undeclared big: declared nothing, peak 300.0 MiB (314572800 B), at "
+                         "least the heavy threshold 256.0 MiB"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("heavy undeclared: no declaration and a peak of at least 256.0 MiB "
+                         "(268435456 B; the default; --heavy SIZE sets it)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("over-declared: declared more than 4x the peak and at least 64.0 MiB "
+                         "more (the default; --over-factor X sets it)"),
+              std::string::npos)
+        << r.out;
+
+    r = corral("profile --records '" + recs + "' --check --heavy 1G");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find("undeclared big"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("0 heavy undeclared of 1 tests"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("a peak of at least 1.00 GiB (1073741824 B; --heavy 1G)"),
+              std::string::npos)
+        << r.out;
+
+    r = corral("profile --records '" + recs + "' --check --json");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("\"heavy_bytes\": 268435456"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"heavy_source\": \"default\""), std::string::npos) << r.out;
+    r = corral("profile --records '" + recs + "' --check --json --heavy 512M --over-factor 3");
+    EXPECT_NE(r.out.find("\"heavy_bytes\": 536870912"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"heavy_source\": \"--heavy\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"over_factor\": 3.0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"over_factor_source\": \"--over-factor\""), std::string::npos) << r.out;
+}
+
 TEST_F(ProfileCli, BadInputIsExitTwoNamingFileAndLine) {
     auto f = write("bad.jsonl", rec("r1", "a", 1, 1) + "{\"schema\":\"corral.record/1\"}\n");
     auto r = corral("profile --records '" + f + "'");

@@ -2,6 +2,8 @@
 // writes, docs/runtime.md "Records"), merged, aged, serialised, checked.
 #include "profile/profile_model.hpp"
 
+#include "common/text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -116,7 +118,7 @@ TEST(ProfileModel, OldRecordsFallBackToTheCgroupPeakAndSaySo) {
 TEST(ProfileModel, PercentileIsNearestRank) {
     std::vector<report::Record> recs;
     for (int i = 1; i <= 10; ++i) {
-        Rec r{"t", "r" + std::to_string(100 + i), 100.0 * i};
+        Rec r{"t", cat({"r", std::to_string(100 + i)}), 100.0 * i};
         r.nonrecl = i * MiB;
         recs.push_back(make(r));
     }
@@ -129,7 +131,7 @@ TEST(ProfileModel, PercentileIsNearestRank) {
 TEST(ProfileModel, HistoryIsBoundedToTheNewestSamples) {
     Profile p;
     for (int i = 0; i < kHistory + 5; ++i)
-        add_records(p, run_of("r" + std::to_string(100 + i), 1000.0 * i, {"t"}, 1.0 + i));
+        add_records(p, run_of(cat({"r", std::to_string(100 + i)}), 1000.0 * i, {"t"}, 1.0 + i));
     const auto& t = p.tests.at("t");
     EXPECT_EQ(t.runs, kHistory);
     ASSERT_EQ(t.samples.size(), static_cast<size_t>(kHistory));
@@ -217,7 +219,11 @@ TEST(ProfileModel, CheckFlagsUnderOverAndHeavyUndeclared) {
     EXPECT_EQ(c.over_declared[0],
               "over: declared 1.00 GiB (1073741824 B), peak 10.0 MiB (10485760 B) (more than 4x)");
     ASSERT_EQ(c.heavy_undeclared.size(), 1u);
-    EXPECT_EQ(c.heavy_undeclared[0], "heavy: declared nothing, peak 512.0 MiB (536870912 B)");
+    EXPECT_EQ(c.heavy_undeclared[0],
+              "heavy: declared nothing, peak 512.0 MiB (536870912 B), at least the heavy "
+              "threshold 256.0 MiB");
+    EXPECT_EQ(c.heavy_bytes, kHeavyBytes);
+    EXPECT_EQ(check(p, kOverFactor, 1024 * MiB).heavy_undeclared.size(), 0u);
     EXPECT_TRUE(c.notes.empty());
 }
 

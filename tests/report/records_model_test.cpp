@@ -157,6 +157,39 @@ TEST(Summary, LanesMakespanAndLowerBound) {
     EXPECT_DOUBLE_EQ(planned.busy, 0.4);
 }
 
+// docs/report.md "Counts": passed/failed as CTest saw them (launcher exit 0
+// or not), leaked = tests that left processes, passed or failed; the failed
+// ones by outcome. A leak-failed test (exit 0, launcher 122) is failed.
+TEST(Summary, CountsFailedAsCtestSawItAndLeakedApart) {
+    std::vector<Record> tests = {
+        parse(rec("", "ok", 0, 1)),
+        parse(rec(R"(,"leaked":[{"pid":8,"command":"d"}])", "leak_warn", 0, 1)),
+        parse(rec(R"(,"launcher_exit_code":122,"leaked":[{"pid":9,"command":"d"}])", "leak_fail", 0,
+                  1)),
+        parse(rec(R"(,"exit_code":3,"launcher_exit_code":3)", "exit3", 0, 1)),
+        parse(rec(R"(,"timed_out":true,"launcher_exit_code":124)", "hang", 0, 1))};
+    auto s = summarise(tests, "r", {});
+    EXPECT_EQ(s.passed_count, 2);
+    EXPECT_EQ(s.failed_count, 3);
+    EXPECT_EQ(s.leaking, 2);
+    EXPECT_EQ(s.failed_by[Outcome::Leaked], 1);
+    EXPECT_EQ(s.failed_by[Outcome::Failed], 1);
+    EXPECT_EQ(s.failed_by[Outcome::TimedOut], 1);
+    EXPECT_EQ(failed_breakdown(s),
+              "of the failed: exit code 1, timed out 1, leaked (--leak fail) 1");
+    std::ostringstream text;
+    render_text(s, text, false);
+    EXPECT_THAT(text.str(), HasSubstr("  passed 2   failed 3   leaked 2\n"));
+    auto j = render_json(s);
+    EXPECT_EQ(j["counts"], nlohmann::json({{"passed", 2}, {"failed", 3}, {"leaked", 2}}));
+    EXPECT_EQ(j["failed_by_outcome"]["leaked"], 1);
+    EXPECT_THAT(render_markdown(s), HasSubstr("passed **2** · failed **3** (of the failed: exit "
+                                              "code 1, timed out 1, leaked (--leak fail) 1) · "
+                                              "leaked **2**"));
+    EXPECT_THAT(render_html(s), HasSubstr("failed 3 (of the failed: exit code 1"));
+    EXPECT_THAT(render_junit(s), HasSubstr("failures=\"2\" errors=\"1\""));
+}
+
 TEST(Escaping, XmlCarriesEveryName) {
     EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
     EXPECT_EQ(xml_escape(std::string("x\x01y\x1b") + "\tz"), "x\\x01y\\x1b\tz");

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/text.hpp"
 #include "kernel/process.hpp"
 #include "tests/support/spawn.hpp"
 
@@ -50,7 +51,8 @@ class Run : public testing::Test {
     // A unique `sleep` argument: identifies this test's processes.
     std::string token() {
         static int n = 0;
-        std::string t = "9" + std::to_string(::getpid() % 100000) + std::to_string(100 + n++);
+        std::string t =
+            corral::cat({"9", std::to_string(::getpid() % 100000), std::to_string(100 + n++)});
         tokens_.insert(t);
         return t;
     }

@@ -356,8 +356,8 @@ TEST_F(Run, RecordsFromManyConcurrentRunsAreWellFormed) {
     auto t0 = Clock::now();
     while (started < 200 || !running.empty()) {
         while (started < 200 && running.size() < 8) {
-            running.push_back(spawn(corral({"--name", "t" + std::to_string(started), "--", "sh",
-                                            "-c", "echo $CORRAL_TEST_ID"}),
+            running.push_back(spawn(corral({"--name", corral::cat({"t", std::to_string(started)}),
+                                            "--", "sh", "-c", "echo $CORRAL_TEST_ID"}),
                                     env_, false));
             ++started;
         }
