@@ -184,7 +184,7 @@ void add_report_command(CLI::App& app, int& status) {
                     "A `corral shard` manifest (shards.json): fail (exit 1) and list every "
                     "test in it that has no record in the reported run(s)")
         ->type_name("FILE");
-    cmd->add_flag("--json", opts->json, "Print the summary as JSON (corral.report/1) on stdout");
+    cmd->add_flag("--json", opts->json, "Print the summary as JSON (corral.report/2) on stdout");
     cmd->add_option("--top", opts->top, "How many slowest / heaviest tests to list")
         ->type_name("N")
         ->check(CLI::Range(0, 1000))

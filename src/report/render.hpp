@@ -46,7 +46,7 @@ std::string render_markdown(const Summary& s, int max_rows = 200);
 // a <title> with the details) and memory in use against the budget.
 std::string render_html(const Summary& s);
 
-// The summary as JSON (schema corral.report/1, docs/report.md).
+// The summary as JSON (schema corral.report/2, docs/report.md).
 nlohmann::json render_json(const Summary& s);
 
 // XML 1.0 character data / attribute value: & < > " ' escaped; control

@@ -138,7 +138,7 @@ std::string xml_escape(const std::string& text) {
 
 nlohmann::json render_json(const Summary& s) {
     nlohmann::json j;
-    j["schema"] = "corral.report/1";
+    j["schema"] = "corral.report/2";
     j["run"] = s.label;
     j["passed"] = s.passed;
     j["counts"] = {{"passed", s.passed_count}, {"failed", s.failed_count}, {"leaked", s.leaking}};

@@ -1,5 +1,5 @@
 // The HTML timeline: one self-contained page. The data is embedded as JSON
-// (the corral.report/1 summary) and an inline script draws SVG from it, so
+// (the corral.report/2 summary) and an inline script draws SVG from it, so
 // the page needs no network and no other file. A static table below the
 // charts carries the same facts for readers without scripts.
 #include <sstream>

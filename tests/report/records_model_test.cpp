@@ -181,6 +181,7 @@ TEST(Summary, CountsFailedAsCtestSawItAndLeakedApart) {
     render_text(s, text, false);
     EXPECT_THAT(text.str(), HasSubstr("  passed 2   failed 3   leaked 2\n"));
     auto j = render_json(s);
+    EXPECT_EQ(j["schema"], "corral.report/2");  // counts as CTest saw the tests
     EXPECT_EQ(j["counts"], nlohmann::json({{"passed", 2}, {"failed", 3}, {"leaked", 2}}));
     EXPECT_EQ(j["failed_by_outcome"]["leaked"], 1);
     EXPECT_THAT(render_markdown(s), HasSubstr("passed **2** · failed **3** (of the failed: exit "
