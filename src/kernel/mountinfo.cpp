@@ -1,6 +1,7 @@
 #include "kernel/mountinfo.hpp"
 
 #include "common/text.hpp"
+#include "kernel/paths.hpp"
 
 namespace corral {
 
@@ -72,6 +73,12 @@ bool has_option(std::string_view options, std::string_view name) {
     for (auto o : split(options, ','))
         if (o == name) return true;
     return false;
+}
+
+Read<std::vector<MountEntry>> read_mountinfo(const Host& host) {
+    auto text = host.read_text(kpath::kSelfMountinfo);
+    if (!text) return Read<std::vector<MountEntry>>::fail(text.error, text.err);
+    return Read<std::vector<MountEntry>>::ok(parse_mountinfo(*text));
 }
 
 }  // namespace corral

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/host.hpp"
+
 namespace corral {
 
 struct MountEntry {
@@ -24,6 +26,10 @@ struct MountEntry {
 // Malformed lines are skipped (returned in `bad_lines` when given).
 std::vector<MountEntry> parse_mountinfo(std::string_view text,
                                         std::vector<std::string>* bad_lines = nullptr);
+
+// This process's mount table read through `host` and parsed; the read error
+// (the strerror text) when it cannot be read.
+Read<std::vector<MountEntry>> read_mountinfo(const Host& host);
 
 std::string unescape_mount_field(std::string_view field);
 

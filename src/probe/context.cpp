@@ -60,7 +60,8 @@ std::optional<std::string> container_cgroup_hint(std::string_view cgroup_text) {
     return std::nullopt;
 }
 
-void detect_container(const Host& host, const Environment& env, ContextFacts& c) {
+void detect_container(const Host& host, const Environment& env, ContextFacts& c,
+                      const std::vector<MountEntry>* given_mounts) {
     c.container = true;
     // Engines mark their containers: systemd's convention ($container, set by
     // podman, lxc, systemd-nspawn), docker's /.dockerenv, podman's /run/.containerenv.
@@ -80,8 +81,10 @@ void detect_container(const Host& host, const Environment& env, ContextFacts& c)
             return;
         }
     }
-    if (auto mi = host.read_text(std::string(kpath::kSelfMountinfo))) {
-        auto mounts = parse_mountinfo(*mi);
+    const auto mountinfo =
+        given_mounts ? Read<std::vector<MountEntry>>::ok(*given_mounts) : read_mountinfo(host);
+    if (mountinfo) {
+        const auto& mounts = *mountinfo;
         if (auto root = mount_containing(mounts, "/"); root && root->mount_point == "/") {
             if (root->fstype == "overlay" || root->fstype == "fuse-overlayfs") {
                 c.container_source = std::string(kpath::kSelfMountinfo) + ": / is " + root->fstype;
@@ -141,10 +144,11 @@ void detect_slowdowns(const Environment& env, ContextFacts& c) {
 
 }  // namespace
 
-ContextFacts probe_context(const Host& host, const Environment& env) {
+ContextFacts probe_context(const Host& host, const Environment& env,
+                           const std::vector<MountEntry>* mounts) {
     ContextFacts c;
     detect_ci(env, c);
-    detect_container(host, env, c);
+    detect_container(host, env, c, mounts);
     detect_slowdowns(env, c);
     auto sudo_user = get(env, "SUDO_USER");
     c.sudo = sudo_user && !sudo_user->empty();

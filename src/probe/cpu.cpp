@@ -216,10 +216,13 @@ void compute_effective(CpuFacts& c, std::optional<int> quota_ceiling) {
 }  // namespace
 
 CpuFacts probe_cpu(const Host& host) {
+    return probe_cpu(host, read_cgroup_tables(host));
+}
+
+CpuFacts probe_cpu(const Host& host, const CgroupTables& tables) {
     CpuFacts c;
     probe_online(host, c);
     probe_affinity(host, c);
-    auto tables = read_cgroup_tables(host);
     c.notes.insert(c.notes.end(), tables.notes.begin(), tables.notes.end());
     auto quota_ceiling = probe_quota(host, tables, c);
     probe_cpuset(host, tables, c);

@@ -155,6 +155,10 @@ Read<CgroupFree> available_in_cgroup(const Host& host, int version, const Limit&
 }  // namespace
 
 MemoryFacts probe_memory(const Host& host) {
+    return probe_memory(host, read_cgroup_tables(host));
+}
+
+MemoryFacts probe_memory(const Host& host, const CgroupTables& tables) {
     MemoryFacts m;
     std::optional<uint64_t> mem_available;
     std::string mem_available_error;
@@ -180,7 +184,6 @@ MemoryFacts probe_memory(const Host& host) {
         mem_available_error = text.error;
     }
 
-    auto tables = read_cgroup_tables(host);
     m.notes.insert(m.notes.end(), tables.notes.begin(), tables.notes.end());
     auto found = locate_cgroup(tables, "memory");
     std::optional<Limit> limit, high, soft, swap, memsw;

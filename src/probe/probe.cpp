@@ -25,11 +25,14 @@ Facts probe(const ProbeOptions& options) {
     Facts f;
     f.corral_version = kCorralVersion;
     f.root = options.root;
-    f.cpu = probe_cpu(host);
-    f.memory = probe_memory(host);
-    f.scratch = probe_scratch(host, options);
+    // One snapshot of the cgroup and mount tables for every area.
+    const auto tables = read_cgroup_tables(host);
+    const auto* mounts = tables.mounts.empty() ? nullptr : &tables.mounts;
+    f.cpu = probe_cpu(host, tables);
+    f.memory = probe_memory(host, tables);
+    f.scratch = probe_scratch(host, options, mounts);
     f.gpus = probe_gpus(host, options.env);
-    f.context = probe_context(host, options.env);
+    f.context = probe_context(host, options.env, mounts);
     return f;
 }
 

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "kernel/cgroup_path.hpp"
 #include "kernel/host.hpp"
+#include "kernel/mountinfo.hpp"
 #include "probe/facts.hpp"
 
 namespace corral {
@@ -20,16 +22,25 @@ struct ProbeOptions {
 
 Facts probe(const ProbeOptions& options);
 
+// probe() reads /proc/self/cgroup and /proc/self/mountinfo once
+// (read_cgroup_tables) and hands the snapshot to every area that needs it;
+// the one-argument forms read their own, for callers that probe one area.
+// `mounts` null: the area reads proc_pid_mountinfo(5) itself.
+
 // Areas (cgroup.cpp / cpu.cpp / memory.cpp): CPU and memory as the cgroups say.
 CpuFacts probe_cpu(const Host& host);
+CpuFacts probe_cpu(const Host& host, const CgroupTables& tables);
 MemoryFacts probe_memory(const Host& host);
+MemoryFacts probe_memory(const Host& host, const CgroupTables& tables);
 
 // Areas (scratch.cpp, reflink.cpp, io_bench.cpp): scratch filesystems.
-std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options);
+std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options,
+                                        const std::vector<MountEntry>* mounts = nullptr);
 
 // Areas (gpu.cpp, context.cpp).
 std::vector<GpuFacts> probe_gpus(const Host& host, const Environment& env);
-ContextFacts probe_context(const Host& host, const Environment& env);
+ContextFacts probe_context(const Host& host, const Environment& env,
+                           const std::vector<MountEntry>* mounts = nullptr);
 
 // Human summary (report.cpp calls one describer per area, each beside its probe).
 void describe_cpu(std::ostream& out, const CpuFacts& cpu);

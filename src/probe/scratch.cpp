@@ -164,11 +164,13 @@ void try_writes(ScratchFacts& s, FilesystemTries& tries, bool io_bench) {
 
 }  // namespace
 
-std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options) {
+std::vector<ScratchFacts> probe_scratch(const Host& host, const ProbeOptions& options,
+                                        const std::vector<MountEntry>* given_mounts) {
     const auto candidates = collect_candidates(host, options);
-    const auto mountinfo = host.read_text(kpath::kSelfMountinfo);
-    std::vector<MountEntry> mounts;
-    if (mountinfo) mounts = parse_mountinfo(*mountinfo);
+    const auto mountinfo =
+        given_mounts ? Read<std::vector<MountEntry>>::ok(*given_mounts) : read_mountinfo(host);
+    const std::vector<MountEntry> none;
+    const auto& mounts = mountinfo ? *mountinfo : none;
 
     std::vector<ScratchFacts> out;
     std::map<std::string, FilesystemTries> tries;  // by filesystem_id
