@@ -22,7 +22,7 @@ struct ProbeOptions {
 
 Facts probe(const ProbeOptions& options);
 
-// probe() reads /proc/self/cgroup and /proc/self/mountinfo once
+// probe() reads cgroups(7) and proc_pid_mountinfo(5) of itself once
 // (read_cgroup_tables) and hands the snapshot to every area that needs it;
 // the one-argument forms read their own, for callers that probe one area.
 // `mounts` null: the area reads proc_pid_mountinfo(5) itself.
