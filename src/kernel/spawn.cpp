@@ -7,6 +7,10 @@
 
 #include <cerrno>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace corral::proc {
 
 pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* pidfd) {
@@ -24,6 +28,11 @@ pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* 
     pid_t pid = ::clone(child, static_cast<char*>(stack) + size,
                         CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, arg, &fd);
     const int clone_errno = errno;
+#if defined(__SANITIZE_ADDRESS__)
+    // The child's frames left AddressSanitizer redzones in this stack's
+    // shadow, which we share: clear them before the addresses are reused.
+    ASAN_UNPOISON_MEMORY_REGION(stack, size);
+#endif
     ::munmap(stack, size);
     if (pid < 0) {
         errno = clone_errno;
