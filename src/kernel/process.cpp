@@ -14,6 +14,7 @@
 #include <set>
 
 #include "common/text.hpp"
+#include "kernel/paths.hpp"
 
 namespace corral::proc {
 namespace {
@@ -310,6 +311,19 @@ bool signal_self(int sig) {
 }
 int open_pidfd(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+bool reset_peak_rss() {
+    int fd = ::open(kpath::kSelfClearRefs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n;
+    do {
+        n = ::write(fd, "5", 1);
+    } while (n < 0 && errno == EINTR);
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return n == 1;
 }
 
 }  // namespace corral::proc

@@ -135,6 +135,15 @@ TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms,
 bool signal_group(pid_t pgid, int sig);
 // kill(0, sig): every process of our own process group, us included.
 bool signal_own_group(int sig);
+
+// Resets this process's peak resident set size (VmHWM) to its current size:
+// "5" into proc_pid_clear_refs(5) (Linux >= 4.0). The launcher does it just
+// before making the test's process, which runs in the launcher's memory map
+// until exec (kernel/spawn.hpp): exec folds that map's peak into the test's
+// ru_maxrss, which then starts from the launcher's size now, not from the
+// largest it ever was. false with errno when the file cannot be written (an
+// older kernel, a read-only /proc).
+bool reset_peak_rss();
 // kill(getpid(), sig): ourselves (SIGSTOP returns when we are continued).
 bool signal_self(int sig);
 // pidfd_open(2) of a child we forked (its pid cannot be reused before we wait

@@ -32,7 +32,8 @@ void Launch::measure() {
     rec_.memory_limit_bytes = o_.memory_limit_bytes;
     // The kernel keeps the largest RSS across execve (exec_mmap folds the old
     // mm's high-water mark into the process's maxrss), so the test's ru_maxrss
-    // is never below the size of the forked launcher copy it started as. A
+    // is never below the launcher's memory map it started in (its peak reset
+    // to its size just before, proc::reset_peak_rss). A
     // figure not above the launcher's own high-water mark may be that copy's,
     // not the test's: it then counts only when nothing better was measured.
     const bool rss_is_the_tests = max_rss > start_rss_bytes_;

@@ -93,6 +93,9 @@ int Launch::spawn() {
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
     {
+        // The test starts in our memory map: its ru_maxrss will start from our
+        // peak, made our current size here (best effort; measure() bounds it).
+        proc::reset_peak_rss();
         rusage self{};  // the size the test starts as (launch_outcome.cpp: measure)
         if (::getrusage(RUSAGE_SELF, &self) == 0)
             start_rss_bytes_ = static_cast<uint64_t>(self.ru_maxrss) * 1024;
