@@ -16,10 +16,44 @@ namespace {
     throw std::system_error(err, std::generic_category(), what + " " + p.string());
 }
 
+// Straight into what is already there: a device, a FIFO, a socket.
+void write_through(const std::filesystem::path& path, std::string_view content) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) fail("cannot open", path, errno);
+    size_t off = 0;
+    while (off < content.size()) {
+        ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            fail("cannot write", path, err);
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) fail("cannot close", path, errno);
+}
+
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
                            unsigned mode, Durability durability) {
+    // Only a regular file (or none) is replaced by rename. A symlink is
+    // followed and its target written (the link stays); anything else that
+    // exists (/dev/stdout's terminal or pipe, /dev/full, a FIFO) is written
+    // through as a shell's `>` would: a rename would put a regular file in
+    // place of the device node.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) fail("cannot write, a directory:", path, EISDIR);
+        if (S_ISLNK(st.st_mode)) {
+            std::error_code ec;
+            auto target = std::filesystem::weakly_canonical(path, ec);
+            if (ec) fail("cannot resolve the symlink", path, ec.value());
+            return write_file_atomically(target, content, mode, durability);
+        }
+        return write_through(path, content);
+    }
     auto dir = path.parent_path();
     if (dir.empty()) dir = ".";
     std::string tmpl = (dir / cat({".", path.filename().string(), ".XXXXXX"})).string();

@@ -17,6 +17,10 @@ namespace corral {
 // host's ext4 (bench/run_overhead/README.md), paid by every test launch.
 enum class Durability { Disk, Process };
 
+// A symlink is followed (its target is replaced, the link stays); an
+// existing device, FIFO or socket is written through, not replaced (a
+// `--junit /dev/stdout` reaches the terminal, `/dev/full` fails with ENOSPC);
+// a directory is an error (EISDIR).
 // Throws std::system_error naming the path on failure; the temporary is removed.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
                            unsigned mode = 0644, Durability durability = Durability::Disk);

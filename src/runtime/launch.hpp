@@ -118,6 +118,7 @@ class Launch {
     Clock::time_point started_{};
     sigset_t old_mask_{};
     struct sigaction old_sigpipe_ {};
+    struct sigaction old_sigchld_ {};
     pid_t parent_pid_ = 0;
     bool parent_died_ = false;
     std::string registry_;  // scratch registry (owner / kept entries); empty when unusable

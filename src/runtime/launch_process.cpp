@@ -35,6 +35,7 @@ struct ChildPlan {
     int tty_fd;    // give the test's group the terminal's foreground, or -1
     int procs_fd;  // cgroup.procs of a cgroup to join before exec, or -1
     const struct sigaction* sigpipe;
+    const struct sigaction* sigchld;
     const sigset_t* mask;
     // Written by the child when it cannot go on; read by the launcher once
     // spawn_shared has returned (the memory is shared until exec).
@@ -58,6 +59,7 @@ int start_test(void* arg) {
     if (::getppid() != plan->parent) ::_exit(kExitLauncherFailure);
     // The test's world as without the launcher: signal mask and dispositions.
     ::sigaction(SIGPIPE, plan->sigpipe, nullptr);
+    ::sigaction(SIGCHLD, plan->sigchld, nullptr);
     ::sigprocmask(SIG_SETMASK, plan->mask, nullptr);
     ::execvpe(plan->argv[0], plan->argv, plan->envp);
     plan->failed_errno = errno;
@@ -87,8 +89,8 @@ int Launch::spawn() {
     // test's first instruction: the child joins before exec. Otherwise the test
     // gets one only if it is still running at join_at_ (launch.hpp).
     ChildPlan plan{
-        argv.data(),   envp.data(), ::getpid(), tty_fd_, cgroup_ ? cgroup_->procs_fd() : -1,
-        &old_sigpipe_, &old_mask_};
+        argv.data(),   envp.data(),   ::getpid(), tty_fd_, cgroup_ ? cgroup_->procs_fd() : -1,
+        &old_sigpipe_, &old_sigchld_, &old_mask_};
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();

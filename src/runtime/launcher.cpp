@@ -21,6 +21,14 @@ int Launch::run() {
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
     ::sigaction(SIGPIPE, &ignore, &old_sigpipe_);
+    // Exits must be waitable: a parent that ignores SIGCHLD (inherited across
+    // exec) would have the kernel reap the test behind our back (wait(2) then
+    // fails with ECHILD while its pidfd stays readable). The test gets the
+    // disposition back before exec.
+    struct sigaction deflt {};
+    deflt.sa_handler = SIG_DFL;
+    sigemptyset(&deflt.sa_mask);
+    ::sigaction(SIGCHLD, &deflt, &old_sigchld_);
 
     if (!o_.locks.empty() || !o_.slots.empty()) {
         try {

@@ -2,6 +2,9 @@
 // process exists (here the clone that makes its pidfd, with the descriptor
 // limit at 4) must record the time it happened and no wall time, not start
 // 1970-01-01 and the machine's uptime (issue 12).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -59,6 +62,54 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     EXPECT_GE(rec.at("start_unix").get<double>(), before - 1) << rec.at("start");
     EXPECT_LE(rec.at("start_unix").get<double>(), rec.at("end_unix").get<double>());
     EXPECT_LE(rec.at("wall_seconds").get<double>(), elapsed) << "the uptime, not a wall time";
+    fs::remove_all(root);
+}
+
+// A parent that ignores SIGCHLD (inherited across exec) must not make the
+// launcher lose its test: with SIG_IGN the kernel reaps children itself, the
+// test's pidfd turns readable and wait(2) says ECHILD, and the launcher spun
+// at 100 % CPU forever. It must end with the test's own exit code, and the
+// test must see SIGCHLD ignored as it would without the launcher.
+TEST(SpawnFailure, AParentThatIgnoresSigchldStillGetsTheTestsExitCode) {
+    auto root = fs::temp_directory_path() / ("corral-sigchld-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    const std::string out = (root / "out").string();
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        // grep itself, not through sh: a shell sets SIGCHLD back to default.
+        int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || ::dup2(fd, 1) != 1) ::_exit(125);
+        ::signal(SIGCHLD, SIG_IGN);
+        ::execl(CORRAL_EXE, CORRAL_EXE, "run", "--scratch-root", root.c_str(), "--", "grep",
+                "^SigIgn", "/proc/self/status", static_cast<char*>(nullptr));
+        ::_exit(126);
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 200 && done == 0; ++i) {  // 20 s at most
+        done = ::waitpid(pid, &status, WNOHANG);
+        if (done == 0) ::usleep(100 * 1000);
+    }
+    if (done == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        FAIL() << "corral run did not end in 20 s with SIGCHLD ignored by its parent";
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    std::string line;
+    if (FILE* f = std::fopen(out.c_str(), "r")) {
+        char buf[256];
+        if (std::fgets(buf, sizeof buf, f)) line = buf;
+        std::fclose(f);
+    }
+    // SigIgn is a hex mask; SIGCHLD (17) is bit 16: 0x10000.
+    ASSERT_FALSE(line.empty());
+    const auto mask = std::stoull(line.substr(line.find_first_of("0123456789abcdef")), nullptr, 16);
+    EXPECT_TRUE(mask & (1ull << (SIGCHLD - 1)))
+        << "the test does not see SIGCHLD ignored: " << line;
     fs::remove_all(root);
 }
 
