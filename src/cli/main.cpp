@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e);  // prints help, version or the error
+        std::cout.flush();
+        if (code == 0 && !std::cout) {  // --help or --version that never arrived
+            std::cerr << "corral: cannot write to standard output\n";
+            return corral::cli::kExitFailure;
+        }
         return code == 0 ? corral::cli::kExitOk : corral::cli::kExitUsage;
     }
     // Output that never arrived is a failure (stdout on a full disk, /dev/full).

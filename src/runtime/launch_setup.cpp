@@ -88,7 +88,11 @@ int Launch::prepare() {
         if (!(*o_.timeout_seconds > 0))
             return fail("--timeout must be positive seconds, got " +
                         human_number(*o_.timeout_seconds));
-        timeout_ = *o_.timeout_seconds * multiplier_;
+        // Deadlines are steady_clock time points in nanoseconds (int64: at
+        // most ~292 years): a longer timeout is a timeout that never fires,
+        // and overflowed into one that fired at once (--timeout 9.3e9).
+        constexpr double kNeverSeconds = 1e8;  // ~3 years
+        timeout_ = std::min(*o_.timeout_seconds * multiplier_, kNeverSeconds);
         rec_.timeout_seconds = *timeout_;
     }
     if (o_.grace_seconds < 0) return fail("--grace must be >= 0 seconds");

@@ -253,7 +253,8 @@ TEST(Cli, TopLevelHelpGivesOneLinePerSubcommand) {
 }
 
 TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
-    for (const char* command : {" plan", " spec", " probe --json"}) {
+    for (const char* command :
+         {" plan", " spec", " probe --json", " --version", " --help", " run --help"}) {
         auto r = run({"sh", "-c", std::string(CORRAL_EXE) + command + " > /dev/full"});
         EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
         EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos)

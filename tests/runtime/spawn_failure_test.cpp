@@ -113,4 +113,23 @@ TEST(SpawnFailure, AParentThatIgnoresSigchldStillGetsTheTestsExitCode) {
     fs::remove_all(root);
 }
 
+// A timeout too long for a steady_clock deadline (int64 nanoseconds) overflowed
+// and fired at once: --timeout 9300000000 killed `sleep` after 0.02 s.
+TEST(SpawnFailure, AHugeTimeoutNeverFiresInsteadOfFiringAtOnce) {
+    const std::string cmd = "'" + std::string(CORRAL_EXE) +
+                            "' run --cgroup off --json --timeout 9300000000 -- sleep 0.3";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p))
+        out.append(buf, n);
+    int status = ::pclose(p);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+    auto rec = nlohmann::json::parse(out);
+    EXPECT_FALSE(rec.at("timed_out").get<bool>());
+    EXPECT_GE(rec.at("wall_seconds").get<double>(), 0.3);
+}
+
 }  // namespace
