@@ -45,15 +45,22 @@ void Launch::measure() {
     // The samples: the whole tree at once, page cache excluded.
     rec_.memory_samples = sampler_.samples();
     if (auto sampled = sampler_.peak()) {
-        // Never below either: memory the test touched before it joined its
-        // cgroup (a late join, launch.hpp join_at_) is in ru_maxrss and in the
-        // tree's resident memory at the move ("proc") only.
-        rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
-        rec_.peak_nonreclaimable_source = std::string("ru_maxrss+") +
-                                          (joined_late() ? "proc+" : "") + cgroup_->kind() +
-                                          (rss_is_the_tests || max_rss <= *sampled
-                                               ? ""
-                                               : " (upper bound: the launcher's size at fork)");
+        const std::string sampled_source =
+            std::string(joined_late() ? "proc+" : "") + cgroup_->kind();
+        if (rss_is_the_tests || max_rss <= *sampled) {
+            // Never below either: memory the test touched before it joined its
+            // cgroup (a late join, launch.hpp join_at_) is in ru_maxrss and in
+            // the tree's resident memory at the move ("proc") only.
+            rec_.peak_nonreclaimable_bytes = std::max(max_rss, *sampled);
+            rec_.peak_nonreclaimable_source = "ru_maxrss+" + sampled_source;
+        } else {
+            // ru_maxrss is no more than the launcher's memory map the test
+            // started in: it says nothing of the test, the samples do (a peak
+            // of the test's first 50 ms below the launcher's size can be
+            // missed; ~5 MiB for the release launcher, ~150 MiB under ASan).
+            rec_.peak_nonreclaimable_bytes = *sampled;
+            rec_.peak_nonreclaimable_source = sampled_source;
+        }
     }
     if (cgroup_) {
         rec_.cgroup = cgroup_->dir();
