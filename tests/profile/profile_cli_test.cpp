@@ -152,6 +152,16 @@ TEST_F(ProfileCli, CheckStatesTheHeavyThresholdAndItsSource) {
     EXPECT_NE(r.out.find("\"heavy_source\": \"--heavy\""), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"over_factor\": 3.0"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"over_factor_source\": \"--over-factor\""), std::string::npos) << r.out;
+
+    // "nan" passed CLI::Range (every comparison with NaN is false) and
+    // switched the over-declared check off; "x" was "not in range".
+    for (const char* bad : {"nan", "inf", "x"}) {
+        r = corral("profile --records '" + recs + "' --check --over-factor " + bad);
+        EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+        EXPECT_NE(r.out.find("expected a number from 1 to 1000, got '" + std::string(bad) + "'"),
+                  std::string::npos)
+            << r.out;
+    }
 }
 
 TEST_F(ProfileCli, BadInputIsExitTwoNamingFileAndLine) {
