@@ -36,7 +36,11 @@ void Launch::measure() {
     // to its size just before, proc::reset_peak_rss). A
     // figure not above the launcher's own high-water mark may be that copy's,
     // not the test's: it then counts only when nothing better was measured.
-    const bool rss_is_the_tests = max_rss > start_rss_bytes_;
+    // Within 1 MiB of it is still the launcher's: the child's own stack and the
+    // pages it touched before exec are faulted into the shared map after
+    // start_rss_bytes_ was read (kernel/spawn.hpp).
+    constexpr uint64_t kLauncherSlackBytes = 1 << 20;
+    const bool rss_is_the_tests = max_rss > start_rss_bytes_ + kLauncherSlackBytes;
     if (main_pid_ > 0) {
         rec_.peak_nonreclaimable_bytes = max_rss;
         rec_.peak_nonreclaimable_source =
