@@ -1,6 +1,7 @@
 // kernel/spawn.hpp: the shared-memory spawn the launcher starts every test with.
 #include "kernel/spawn.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -134,8 +135,8 @@ TEST(SpawnShared, ManyArgumentsFitOnTheChildsStack) {
 // The pidfd is made with the process (CLONE_PIDFD): without a free
 // descriptor nothing starts, and the caller learns it from spawn_shared.
 TEST(SpawnShared, WithoutAFreeDescriptorNoProcessIsMade) {
-    int lowest_free = ::dup(0);
-    ASSERT_GE(lowest_free, 0);
+    int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // not dup(0): stdin may be closed
+    ASSERT_GE(lowest_free, 0) << std::strerror(errno);
     ::close(lowest_free);
     rlimit old{};
     ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
