@@ -16,20 +16,29 @@ namespace {
     throw std::system_error(err, std::generic_category(), what + " " + p.string());
 }
 
-// Straight into what is already there: a device, a FIFO, a socket.
-void write_through(const std::filesystem::path& path, std::string_view content) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) fail("cannot open", path, errno);
+// write(2) until all of `content` is written, retrying EINTR; false with
+// errno on the first failure.
+bool write_all(int fd, std::string_view content) {
     size_t off = 0;
     while (off < content.size()) {
         ssize_t n = ::write(fd, content.data() + off, content.size() - off);
         if (n < 0) {
             if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            fail("cannot write", path, err);
+            return false;
         }
         off += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// Straight into what is already there: a device, a FIFO, a socket.
+void write_through(const std::filesystem::path& path, std::string_view content) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) fail("cannot open", path, errno);
+    if (!write_all(fd, content)) {
+        int err = errno;
+        ::close(fd);
+        fail("cannot write", path, err);
     }
     if (::close(fd) != 0) fail("cannot close", path, errno);
 }
@@ -65,15 +74,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
         ::unlink(tmpl.c_str());
         fail(what, path, err);
     };
-    size_t off = 0;
-    while (off < content.size()) {
-        ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            cleanup("cannot write");
-        }
-        off += static_cast<size_t>(n);
-    }
+    if (!write_all(fd, content)) cleanup("cannot write");
     if (::fchmod(fd, mode) != 0) cleanup("cannot chmod");
     if (durability == Durability::Disk && ::fsync(fd) != 0) cleanup("cannot fsync");
     if (::close(fd) != 0) {

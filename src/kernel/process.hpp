@@ -71,6 +71,15 @@ std::set<pid_t> descendants(pid_t pid, const Host& host = live_host());
 // nullopt when the process is gone or the fields are missing (kernel threads).
 std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host = live_host());
 
+// Resets this process's peak resident set size (VmHWM) to its current size:
+// "5" into proc_pid_clear_refs(5) (Linux >= 4.0). The launcher does it just
+// before making the test's process, which runs in the launcher's memory map
+// until exec (kernel/spawn.hpp): exec folds that map's peak into the test's
+// ru_maxrss, which then starts from the launcher's size now, not from the
+// largest it ever was. false with errno when the file cannot be written (an
+// older kernel, a read-only /proc).
+bool reset_peak_rss();
+
 // The chain of parents of `pid` (its parent first), up to but not including
 // pid 0 and stopping at the first that cannot be read; at most `max_depth`.
 // With `stop`, the walk also ends after the first ancestor it accepts (that one
@@ -136,14 +145,6 @@ bool signal_group(pid_t pgid, int sig);
 // kill(0, sig): every process of our own process group, us included.
 bool signal_own_group(int sig);
 
-// Resets this process's peak resident set size (VmHWM) to its current size:
-// "5" into proc_pid_clear_refs(5) (Linux >= 4.0). The launcher does it just
-// before making the test's process, which runs in the launcher's memory map
-// until exec (kernel/spawn.hpp): exec folds that map's peak into the test's
-// ru_maxrss, which then starts from the launcher's size now, not from the
-// largest it ever was. false with errno when the file cannot be written (an
-// older kernel, a read-only /proc).
-bool reset_peak_rss();
 // kill(getpid(), sig): ourselves (SIGSTOP returns when we are continued).
 bool signal_self(int sig);
 // pidfd_open(2) of a child we forked (its pid cannot be reused before we wait

@@ -31,14 +31,13 @@ void Launch::measure() {
     rec_.processors = granted_processors(rec_.resources);
     rec_.memory_limit_bytes = o_.memory_limit_bytes;
     // The kernel keeps the largest RSS across execve (exec_mmap folds the old
-    // mm's high-water mark into the process's maxrss), so the test's ru_maxrss
-    // is never below the launcher's memory map it started in (its peak reset
-    // to its size just before, proc::reset_peak_rss). A
-    // figure not above the launcher's own high-water mark may be that copy's,
-    // not the test's: it then counts only when nothing better was measured.
-    // Within 1 MiB of it is still the launcher's: the child's own stack and the
-    // pages it touched before exec are faulted into the shared map after
-    // start_rss_bytes_ was read (kernel/spawn.hpp).
+    // mm's high-water mark into the process's maxrss), and the test starts in
+    // the launcher's memory map (kernel/spawn.hpp), its peak reset to its size
+    // just before (proc::reset_peak_rss): the test's ru_maxrss is never below
+    // that size. A figure not more than 1 MiB above it (the child's stack and
+    // the pages it touched before exec land in the shared map afterwards) may
+    // be the launcher's, not the test's: it counts only when nothing better
+    // was measured.
     constexpr uint64_t kLauncherSlackBytes = 1 << 20;
     const bool rss_is_the_tests = max_rss > start_rss_bytes_ + kLauncherSlackBytes;
     if (main_pid_ > 0) {

@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/spawn.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -74,60 +76,45 @@ TEST(SpawnFailure, AParentThatIgnoresSigchldStillGetsTheTestsExitCode) {
     auto root = fs::temp_directory_path() / ("corral-sigchld-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    const std::string out = (root / "out").string();
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        // grep itself, not through sh: a shell sets SIGCHLD back to default.
-        int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || ::dup2(fd, 1) != 1) ::_exit(125);
-        ::signal(SIGCHLD, SIG_IGN);
-        ::execl(CORRAL_EXE, CORRAL_EXE, "run", "--scratch-root", root.c_str(), "--", "grep",
-                "^SigIgn", "/proc/self/status", static_cast<char*>(nullptr));
-        ::_exit(126);
-    }
+    // grep itself, not through sh: a shell sets SIGCHLD back to default.
+    auto s = spawn({CORRAL_EXE, "run", "--scratch-root", root.string(), "--", "grep", "^SigIgn",
+                    "/proc/self/status"},
+                   {}, /*capture=*/true, [] { ::signal(SIGCHLD, SIG_IGN); });
     int status = 0;
     pid_t done = 0;
-    for (int i = 0; i < 200 && done == 0; ++i) {  // 20 s at most
-        done = ::waitpid(pid, &status, WNOHANG);
+    for (int i = 0; i < 200 && done == 0; ++i) {  // 20 s at most: the bug never ended
+        done = ::waitpid(s.pid, &status, WNOHANG);
         if (done == 0) ::usleep(100 * 1000);
     }
     if (done == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
+        ::kill(s.pid, SIGKILL);
+        ::waitpid(s.pid, &status, 0);
         FAIL() << "corral run did not end in 20 s with SIGCHLD ignored by its parent";
     }
+    char buf[256] = {};
+    const ssize_t n = ::read(s.out_fd, buf, sizeof buf - 1);  // the child has ended: no wait
+    ::close(s.out_fd);
+    ::close(s.err_fd);
+    fs::remove_all(root);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
-    std::string line;
-    if (FILE* f = std::fopen(out.c_str(), "r")) {
-        char buf[256];
-        if (std::fgets(buf, sizeof buf, f)) line = buf;
-        std::fclose(f);
-    }
     // SigIgn is a hex mask; SIGCHLD (17) is bit 16: 0x10000.
-    ASSERT_FALSE(line.empty());
+    const std::string line(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    ASSERT_NE(line.find("SigIgn:"), std::string::npos) << line;
     const auto mask = std::stoull(line.substr(line.find_first_of("0123456789abcdef")), nullptr, 16);
     EXPECT_TRUE(mask & (1ull << (SIGCHLD - 1)))
         << "the test does not see SIGCHLD ignored: " << line;
-    fs::remove_all(root);
 }
 
 // A timeout too long for a steady_clock deadline (int64 nanoseconds) overflowed
 // and fired at once: --timeout 9300000000 killed `sleep` after 0.02 s.
 TEST(SpawnFailure, AHugeTimeoutNeverFiresInsteadOfFiringAtOnce) {
-    const std::string cmd = "'" + std::string(CORRAL_EXE) +
-                            "' run --cgroup off --json --timeout 9300000000 -- sleep 0.3";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p))
-        out.append(buf, n);
-    int status = ::pclose(p);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << out;
-    auto rec = nlohmann::json::parse(out);
+    auto r = finish(spawn({CORRAL_EXE, "run", "--cgroup", "off", "--json", "--timeout",
+                           "9300000000", "--", "sleep", "0.3"},
+                          {}),
+                    Clock::now());
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto rec = nlohmann::json::parse(r.out);
     EXPECT_FALSE(rec.at("timed_out").get<bool>());
     EXPECT_GE(rec.at("wall_seconds").get<double>(), 0.3);
 }
