@@ -4,7 +4,8 @@
 Also `sleep 0.06`: a test that ends just after the default late cgroup move
 (kCgroupJoinDelayMs = 50 ms), the worst case of `--cgroup auto`.
 
-Runs the variants interleaved (so machine noise hits them alike), N times
+Runs the variants interleaved, in a new random order each round (so machine
+noise and position hit them alike), N times
 each, and prints the median wall time of each, the ratio and the absolute
 difference. Usage:
 
@@ -15,6 +16,7 @@ before/after numbers come side by side.
 """
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -35,7 +37,12 @@ def main() -> int:
         print(f"run_overhead: {corral} is not executable; build it or pass --corral", file=sys.stderr)
         return 2
 
-    with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
+    # A second scratch root on tmpfs, when the host has one: the difference is
+    # what the scratch directory's filesystem costs (mkdir + rmdir; on ext4
+    # mounted with online `discard` the rmdir waits for a discard, see README).
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch, \
+            tempfile.TemporaryDirectory(prefix="corral-bench-", dir=shm) as tmpfs:
         variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"],
                     "sleep 0.06": ["sleep", "0.06"]}
         builds = [("", corral)]
@@ -51,12 +58,20 @@ def main() -> int:
                 run + ["--cgroup", "off", "--", "sleep", "0.02"])
             # Ends just after the late cgroup move (50 ms): the worst case of auto.
             variants[f"{label}corral run -- sleep 0.06"] = run + ["--", "sleep", "0.06"]
+            if shm:
+                variants[f"{label}corral run -- /bin/true (scratch on tmpfs)"] = [
+                    exe, "run", "--scratch-root", tmpfs, "--", "/bin/true"]
         times = {name: [] for name in variants}
         for _ in range(3):  # warm caches
             for cmd in variants.values():
                 subprocess.run(cmd, check=True)
+        # A fresh random order every round: a fixed order biases whichever
+        # variant follows the bare sleeps (an idle CPU wakes up slower).
+        rng = random.Random(12)
+        order = list(variants.items())
         for _ in range(args.n):
-            for name, cmd in variants.items():
+            rng.shuffle(order)
+            for name, cmd in order:
                 t0 = time.perf_counter_ns()
                 subprocess.run(cmd, check=True)
                 times[name].append((time.perf_counter_ns() - t0) / 1e6)

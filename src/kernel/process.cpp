@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,6 +161,11 @@ std::set<pid_t> descendants(pid_t pid, const Host& host) {
             frontier.push_back(c);
     }
     return out;
+}
+
+bool has_children() {
+    siginfo_t info{};
+    return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 || errno != ECHILD;
 }
 
 std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host) {

@@ -66,6 +66,15 @@ std::vector<pid_t> children_of(pid_t pid, const Host& host = live_host());
 // children_of; a process that vanishes mid-walk ends its branch.
 std::set<pid_t> descendants(pid_t pid, const Host& host = live_host());
 
+// Whether this process has any child at all, running, stopped or a zombie not
+// yet waited for (children of its other threads and of any exit signal
+// included): one waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT | __WALL), which
+// reaps nothing (wait(2)). False only on ECHILD; any other error says true, so
+// a caller that then scans misses nothing. A subreaper without children has
+// no descendants (PR_SET_CHILD_SUBREAPER, prctl(2)): the launcher's leak sweep
+// skips its /proc walk then.
+bool has_children();
+
 // Resident memory the process cannot give back without swapping: RssAnon +
 // RssShmem of /proc/<pid>/status (proc_pid_status(5); Linux >= 4.5), in bytes.
 // nullopt when the process is gone or the fields are missing (kernel threads).

@@ -99,14 +99,15 @@ class Fields {
 
 Outcome outcome_of(const Record& r) {
     // corral run's exit codes: docs/exit-codes.md, "corral run".
-    if (r.timed_out || r.launcher_exit_code == kExitTimeout) return Outcome::TimedOut;
+    // The record says what happened; an exit code says it only when the test
+    // never ran: 124 and 126/127 are also the test's own codes (a shell
+    // script's `timeout` or missing command), with exit_code the same number.
+    if (r.timed_out) return Outcome::TimedOut;
     if (r.launcher_signal) return Outcome::Signalled;
     if (r.oom_killed) return Outcome::OomKilled;
-    if (r.launcher_exit_code == kExitCannotInvoke || r.launcher_exit_code == kExitNotFound) {
-        // 126/127 are also ordinary exit codes of a test (a shell script's
-        // missing command): only when the test never ran is it "not found".
-        if (!r.exit_code || *r.exit_code == r.launcher_exit_code) return Outcome::NotFound;
-    }
+    if ((r.launcher_exit_code == kExitCannotInvoke || r.launcher_exit_code == kExitNotFound) &&
+        !r.exit_code && !r.signal)
+        return Outcome::NotFound;  // never ran (its record has no exit code)
     if (r.launcher_exit_code == kExitLauncherFailure &&
         (!r.exit_code || *r.exit_code != kExitLauncherFailure))
         return Outcome::LauncherFailed;

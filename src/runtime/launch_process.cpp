@@ -121,6 +121,7 @@ int Launch::spawn() {
         ::waitpid(pid, &status, 0);
         main_done_ = true;
         main_status_ = status;
+        never_ran_ = true;
         if (plan.failed_stage == 1) {
             return fail("cannot move the test into its cgroup " + cgroup_->dir() + ": " +
                         std::strerror(plan.failed_errno));
@@ -277,8 +278,9 @@ std::vector<proc::ProcessInfo> Launch::find_leftovers() const {
     if (cgroup_)
         for (pid_t p : cgroup_->pids())
             pids.insert(p);
-    // Descendants: as a subreaper, everything the test daemonized is re-parented here.
-    pids.merge(proc::descendants(::getpid()));
+    // Descendants: as a subreaper, everything the test daemonized is re-parented
+    // here; with no child at all there is none (no /proc walk).
+    if (proc::has_children()) pids.merge(proc::descendants(::getpid()));
     // The test's process group (a full scan only when the group still exists).
     if (main_pid_ > 0 && proc::signal_group(main_pid_, 0))
         for (pid_t p : proc::list_pids())

@@ -172,24 +172,32 @@ int Launch::block_signals() {
 
 // Scratch directories of launchers killed outright (their owner entry names a
 // process that is gone): end what still runs with their test id
-// (stale_test_processes, sparing our own line), remove them.
+// (stale_test_processes, sparing our own line), remove them. Runs while our
+// test starts; a failure is said and the run goes on.
 void Launch::sweep_stale() {
-    for (auto& e : scratch::claim_stale(registry_)) {
-        std::vector<proc::ProcessRef> refs;
-        for (const auto& p : stale_test_processes(e.id, ancestry_.own_line()))
-            if (auto ref = proc::ProcessRef::open(p.pid, p.start_time))
-                refs.push_back(std::move(*ref));
-        if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
-        struct stat st {};
-        if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            auto tree = scratch::walk(e.path, true);
-            say("removed the scratch directory of a launcher that was killed outright (pid " +
-                std::to_string(e.pid) + "): " + e.path +
-                (refs.empty() ? "" : "; ended " + std::to_string(refs.size()) + " process(es)"));
-            for (const auto& m : tree.skipped_mounts)
-                say("WARNING: left a mount inside it alone: " + m);
+    if (registry_.empty()) return;
+    try {
+        for (auto& e : scratch::claim_stale(registry_)) {
+            std::vector<proc::ProcessRef> refs;
+            for (const auto& p : stale_test_processes(e.id, ancestry_.own_line()))
+                if (auto ref = proc::ProcessRef::open(p.pid, p.start_time))
+                    refs.push_back(std::move(*ref));
+            if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
+            struct stat st {};
+            if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+                auto tree = scratch::walk(e.path, true);
+                say("removed the scratch directory of a launcher that was killed outright (pid " +
+                    std::to_string(e.pid) + "): " + e.path +
+                    (refs.empty() ? ""
+                                  : "; ended " + std::to_string(refs.size()) + " process(es)"));
+                for (const auto& m : tree.skipped_mounts)
+                    say("WARNING: left a mount inside it alone: " + m);
+            }
+            scratch::release_claim(e);
         }
-        scratch::release_claim(e);
+    } catch (const std::exception& e) {
+        say(std::string("WARNING: scratch registry ") + registry_ + ": " + e.what() +
+            ": scratch of a launcher killed outright is not swept");
     }
 }
 

@@ -47,7 +47,6 @@ int Launch::run() {
     if (int code = block_signals(); code != 0) return code;
     try {
         registry_ = locks::runtime_dir() + "/scratch";
-        sweep_stale();
     } catch (const std::exception& e) {
         registry_.clear();
         say(std::string("WARNING: no scratch registry (") + e.what() +
@@ -88,9 +87,15 @@ int Launch::run() {
             started_ = Clock::now();
         }
         rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-        if (main_done_ && WIFEXITED(main_status_)) rec_.exit_code = WEXITSTATUS(main_status_);
+        // A child that gave up before exec has the launcher's code, not the test's.
+        if (main_done_ && !never_ran_ && WIFEXITED(main_status_))
+            rec_.exit_code = WEXITSTATUS(main_status_);
         return finish(code);
     }
+    // Scratch of launchers killed outright is swept while the test starts (it
+    // needs nothing of it): its listing, and any removal, overlaps the test's
+    // run instead of delaying its exec.
+    sweep_stale();
     wait_for_main();
     // Ctrl-C / Ctrl-\ reached only the test's group (it had the terminal): as a
     // shell does for a foreground job, pass it on to our own group (ctest).

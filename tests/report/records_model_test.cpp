@@ -51,8 +51,15 @@ TEST(Outcome, OneTableFromRecordToOutcome) {
               Outcome::TimedOut);
     EXPECT_EQ(parse(rec(R"(,"oom_killed":true,"signal":9,"launcher_exit_code":137)")).outcome,
               Outcome::OomKilled);
-    EXPECT_EQ(parse(rec(R"(,"exit_code":127,"launcher_exit_code":127)")).outcome,
+    EXPECT_EQ(parse(rec(R"(,"exit_code":null,"launcher_exit_code":127)")).outcome,
               Outcome::NotFound);
+    EXPECT_EQ(parse(rec(R"(,"exit_code":null,"launcher_exit_code":126)")).outcome,
+              Outcome::NotFound);
+    // The test's own 127 (a script's missing command) and 124 (its own
+    // `timeout`): it ran and failed; only the record's fields say otherwise.
+    EXPECT_EQ(parse(rec(R"(,"exit_code":127,"launcher_exit_code":127)")).outcome, Outcome::Failed);
+    EXPECT_EQ(parse(rec(R"(,"exit_code":124,"launcher_exit_code":124,"timed_out":false)")).outcome,
+              Outcome::Failed);
     EXPECT_EQ(parse(rec(R"(,"exit_code":null,"launcher_exit_code":125)")).outcome,
               Outcome::LauncherFailed);
     auto leak = parse(rec(R"(,"leaked":[{"pid":42,"command":"sleep 300"}])"));

@@ -14,6 +14,9 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -281,6 +284,46 @@ TEST_F(Report, BadInputExitsTwoWithFileAndLine) {
 // corral run exits 122, CTest sees it fail, and every output counts it as
 // failed (and as leaked), not as "failed 0 ... leaked 1" (docs/report.md
 // "Counts"). A second test leaks under --leak warn: leaked but passed.
+// A test's own 124 (its `timeout`) and 127 (a script's missing command) are
+// failures of a test that ran; "timed out" and "not found" come from the
+// record (timed_out; no exit code: never ran), not from the number. Before,
+// both were misnamed and the missing command's record carried exit_code 127.
+TEST_F(Report, ATestsOwn124And127AreFailuresNotTimeoutOrNotFound) {
+    auto corral_run = [&](const std::string& name, std::vector<std::string> command) {
+        std::vector<std::string> argv = {CORRAL_EXE,
+                                         "run",
+                                         "--records",
+                                         records_.string(),
+                                         "--scratch-root",
+                                         (dir_ / "scratch").string(),
+                                         "--name",
+                                         name,
+                                         "--"};
+        argv.insert(argv.end(), command.begin(), command.end());
+        return run(argv, dir_, env_);
+    };
+    EXPECT_EQ(corral_run("own_timeout", {"sh", "-c", "exit 124"}).code, 124);
+    EXPECT_EQ(corral_run("own_missing", {"sh", "-c", "exit 127"}).code, 127);
+    EXPECT_EQ(corral_run("missing", {"/nonexistent/corral-test-command"}).code, 127);
+    std::vector<nlohmann::json> recs;
+    std::istringstream lines(slurp(records_));
+    for (std::string line; std::getline(lines, line);)
+        recs.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(recs.size(), 3u);
+    EXPECT_EQ(recs[1]["exit_code"], 127);
+    EXPECT_TRUE(recs[2]["exit_code"].is_null()) << recs[2].dump();
+    EXPECT_TRUE(recs[2]["signal"].is_null());
+
+    auto j = nlohmann::json::parse(
+        report({"--records", records_.string(), "--run", "all", "--json"}).out);
+    std::map<std::string, std::string> outcome;
+    for (const auto& t : j["tests"])
+        outcome[t["name"]] = t["outcome"];
+    EXPECT_EQ(outcome["own_timeout"], "failed") << j.dump();
+    EXPECT_EQ(outcome["own_missing"], "failed");
+    EXPECT_EQ(outcome["missing"], "not found");
+}
+
 TEST_F(Report, LeakFailedTestCountsAsFailedInEveryFormat) {
     auto fails = token(), warns = token();
     auto corral_run = [&](const std::string& name, const std::string& leak,

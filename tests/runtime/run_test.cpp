@@ -863,6 +863,34 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
     EXPECT_TRUE(with_tokens().empty());
 }
 
+// The sweep of a killed launcher's scratch runs while the next test starts, not
+// before it (issue 12, hot path): ending an escaped process that ignores
+// SIGTERM takes --grace, and the next test must not wait for that. Before, the
+// next test started after the KILL and found the process gone.
+TEST_F(Run, TheStaleSweepRunsWhileTheNextTestStarts) {
+    auto a = token(), b = token();
+    auto s =
+        spawn(corral({"--", "sh", "-c",
+                      "setsid sh -c 'trap \"\" TERM; exec sleep " + a + "' & exec sleep " + b}),
+              env_);
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 2; }));
+    ::kill(s.pid, SIGKILL);
+    ::close(s.out_fd);
+    ::close(s.err_fd);
+    int status = 0;
+    ::waitpid(s.pid, &status, 0);
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 1; }));
+    pid_t escaped = with_tokens().front();
+    auto next = run({"--grace", "3", "--", "sh", "-c",
+                     "kill -0 " + std::to_string(escaped) + " && echo escaped-still-running"});
+    EXPECT_EQ(next.code, 0) << next.err;
+    EXPECT_THAT(next.out, HasSubstr("escaped-still-running")) << next.err;
+    EXPECT_THAT(next.err, HasSubstr("killed outright"));
+    EXPECT_THAT(next.err, HasSubstr("ended 1 process(es)"));
+    EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
+    EXPECT_TRUE(with_tokens().empty());
+}
+
 // --- item 4: evidence of a failure is kept ---------------------------------------
 
 TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -59,6 +60,48 @@ TEST(ScratchRemoval, ATreeDeeperThanTheDescriptorLimitIsRemoved) {
     EXPECT_EQ(WEXITSTATUS(status), 0)
         << "2 = not all removed, 3 = errors (before the fix: open: Too many open files)";
     EXPECT_FALSE(fs::exists(dir.path));
+    fs::remove_all(root);
+}
+
+// The common end of a test, an empty scratch directory, is one rmdir(2): no
+// walk, so nothing measured. What is not an empty directory still takes the
+// walk: a symlink put in its place is not followed (rmdir fails with ENOTDIR,
+// the walk's O_NOFOLLOW open with ELOOP: an error, its target untouched); a
+// full one is emptied and measured.
+TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsNotFollowed) {
+    auto root = fs::temp_directory_path() / ("corral-empty-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    auto empty = scratch::create(root.string());
+    auto r = scratch::walk(empty.path, true);
+    EXPECT_TRUE(r.removed);
+    EXPECT_TRUE(r.errors.empty());
+    EXPECT_EQ(r.entries, 0u);
+    EXPECT_EQ(r.bytes, 0u);
+    EXPECT_FALSE(fs::exists(empty.path));
+
+    auto target = root / "target";
+    fs::create_directories(target);
+    auto swapped = scratch::create(root.string());
+    fs::remove(swapped.path);
+    fs::create_directory_symlink(target, swapped.path);
+    auto s = scratch::walk(swapped.path, true);
+    EXPECT_FALSE(s.removed);
+    EXPECT_FALSE(s.errors.empty()) << "a symlink is not a directory to walk";
+    EXPECT_TRUE(fs::is_directory(target)) << "the symlink's target was removed";
+
+    auto full = scratch::create(root.string());
+    {
+        std::FILE* f = std::fopen((full.path + "/f").c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("x", f);
+        std::fclose(f);
+    }
+    auto w = scratch::walk(full.path, true);
+    EXPECT_TRUE(w.removed);
+    EXPECT_EQ(w.entries, 1u);
+    EXPECT_GT(w.bytes, 0u);
+    EXPECT_FALSE(fs::exists(full.path));
     fs::remove_all(root);
 }
 
