@@ -128,7 +128,10 @@ int Launch::spawn() {
         }
         int code = plan.failed_errno == ENOENT ? kExitNotFound : kExitCannotInvoke;
         say("cannot run '" + o_.command[0] + "': " + std::strerror(plan.failed_errno) +
-            (code == kExitNotFound ? " (not found in PATH)" : ""));
+            // execvp(3) searches PATH only for a word without a slash.
+            (code == kExitNotFound && o_.command[0].find('/') == std::string::npos
+                 ? " (not found in PATH)"
+                 : ""));
         return code;
     }
     if (cgroup_) {

@@ -233,7 +233,9 @@ std::vector<std::string> Launch::child_environment() const {
 // in count and bytes through the registry, oldest removed first).
 void Launch::end_scratch(int code) {
     if (scratch_.path.empty()) return;
-    bool failed = code != 0 && !parent_died_;  // a cancelled run is not a failure
+    // A cancelled run is not a failure; a test that never ran (not found, not
+    // executable) left no evidence to keep.
+    bool failed = code != 0 && !parent_died_ && !never_ran_;
     bool keep = o_.keep_scratch == KeepScratch::Always ||
                 (failed && o_.keep_scratch == KeepScratch::Failed);
     auto report = [&](const scratch::TreeResult& tree) {

@@ -280,6 +280,24 @@ TEST_F(Report, BadInputExitsTwoWithFileAndLine) {
     EXPECT_EQ(run_missing.code, 2);
 }
 
+// A report that cannot be written is no report: 2 (docs/exit-codes.md), not
+// 1, which says the run failed. Before, stdout on a full disk gave 1 (or 0
+// for a passing run whose report was lost).
+TEST_F(Report, AReportThatCannotBeWrittenExitsTwo) {
+    auto recs = dir_ / "passing.jsonl";
+    std::ofstream(recs) << R"({"schema":"corral.record/1","name":"a","launcher_exit_code":0,)"
+                        << R"("exit_code":0,"start_unix":5,"end_unix":6})"
+                        << "\n";
+    for (const char* format : {"", " --json"}) {
+        auto r = run({"sh", "-c",
+                      std::string(CORRAL_EXE) + " report --records " + recs.string() + format +
+                          " > /dev/full"},
+                     dir_, env_);
+        EXPECT_EQ(r.code, 2) << format << ": " << r.err;
+        EXPECT_THAT(r.err, HasSubstr("cannot write to standard output")) << format;
+    }
+}
+
 // A test that passed by its own code but left a process, under --leak fail:
 // corral run exits 122, CTest sees it fail, and every output counts it as
 // failed (and as leaked), not as "failed 0 ... leaked 1" (docs/report.md

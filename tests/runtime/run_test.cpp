@@ -38,11 +38,23 @@ TEST_F(Run, ExitCodesFollowTimeoutConventions) {
 
     auto missing = run({"--", "corral-no-such-command-r1"});
     EXPECT_EQ(missing.code, 127);
-    EXPECT_THAT(missing.err, HasSubstr("not found"));
+    EXPECT_THAT(missing.err, HasSubstr("not found in PATH"));
+    // It never ran: no exit code of its own (corral report calls it "not found").
+    EXPECT_TRUE(last_record()["exit_code"].is_null()) << last_record().dump();
+    // A path is not looked up in PATH, so the line does not say so.
+    auto missing_path = run({"--", (dir_ / "no-such-command").string()});
+    EXPECT_EQ(missing_path.code, 127);
+    EXPECT_THAT(missing_path.err, HasSubstr("No such file or directory"));
+    EXPECT_THAT(missing_path.err, testing::Not(HasSubstr("PATH")));
+    // Nothing ran, so there is no evidence to keep: its scratch is removed.
+    EXPECT_FALSE(last_record()["scratch_kept"].get<bool>());
+    EXPECT_FALSE(fs::exists(last_record()["scratch_dir"].get<std::string>()));
+    EXPECT_THAT(missing_path.err, testing::Not(HasSubstr("kept the scratch")));
 
     fs::path not_exec = dir_ / "not_executable";
     std::ofstream(not_exec) << "#!/bin/sh\n";
     EXPECT_EQ(run({"--", not_exec.string()}).code, 126);
+    EXPECT_TRUE(last_record()["exit_code"].is_null());
 
     // A bad option value is a usage error (2): RunOptionValues below.
     auto bad_slots = run({"--slots", "vm", "--", "true"});
