@@ -110,6 +110,16 @@ int Launch::finish(int code) {
     end_scratch(code);
 
     rec_.launcher_exit_code = code;
+    // --json first: a line that never arrived is the launcher's failure (125),
+    // and the record below must say the code CTest will see.
+    if (o_.json) {
+        std::cout << records::to_json(rec_).dump() << '\n';
+        if (!std::cout.flush()) {
+            say("cannot write the --json record to standard output");
+            if (code == 0) code = kExitLauncherFailure;
+            rec_.launcher_exit_code = code;
+        }
+    }
     if (o_.records_file) {
         try {
             records::append_record(*o_.records_file, records::to_json(rec_).dump(), rec_.run_id);
@@ -118,7 +128,6 @@ int Launch::finish(int code) {
             if (code == 0) code = kExitLauncherFailure;
         }
     }
-    if (o_.json) std::cout << records::to_json(rec_).dump() << std::endl;
     return code;
 }
 

@@ -875,6 +875,22 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
     EXPECT_TRUE(with_tokens().empty());
 }
 
+// --json to an stdout that cannot take it: the launcher failed (125), and the
+// record says so. Before, the record said launcher_exit_code 0 and the
+// launcher exited 1, the same as a test of its own failing.
+TEST_F(Run, AJsonLineThatCannotBeWrittenIs125InTheExitAndTheRecord) {
+    auto r = finish(
+        spawn({"sh", "-c",
+               std::string(CORRAL_EXE) + " run --json --records " + records_.string() +
+                   " --scratch-root " + (dir_ / "scratch").string() + " -- true > /dev/full"},
+              env_),
+        Clock::now());
+    EXPECT_EQ(r.code, 125) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cannot write the --json record"));
+    EXPECT_EQ(last_record()["launcher_exit_code"], 125);
+    EXPECT_EQ(last_record()["exit_code"], 0);
+}
+
 // The sweep of a killed launcher's scratch runs while the next test starts, not
 // before it (issue 12, hot path): ending an escaped process that ignores
 // SIGTERM takes --grace, and the next test must not wait for that. Before, the
