@@ -200,6 +200,9 @@ void Launch::handle_signals() {
         {
             say(render::forwarding(sig, o_.grace_seconds));
             proc::signal_group(main_pid_, sig);
+            // A stopped process acts on it only once continued (as a shell does
+            // for a stopped job; proc::terminate does the same).
+            proc::signal_group(main_pid_, SIGCONT);
             // Whoever sent it (CTest >= 3.27 with TIMEOUT_SIGNAL_NAME, a CI cancel)
             // will SIGKILL us after its own grace period: finish the job before that.
             if (!stop_deadline_)

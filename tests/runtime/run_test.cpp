@@ -28,6 +28,17 @@ using testing::HasSubstr;
 
 namespace {
 
+// Waits (bounded, not a timing assertion) until `done` holds.
+template <typename F>
+bool eventually(F done, double seconds = 60) {
+    auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+}
+
 TEST_F(Run, ExitCodesFollowTimeoutConventions) {
     EXPECT_EQ(run({"--", "sh", "-c", "exit 7"}).code, 7);
     EXPECT_EQ(last_record()["exit_code"], 7);
@@ -255,6 +266,32 @@ TEST_F(Run, ForwardsSigtermToTheTest) {
     EXPECT_THAT(r.out, HasSubstr("got-term"));
     EXPECT_THAT(r.err, HasSubstr("forwarding"));
     EXPECT_TRUE(with_tokens().empty());
+}
+
+// A stopped test acts on a forwarded SIGTERM only once continued: the launcher
+// sends SIGCONT after it, as a shell does for a stopped job. Before, the test
+// stayed stopped through --grace and was KILLed without running its handler.
+TEST_F(Run, AStoppedTestIsContinuedToActOnAForwardedSignal) {
+    auto t = token();
+    auto s = spawn(corral({"--grace", "20", "--", "sh", "-c",
+                           "trap 'echo got-term; exit 3' TERM; kill -STOP $$; sleep " + t}),
+                   env_);
+    auto t0 = Clock::now();
+    auto stopped = [&] {
+        for (pid_t p : corral::proc::list_pids()) {
+            auto info = corral::proc::read_process(p);
+            if (info && info->state == 'T' && !info->argv.empty() && info->argv[0] == "sh" &&
+                info->argv.size() == 3 && info->argv[2].find(t) != std::string::npos)
+                return true;
+        }
+        return false;
+    };
+    ASSERT_TRUE(eventually(stopped));
+    ::kill(s.pid, SIGTERM);
+    auto r = finish(s, t0);
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("got-term"));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("ignored the forwarded signal")));
 }
 
 TEST_F(Run, AForwardedSignalTheTestIgnoresStillEndsItAfterGrace) {
@@ -550,17 +587,6 @@ TEST_F(Run, RunOptionValues) {
 }  // namespace
 
 // --- issue 10: the launcher is invisible and leaves nothing ------------------
-
-// Waits (bounded, not a timing assertion) until `done` holds.
-template <typename F>
-bool eventually(F done, double seconds = 60) {
-    auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return done();
-}
 
 // Item 1: the scratch directory has the mode of the root it stands in for, so a
 // harness that, as root, hands a directory under $TMPDIR to an unprivileged
