@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <algorithm>
@@ -56,6 +57,7 @@ class Launch {
     int prepare();
     int check_socket_headroom(bool from_tmpdir);
     int block_signals();
+    int raise_descriptor_limit();
     void sweep_stale();
     void find_terminal();
     void reclaim_terminal();
@@ -117,6 +119,9 @@ class Launch {
 
     Clock::time_point started_{};
     sigset_t old_mask_{};
+    // RLIMIT_NOFILE as the launcher was started with, given back to the test
+    // before exec; set only when raise_descriptor_limit() raised ours.
+    std::optional<struct rlimit> test_nofile_;
     struct sigaction old_sigpipe_ {};
     struct sigaction old_sigchld_ {};
     pid_t parent_pid_ = 0;

@@ -37,6 +37,7 @@ struct ChildPlan {
     const struct sigaction* sigpipe;
     const struct sigaction* sigchld;
     const sigset_t* mask;
+    const struct rlimit* nofile;  // RLIMIT_NOFILE to give back, or nullptr
     // Written by the child when it cannot go on; read by the launcher once
     // spawn_shared has returned (the memory is shared until exec).
     int failed_stage = 0;  // 1 = join cgroup, 2 = exec
@@ -61,6 +62,7 @@ int start_test(void* arg) {
     ::sigaction(SIGPIPE, plan->sigpipe, nullptr);
     ::sigaction(SIGCHLD, plan->sigchld, nullptr);
     ::sigprocmask(SIG_SETMASK, plan->mask, nullptr);
+    if (plan->nofile) ::setrlimit(RLIMIT_NOFILE, plan->nofile);
     ::execvpe(plan->argv[0], plan->argv, plan->envp);
     plan->failed_errno = errno;
     plan->failed_stage = 2;
@@ -88,9 +90,15 @@ int Launch::spawn() {
     // A cgroup made before spawn (a limit, --cgroup require) must hold from the
     // test's first instruction: the child joins before exec. Otherwise the test
     // gets one only if it is still running at join_at_ (launch.hpp).
-    ChildPlan plan{
-        argv.data(),   envp.data(),   ::getpid(), tty_fd_, cgroup_ ? cgroup_->procs_fd() : -1,
-        &old_sigpipe_, &old_sigchld_, &old_mask_};
+    ChildPlan plan{argv.data(),
+                   envp.data(),
+                   ::getpid(),
+                   tty_fd_,
+                   cgroup_ ? cgroup_->procs_fd() : -1,
+                   &old_sigpipe_,
+                   &old_sigchld_,
+                   &old_mask_,
+                   test_nofile_ ? &*test_nofile_ : nullptr};
 
     started_ = Clock::now();
     rec_.start = std::chrono::system_clock::now();
@@ -273,6 +281,10 @@ void Launch::wait_for_main() {
             for (const auto& p : rec_.killed_on_timeout)
                 say("  killed pid " + std::to_string(p.pid) + ": " + p.command);
             reap_zombies();
+            // The main process not ended (its pidfd could not be had, EMFILE):
+            // its group by pgid needs no descriptor, and its pid cannot be
+            // reused before we wait for it.
+            if (!main_done_) proc::signal_group(main_pid_, SIGKILL);
             // Survived SIGKILL (uninterruptible sleep): wait, the kernel will finish it.
             collect_main();
         }

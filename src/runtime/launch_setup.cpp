@@ -4,6 +4,7 @@
 #include "runtime/launch.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -167,6 +168,32 @@ int Launch::block_signals() {
         return fail(std::string("sigprocmask: ") + std::strerror(errno));
     sigfd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sigfd_ < 0) return fail(std::string("signalfd: ") + std::strerror(errno));
+    return 0;
+}
+
+// The launcher's own descriptors: stdio, the signalfd, the pidfd, one per
+// process it ends (proc::terminate holds a pidfd each), the /proc walks and
+// the records file. Under `ulimit -n 8` it ran out (EMFILE): its timeout and
+// leak sweep saw no process and it waited for the test forever. The soft
+// limit may be raised up to the hard one without privilege (getrlimit(2));
+// the test gets the limit the launcher was started with back before exec
+// (start_test). Below kMinDescriptors even then: refused (125), nothing run.
+int Launch::raise_descriptor_limit() {
+    constexpr rlim_t kWanted = 256, kMinDescriptors = 16;
+    struct rlimit lim {};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= kWanted) return 0;
+    struct rlimit raised = lim;
+    raised.rlim_cur = std::min<rlim_t>(kWanted, lim.rlim_max);
+    if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+        test_nofile_ = lim;
+    else
+        raised.rlim_cur = lim.rlim_cur;
+    if (raised.rlim_cur < kMinDescriptors)
+        return fail("the descriptor limit is " + std::to_string(raised.rlim_cur) + " (hard limit " +
+                    std::to_string(lim.rlim_max) + "), below the " +
+                    std::to_string(kMinDescriptors) +
+                    " the launcher needs to watch and end the test; set a lower limit inside "
+                    "the test's command instead (corral run -- sh -c 'ulimit -n N; exec ...')");
     return 0;
 }
 

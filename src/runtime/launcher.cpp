@@ -11,6 +11,7 @@
 namespace corral::launcher {
 
 int Launch::run() {
+    if (int code = raise_descriptor_limit(); code != 0) return code;
     if (int code = prepare(); code != 0) return code;
     // ctest gone (SIGTERM/SIGINT/SIGKILL to ctest alone) -> SIGTERM to us, read
     // from the signalfd; checked against the parent recorded here.

@@ -917,6 +917,40 @@ TEST_F(Run, AJsonLineThatCannotBeWrittenIs125InTheExitAndTheRecord) {
     EXPECT_EQ(last_record()["exit_code"], 0);
 }
 
+// A tiny descriptor limit around the launcher: a soft one is raised for the
+// launcher and given back to the test; a hard one below what the launcher
+// needs is refused (125) with the way out, before anything runs. Before, the
+// launcher ran out of descriptors (EMFILE), its timeout found no process to
+// end and it waited for the test forever.
+TEST_F(Run, ALowDescriptorLimitDoesNotBlindTheLauncher) {
+    auto a = token(), b = token();
+    auto launch = [&](const std::string& ulimit) {
+        return finish(
+            spawn({"sh", "-c",
+                   ulimit + "; exec " + std::string(CORRAL_EXE) + " run --records " +
+                       records_.string() + " --scratch-root " + (dir_ / "scratch").string() +
+                       " --keep-scratch never --grace 1 --timeout 1 -- sh -c 'ulimit "
+                       "-n; sleep " +
+                       a + " & exec sleep " + b + "'"},
+                  env_),
+            Clock::now());
+    };
+    auto soft = launch("ulimit -Hn 1024; ulimit -Sn 8");
+    EXPECT_EQ(soft.code, 124) << soft.err;
+    EXPECT_EQ(soft.out, "8\n") << "the test keeps its own limit";
+    EXPECT_TRUE(last_record()["timed_out"].get<bool>());
+    EXPECT_EQ(last_record()["killed_on_timeout"].size(), 2u) << last_record().dump();
+    EXPECT_TRUE(eventually([&] { return with_tokens().empty(); }));
+    EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
+
+    auto hard = launch("ulimit -n 8");
+    EXPECT_EQ(hard.code, 125) << hard.err;
+    EXPECT_THAT(hard.err, HasSubstr("the descriptor limit is 8"));
+    EXPECT_THAT(hard.err, HasSubstr("ulimit -n N"));
+    EXPECT_EQ(hard.out, "") << "nothing ran";
+    EXPECT_TRUE(with_tokens().empty());
+}
+
 // The sweep of a killed launcher's scratch runs while the next test starts, not
 // before it (issue 12, hot path): ending an escaped process that ignores
 // SIGTERM takes --grace, and the next test must not wait for that. Before, the
