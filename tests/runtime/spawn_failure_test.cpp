@@ -1,9 +1,10 @@
 // corral run when the test cannot even be started: a failure before the test's
-// process exists (here the clone that makes its pidfd, with the descriptor
-// limit at 4) must record the time it happened and no wall time, not start
+// process exists (here the clone that makes its pidfd, with one descriptor
+// free) must record the time it happened and no wall time, not start
 // 1970-01-01 and the machine's uptime (issue 12).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,27 +32,45 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     auto root = fs::temp_directory_path() / ("corral-spawnfail-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    // Redirect and close inherited descriptors first: then 0-2 are the only
-    // ones open, and with a limit of 4 signalfd gets 3 and the clone that
-    // would make the test's pidfd (CLONE_PIDFD, kernel/spawn.hpp) fails.
-    const std::string cmd = "exec 2>'" + (root / "err").string() +
-                            "' 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 4; exec '" +
-                            std::string(CORRAL_EXE) + "' run --cgroup off --scratch-root '" +
-                            root.string() + "' --json -- /bin/true";
+    // The launcher raises a low soft descriptor limit and refuses one below 16
+    // (launch_setup.cpp): so the limit is 16, soft and hard, and fds 4-15 are
+    // taken, leaving 3 alone free. signalfd gets it, and the clone that would
+    // make the test's pidfd (CLONE_PIDFD, kernel/spawn.hpp) fails with EMFILE.
+    int out_pipe[2];
+    ASSERT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
+    const std::string err_path = (root / "err").string();
     const double before =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto t0 = std::chrono::steady_clock::now();
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (e < 0 || ::dup2(e, 2) < 0 || ::dup2(out_pipe[1], 1) < 0) ::_exit(90);
+        ::close_range(3, ~0U, 0);
+        for (int fd = 3; fd <= 15; ++fd)
+            if (::open("/dev/null", O_RDONLY) != fd) ::_exit(91);
+        ::close(3);
+        struct rlimit lim {
+            16, 16
+        };
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(92);
+        ::execl(CORRAL_EXE, CORRAL_EXE, "run", "--cgroup", "off", "--scratch-root", root.c_str(),
+                "--json", "--", "/bin/true", static_cast<char*>(nullptr));
+        ::_exit(93);
+    }
+    ::close(out_pipe[1]);
     std::string out;
     char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p))
-        out.append(buf, n);
-    int status = ::pclose(p);
+    for (ssize_t n; (n = ::read(out_pipe[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    ::close(out_pipe[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string err;
-    if (FILE* e = std::fopen((root / "err").c_str(), "r")) {
+    if (FILE* e = std::fopen(err_path.c_str(), "r")) {
         while (size_t n = std::fread(buf, 1, sizeof buf, e))
             err.append(buf, n);
         std::fclose(e);
