@@ -177,7 +177,8 @@ int Launch::block_signals() {
 // leak sweep saw no process and it waited for the test forever. The soft
 // limit may be raised up to the hard one without privilege (getrlimit(2));
 // the test gets the limit the launcher was started with back before exec
-// (start_test). Below kMinDescriptors even then: refused (125), nothing run.
+// (start_test). Below kMinDescriptors even then, or fewer free (the rest
+// inherited open): refused (125), nothing run.
 int Launch::raise_descriptor_limit() {
     constexpr rlim_t kWanted = 256, kMinDescriptors = 16;
     struct rlimit lim {};
@@ -194,6 +195,22 @@ int Launch::raise_descriptor_limit() {
                     std::to_string(kMinDescriptors) +
                     " the launcher needs to watch and end the test; set a lower limit inside "
                     "the test's command instead (corral run -- sh -c 'ulimit -n N; exec ...')");
+    // Under a low limit, descriptors inherited open count against it: what
+    // is free is what the launcher has. Probed by taking them (then given back).
+    std::vector<int> taken;
+    while (taken.size() < kMinDescriptors) {
+        int fd = ::open("/", O_PATH | O_CLOEXEC);
+        if (fd < 0) break;
+        taken.push_back(fd);
+    }
+    for (int fd : taken)
+        ::close(fd);
+    if (taken.size() < kMinDescriptors)
+        return fail("only " + std::to_string(taken.size()) + " descriptors are free (limit " +
+                    std::to_string(raised.rlim_cur) + ", the rest inherited open), below the " +
+                    std::to_string(kMinDescriptors) +
+                    " the launcher needs to watch and end the test; close inherited descriptors "
+                    "or raise the limit, and set a lower one inside the test's command");
     return 0;
 }
 

@@ -949,6 +949,16 @@ TEST_F(Run, ALowDescriptorLimitDoesNotBlindTheLauncher) {
     EXPECT_THAT(hard.err, HasSubstr("ulimit -n N"));
     EXPECT_EQ(hard.out, "") << "nothing ran";
     EXPECT_TRUE(with_tokens().empty());
+
+    // A limit of 24 with 7 descriptors inherited open (3-9): 14 or fewer free. Found by
+    // a fresh tester: a `setsid` child escaped the timeout, nothing said.
+    auto inherited = launch(
+        "ulimit -n 24; exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null "
+        "8</dev/null 9</dev/null");
+    EXPECT_EQ(inherited.code, 125) << inherited.err;
+    EXPECT_THAT(inherited.err, HasSubstr("descriptors are free (limit 24"));
+    EXPECT_EQ(inherited.out, "") << "nothing ran";
+    EXPECT_TRUE(with_tokens().empty());
 }
 
 // The sweep of a killed launcher's scratch runs while the next test starts, not

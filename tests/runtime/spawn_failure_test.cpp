@@ -1,16 +1,19 @@
 // corral run when the test cannot even be started: a failure before the test's
-// process exists (here the clone that makes its pidfd, with one descriptor
-// free) must record the time it happened and no wall time, not start
-// 1970-01-01 and the machine's uptime (issue 12).
+// process exists (here its clone, refused by a pids cgroup) must record the time it happened and no
+// wall time, not start 1970-01-01 and the machine's uptime (issue 12).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -24,21 +27,28 @@ namespace {
 
 TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
 #if defined(__SANITIZE_ADDRESS__)
-    // With 5 descriptors the sanitizer runtime cannot check types itself (UBSan's vptr
-    // check reports every stream call): a false positive, not UB. Runs in the default build.
-    GTEST_SKIP() << "the fd-exhaustion premise conflicts with the sanitizer runtime; "
+    // The sanitizer runtime starts threads of its own (LSan at exit), which a
+    // pids.max of 1 refuses: a failure of the runtime, not of the launcher.
+    GTEST_SKIP() << "a pids.max of 1 conflicts with the sanitizer runtime's own threads; "
                     "this test runs in the default (unsanitized) build";
 #endif
+    // The clone that would make the test's process fails: the launcher runs
+    // alone in a cgroup v1 `pids` group with pids.max 1 (EAGAIN). Root only.
+    const fs::path pids_root = "/sys/fs/cgroup/pids";
+    if (::access((pids_root / "cgroup.procs").c_str(), W_OK) != 0)
+        GTEST_SKIP() << "needs a writable cgroup v1 pids hierarchy at " << pids_root
+                     << " (root); CI has one";
     auto root = fs::temp_directory_path() / ("corral-spawnfail-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    // The launcher raises a low soft descriptor limit and refuses one below 16
-    // (launch_setup.cpp): so the limit is 16, soft and hard, and fds 4-15 are
-    // taken, leaving 3 alone free. signalfd gets it, and the clone that would
-    // make the test's pidfd (CLONE_PIDFD, kernel/spawn.hpp) fails with EMFILE.
+    const fs::path group = pids_root / ("corral-spawnfail-" + std::to_string(::getpid()));
+    ::rmdir(group.c_str());
+    ASSERT_EQ(::mkdir(group.c_str(), 0755), 0) << std::strerror(errno);
+    std::ofstream(group / "pids.max") << "1\n";
     int out_pipe[2];
     ASSERT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
     const std::string err_path = (root / "err").string();
+    const std::string procs = (group / "cgroup.procs").string();
     const double before =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto t0 = std::chrono::steady_clock::now();
@@ -47,14 +57,9 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     if (pid == 0) {
         int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (e < 0 || ::dup2(e, 2) < 0 || ::dup2(out_pipe[1], 1) < 0) ::_exit(90);
-        ::close_range(3, ~0U, 0);
-        for (int fd = 3; fd <= 15; ++fd)
-            if (::open("/dev/null", O_RDONLY) != fd) ::_exit(91);
-        ::close(3);
-        struct rlimit lim {
-            16, 16
-        };
-        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(92);
+        int p = ::open(procs.c_str(), O_WRONLY);
+        if (p < 0 || ::write(p, "0", 1) != 1) ::_exit(91);
+        ::close(p);
         ::execl(CORRAL_EXE, CORRAL_EXE, "run", "--cgroup", "off", "--scratch-root", root.c_str(),
                 "--json", "--", "/bin/true", static_cast<char*>(nullptr));
         ::_exit(93);
@@ -67,6 +72,7 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     ::close(out_pipe[0]);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_EQ(::rmdir(group.c_str()), 0) << std::strerror(errno);
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string err;
@@ -77,7 +83,7 @@ TEST(SpawnFailure, ARunThatNeverStartedRecordsNowAndNoWallTime) {
     }
     ASSERT_TRUE(WIFEXITED(status));
     ASSERT_EQ(WEXITSTATUS(status), 125) << err;
-    ASSERT_NE(err.find("clone: Too many open files"), std::string::npos)
+    ASSERT_NE(err.find("clone: Resource temporarily unavailable"), std::string::npos)
         << "not the pre-start path: " << err;
     auto rec = nlohmann::json::parse(out);
     EXPECT_GE(rec.at("start_unix").get<double>(), before - 1) << rec.at("start");
