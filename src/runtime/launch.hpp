@@ -135,8 +135,8 @@ class Launch {
     uint64_t start_rss_bytes_ = 0;  // our own ru_maxrss (bytes) just before the test was made
     pid_t main_pid_ = -1;
     bool main_done_ = false;
-    bool never_ran_ =
-        false;  // the child gave up before exec (cgroup join, exec errno): no exit code
+    // The child gave up before exec (cgroup join, exec errno): no exit code.
+    bool never_ran_ = false;
     int main_status_ = 0;
     std::optional<Clock::time_point> stop_deadline_;  // set when a stop signal was forwarded
     std::optional<int> launcher_signal_;  // a stop signal received after the main process ended

@@ -177,8 +177,8 @@ int Launch::block_signals() {
 // leak sweep saw no process and it waited for the test forever. The soft
 // limit may be raised up to the hard one without privilege (getrlimit(2));
 // the test gets the limit the launcher was started with back before exec
-// (start_test). Below kMinDescriptors even then, or fewer free (the rest
-// inherited open): refused (125), nothing run.
+// (start_test). Fewer than kMinDescriptors free even then (the limit less
+// those inherited open): refused (125), nothing run.
 int Launch::raise_descriptor_limit() {
     constexpr rlim_t kWanted = 256, kMinDescriptors = 16;
     struct rlimit lim {};
@@ -189,14 +189,9 @@ int Launch::raise_descriptor_limit() {
         test_nofile_ = lim;
     else
         raised.rlim_cur = lim.rlim_cur;
-    if (raised.rlim_cur < kMinDescriptors)
-        return fail("the descriptor limit is " + std::to_string(raised.rlim_cur) + " (hard limit " +
-                    std::to_string(lim.rlim_max) + "), below the " +
-                    std::to_string(kMinDescriptors) +
-                    " the launcher needs to watch and end the test; set a lower limit inside "
-                    "the test's command instead (corral run -- sh -c 'ulimit -n N; exec ...')");
-    // Under a low limit, descriptors inherited open count against it: what
-    // is free is what the launcher has. Probed by taking them (then given back).
+    // Descriptors inherited open count against the limit: what is free is what
+    // the launcher has. Probed by taking them (then given back); a limit below
+    // kMinDescriptors fails here too.
     std::vector<int> taken;
     while (taken.size() < kMinDescriptors) {
         int fd = ::open("/", O_PATH | O_CLOEXEC);
@@ -207,10 +202,12 @@ int Launch::raise_descriptor_limit() {
         ::close(fd);
     if (taken.size() < kMinDescriptors)
         return fail("only " + std::to_string(taken.size()) + " descriptors are free (limit " +
-                    std::to_string(raised.rlim_cur) + ", the rest inherited open), below the " +
+                    std::to_string(raised.rlim_cur) + ", hard limit " +
+                    std::to_string(lim.rlim_max) + ", the rest inherited open), below the " +
                     std::to_string(kMinDescriptors) +
                     " the launcher needs to watch and end the test; close inherited descriptors "
-                    "or raise the limit, and set a lower one inside the test's command");
+                    "or raise the limit, and set a lower one inside the test's command (corral "
+                    "run -- sh -c 'ulimit -n N; exec ...')");
     return 0;
 }
 

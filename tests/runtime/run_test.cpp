@@ -945,7 +945,7 @@ TEST_F(Run, ALowDescriptorLimitDoesNotBlindTheLauncher) {
 
     auto hard = launch("ulimit -n 8");
     EXPECT_EQ(hard.code, 125) << hard.err;
-    EXPECT_THAT(hard.err, HasSubstr("the descriptor limit is 8"));
+    EXPECT_THAT(hard.err, HasSubstr("descriptors are free (limit 8, hard limit 8"));
     EXPECT_THAT(hard.err, HasSubstr("ulimit -n N"));
     EXPECT_EQ(hard.out, "") << "nothing ran";
     EXPECT_TRUE(with_tokens().empty());
