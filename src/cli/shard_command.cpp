@@ -1,11 +1,6 @@
 // corral shard: split a build tree's CTest suite into N balanced shards for CI
 // machines. This file only wires options, runs ctest and moves files; the
 // model and the partitioner are generator/shard.{hpp,cpp}.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -21,8 +16,7 @@
 #include "common/text.hpp"
 #include "generator/output_writer.hpp"
 #include "generator/shard.hpp"
-
-extern char** environ;
+#include "kernel/command.hpp"
 
 namespace corral::cli {
 namespace {
@@ -53,45 +47,13 @@ std::string ctest_of(const fs::path& build_dir) {
 
 // Runs argv in `cwd`, returns its standard output; throws with the exit status.
 std::string capture(const std::vector<std::string>& argv, const std::string& cwd) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        throw std::runtime_error(std::string("pipe: ") + strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-    std::vector<char*> args;
-    for (const auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        throw shard::ShardError(argv[0] + ": cannot run: " + strerror(rc));
-    }
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fds[0], buf, sizeof buf);
-        if (n > 0) {
-            out.append(buf, static_cast<size_t>(n));
-        } else if (n == 0 || errno != EINTR) {
-            break;
-        }
-    }
-    ::close(fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw shard::ShardError(
-            argv[0] + " --show-only=json-v1 failed (status " +
-            std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-            "); CMake >= 3.14 is needed");
-    return out;
+    auto c = proc::capture(argv, cwd);
+    if (c.spawn_errno != 0)
+        throw shard::ShardError(argv[0] + ": cannot run: " + strerror(c.spawn_errno));
+    if (c.status != 0)
+        throw shard::ShardError(argv[0] + " --show-only=json-v1 failed (status " +
+                                std::to_string(c.status) + "); CMake >= 3.14 is needed");
+    return std::move(c.out);
 }
 
 std::string seconds(double s) {

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <linux/magic.h>
-#include <pwd.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -16,11 +15,56 @@
 #include <cstring>
 
 #include "common/text.hpp"
+#include "kernel/command.hpp"
 #include "kernel/paths.hpp"
 
 namespace corral {
 namespace fs = std::filesystem;
 namespace {
+
+struct PasswdEntry {
+    std::string name;
+    uid_t uid = 0;
+    std::string home;
+};
+
+// passwd(5) lines, as in /etc/passwd and as getent(1) prints them:
+// name:password:uid:gid:gecos:home:shell. Malformed lines are skipped.
+std::vector<PasswdEntry> parse_passwd(std::string_view text) {
+    std::vector<PasswdEntry> out;
+    for (auto line : split_lines(text)) {
+        auto f = split(line, ':');
+        if (f.size() < 7) continue;
+        auto uid = parse_u64(f[2]);
+        if (!uid) continue;
+        out.push_back({std::string(f[0]), static_cast<uid_t>(*uid), std::string(f[5])});
+    }
+    return out;
+}
+
+// The passwd database through getent(1) (libc-bin, Essential on Debian;
+// /usr/bin/getent, else the one on PATH): the
+// corral program is linked statically for its start-up time, and a static
+// program cannot load NSS modules (glibc's warning at link time; with
+// "passwd: files systemd" a getpwent(3) in it crashes in libnss_systemd). No
+// getent, or a key it does not know (exit 2): no entries.
+// The recorded tree's etc/passwd.
+std::vector<PasswdEntry> recorded_passwd(const Host& host) {
+    auto text = host.read_text("/etc/passwd");
+    if (!text) return {};
+    return parse_passwd(*text);
+}
+
+std::vector<PasswdEntry> getent_passwd(std::vector<std::string> keys) {
+    keys.insert(keys.begin(), {"/usr/bin/getent", "passwd"});
+    auto c = proc::capture(keys);
+    if (c.spawn_errno == ENOENT) {  // not where Debian, Fedora, Arch and Alpine keep it
+        keys[0] = "getent";
+        c = proc::capture(keys);
+    }
+    if (c.spawn_errno != 0 || c.status != 0) return {};
+    return parse_passwd(c.out);
+}
 
 std::vector<std::string> names_in(const fs::path& dir) {
     std::vector<std::string> out;
@@ -144,19 +188,18 @@ std::optional<std::string> LiveHost::env(const std::string& name) const {
 
 std::vector<std::string> LiveHost::all_homes() const {
     std::vector<std::string> out;
-    ::setpwent();
-    while (const struct passwd* pw = ::getpwent())
-        if (pw->pw_dir) out.emplace_back(pw->pw_dir);
-    ::endpwent();
+    for (auto& e : getent_passwd({}))
+        out.push_back(std::move(e.home));
     return out;
 }
 std::optional<std::string> LiveHost::home_of_uid(uid_t uid) const {
-    if (const struct passwd* pw = ::getpwuid(uid); pw && pw->pw_dir) return std::string(pw->pw_dir);
+    for (auto& e : getent_passwd({std::to_string(uid)}))
+        if (e.uid == uid) return std::move(e.home);
     return std::nullopt;
 }
 std::optional<std::string> LiveHost::home_of_name(const std::string& name) const {
-    if (const struct passwd* pw = ::getpwnam(name.c_str()); pw && pw->pw_dir)
-        return std::string(pw->pw_dir);
+    for (auto& e : getent_passwd({name}))
+        if (e.name == name) return std::move(e.home);
     return std::nullopt;
 }
 pid_t LiveHost::self_pid() const {
@@ -228,33 +271,19 @@ std::optional<std::string> RecordedHost::env(const std::string& name) const {
     return it->second;
 }
 
-// passwd(5): name:password:uid:gid:gecos:home:shell
-std::vector<RecordedHost::PasswdEntry> RecordedHost::passwd() const {
-    std::vector<PasswdEntry> out;
-    auto text = read_text("/etc/passwd");
-    if (!text) return out;
-    for (auto line : split_lines(*text)) {
-        auto f = split(line, ':');
-        if (f.size() < 7) continue;
-        auto uid = parse_u64(f[2]);
-        if (!uid) continue;
-        out.push_back({std::string(f[0]), static_cast<uid_t>(*uid), std::string(f[5])});
-    }
-    return out;
-}
 std::vector<std::string> RecordedHost::all_homes() const {
     std::vector<std::string> out;
-    for (const auto& e : passwd())
+    for (const auto& e : recorded_passwd(*this))
         out.push_back(e.home);
     return out;
 }
 std::optional<std::string> RecordedHost::home_of_uid(uid_t uid) const {
-    for (const auto& e : passwd())
+    for (const auto& e : recorded_passwd(*this))
         if (e.uid == uid) return e.home;
     return std::nullopt;
 }
 std::optional<std::string> RecordedHost::home_of_name(const std::string& name) const {
-    for (const auto& e : passwd())
+    for (const auto& e : recorded_passwd(*this))
         if (e.name == name) return e.home;
     return std::nullopt;
 }

@@ -62,8 +62,9 @@ class Host {
 
     // The process environment (live: environ; recorded: injected).
     virtual std::optional<std::string> env(const std::string& name) const = 0;
-    // Home directories of the passwd database: every entry (getpwent), plus the
-    // lookups by uid and by name (enumeration may be off with sssd/LDAP).
+    // Home directories of the passwd database: every entry, plus the lookups
+    // by uid and by name (enumeration may be off with sssd/LDAP). Live: through
+    // getent(1), so NSS modules work in the static program; recorded: etc/passwd.
     virtual std::vector<std::string> all_homes() const = 0;
     virtual std::optional<std::string> home_of_uid(uid_t uid) const = 0;
     virtual std::optional<std::string> home_of_name(const std::string& name) const = 0;
@@ -124,12 +125,6 @@ class RecordedHost : public Host {
     uid_t euid() const override;
 
   private:
-    struct PasswdEntry {
-        std::string name;
-        uid_t uid = 0;
-        std::string home;
-    };
-    std::vector<PasswdEntry> passwd() const;
     std::filesystem::path root_;
     std::map<std::string, std::string> env_;
     uid_t uid_;

@@ -1,0 +1,25 @@
+// Running a helper program and reading what it prints: posix_spawnp(3) with
+// its standard output on a pipe, then waitpid(2). For the few lookups a
+// statically linked program must leave to a dynamically linked tool (the
+// passwd database through getent(1): NSS modules cannot be loaded into a
+// static program) and for ctest's listing in `corral shard`. Not for tests:
+// the launcher has its own spawn (spawn.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace corral::proc {
+
+struct Captured {
+    int spawn_errno = 0;  // posix_spawnp's error (ENOENT: not on PATH); nothing ran when set
+    int status = -1;      // the exit status, or 128 + signal number; -1 when nothing ran
+    std::string out;      // everything written to standard output (stderr is inherited)
+};
+
+// Runs argv (looked up on PATH as execvp(3) does) with the caller's
+// environment, in `cwd` when not empty, stdin inherited. Throws
+// std::system_error only when the pipe cannot be made.
+Captured capture(const std::vector<std::string>& argv, const std::string& cwd = {});
+
+}  // namespace corral::proc

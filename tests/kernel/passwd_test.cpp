@@ -1,0 +1,59 @@
+// The live host's passwd lookups go through getent(1): the corral program is
+// linked statically, and a static program cannot load NSS modules (a
+// getpwent(3) in it crashed in libnss_systemd). Checked against /etc/passwd,
+// which every nsswitch.conf "passwd:" line reads ("files").
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/text.hpp"
+#include "kernel/host.hpp"
+
+namespace corral {
+namespace {
+
+struct Entry {
+    std::string name, uid, home;
+};
+
+std::vector<Entry> etc_passwd() {
+    std::ifstream in("/etc/passwd");
+    std::vector<Entry> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        std::vector<std::string> f;
+        std::stringstream ss(line);
+        for (std::string x; std::getline(ss, x, ':');)
+            f.push_back(x);
+        if (f.size() >= 6) out.push_back({f[0], f[2], f[5]});
+    }
+    return out;
+}
+
+TEST(LivePasswd, EveryFilesEntryIsFoundByEnumerationUidAndName) {
+    auto files = etc_passwd();
+    ASSERT_FALSE(files.empty()) << "/etc/passwd has no entries";
+    const Host& host = live_host();
+    auto all = host.all_homes();
+    for (const auto& e : files) {
+        EXPECT_NE(std::find(all.begin(), all.end(), e.home), all.end()) << e.name << " " << e.home;
+        EXPECT_EQ(host.home_of_name(e.name).value_or("(none)"), e.home) << e.name;
+    }
+    const auto& root =
+        *std::find_if(files.begin(), files.end(), [](const Entry& e) { return e.uid == "0"; });
+    EXPECT_EQ(host.home_of_uid(0).value_or("(none)"), root.home);
+}
+
+TEST(LivePasswd, AnUnknownUserHasNoHome) {
+    const Host& host = live_host();
+    EXPECT_EQ(host.home_of_name("corral-no-such-user-7f3a"), std::nullopt);
+    EXPECT_EQ(host.home_of_uid(4000000123u), std::nullopt);
+}
+
+}  // namespace
+}  // namespace corral
