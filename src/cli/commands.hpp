@@ -13,6 +13,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+// Flushes std::cout; false when what was written to it never arrived (a
+// full disk, /dev/full), said once per process on stderr as "<who>: cannot
+// write to standard output", however many callers ask (main.cpp).
+bool stdout_arrived(const char* who);
+
 // The words main() received (argv), byte for byte, kept by main before parsing:
 // `corral run` takes the test's command from them, since CLI11 rewrites some
 // positional values (it splits "[a,b]" into a list).

@@ -49,6 +49,16 @@ std::vector<std::string>& words() {
 
 }  // namespace
 
+namespace corral::cli {
+bool stdout_arrived(const char* who) {
+    static bool said = false;
+    if (std::cout.flush()) return true;
+    if (!said) std::cerr << who << ": cannot write to standard output\n";
+    said = true;
+    return false;
+}
+}  // namespace corral::cli
+
 void corral::cli::keep_program_words(int argc, char** argv) {
     words().assign(argv, argv + argc);
 }
@@ -113,19 +123,13 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         int code = app.exit(e);  // prints help, version or the error
-        std::cout.flush();
-        if (code == 0 && !std::cout) {  // --help or --version that never arrived
-            std::cerr << "corral: cannot write to standard output\n";
-            return corral::cli::kExitFailure;
-        }
+        if (!corral::cli::stdout_arrived("corral") && code == 0)
+            return corral::cli::kExitFailure;  // --help or --version that never arrived
         return code == 0 ? corral::cli::kExitOk : corral::cli::kExitUsage;
     }
     // Output that never arrived is a failure (stdout on a full disk, /dev/full).
-    std::cout.flush();
-    if (!std::cout) {
-        std::cerr << "corral: cannot write to standard output\n";
-        if (status == corral::cli::kExitOk) status = corral::cli::kExitFailure;
-    }
+    if (!corral::cli::stdout_arrived("corral") && status == corral::cli::kExitOk)
+        status = corral::cli::kExitFailure;
 #if defined(__SANITIZE_ADDRESS__)
     return status;  // the leak check runs at exit
 #else

@@ -128,10 +128,7 @@ int report(const Options& o) {
             render_text(summary, std::cout, colour, o.top);
         }
         // A report that never arrived is no report (2), not a failed run (1).
-        if (!std::cout.flush()) {
-            std::cerr << "corral report: cannot write to standard output\n";
-            return kExitUsage;
-        }
+        if (!stdout_arrived("corral report")) return kExitUsage;
         for (const auto& name : not_run)
             std::cerr << "corral report: NOT RUN in any shard: " << name << " (listed in "
                       << o.expect_shards << ")\n";

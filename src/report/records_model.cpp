@@ -163,6 +163,8 @@ Record parse_record(const std::string& text, const std::string& file, int line) 
     r.launcher_exit_code = static_cast<int>(f.integer("launcher_exit_code").value_or(0));
     r.cpu_seconds = f.num("cpu_user_seconds") + f.num("cpu_system_seconds");
     r.peak_memory_bytes = f.bytes("peak_memory_bytes").value_or(0);
+    // A test that never ran held nothing (older launchers recorded their own size).
+    if (!r.exit_code && !r.signal) r.peak_memory_bytes = 0;
     r.peak_memory_source = f.str("peak_memory_source");
     r.memory_limit_bytes = f.bytes("memory_limit_bytes");
     r.peak_nonreclaimable_bytes = f.bytes("peak_nonreclaimable_bytes");

@@ -138,6 +138,10 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
             out << "  " << pad(human_seconds(by[i]->end - by[i]->start), 10) << " "
                 << fit(by[i]->name, name_w) << "\n";
 
+        // Only tests that ran: one that never started held no memory of its own.
+        by.erase(std::remove_if(by.begin(), by.end(),
+                                [](const Record* t) { return !t->exit_code && !t->signal; }),
+                 by.end());
         std::stable_sort(by.begin(), by.end(), [](const Record* a, const Record* b) {
             return a->peak_memory_bytes > b->peak_memory_bytes;
         });

@@ -79,6 +79,11 @@ void Launch::measure() {
         std::string why;
         if (!cgroup_->remove(why)) say("WARNING: cannot remove the test's cgroup: " + why);
     }
+    if (never_ran_ || main_pid_ <= 0) {
+        // Nothing of the test ran: what ru_maxrss holds is the launcher's own size.
+        rec_.peak_memory_bytes = 0;
+        rec_.peak_memory_source = "none";
+    }
     // What the sandbox really wrote (memory.max / memory.limit_in_bytes and the swap limit).
     rec_.memory_limit_enforced =
         o_.memory_limit_bytes && cgroup_ && cgroup_->memory_limit().enforced;

@@ -277,8 +277,8 @@ void Launch::end_scratch(int code) {
     // A cancelled run is not a failure; a test that never ran (not found, not
     // executable) left no evidence to keep.
     bool failed = code != 0 && !parent_died_ && !never_ran_;
-    bool keep = o_.keep_scratch == KeepScratch::Always ||
-                (failed && o_.keep_scratch == KeepScratch::Failed);
+    bool keep = !never_ran_ && (o_.keep_scratch == KeepScratch::Always ||
+                                (failed && o_.keep_scratch == KeepScratch::Failed));
     auto report = [&](const scratch::TreeResult& tree) {
         for (const auto& m : tree.skipped_mounts)
             say("WARNING: left a mount inside the scratch directory alone: " + m +
@@ -288,7 +288,13 @@ void Launch::end_scratch(int code) {
     };
     auto tree = scratch::walk(scratch_.path, !keep);
     rec_.scratch_bytes = tree.bytes;
-    if (keep && tree.bytes > o_.keep_scratch_bytes) {
+    if (!tree.replaced_by.empty()) {
+        // Not a directory any more: nothing of the test's files to keep.
+        if (keep) tree = scratch::walk(scratch_.path, true);
+        say("the test replaced its scratch directory with " + tree.replaced_by + ": " +
+            scratch_.path + (tree.removed ? "; removed it (not followed)" : ""));
+        keep = false;
+    } else if (keep && tree.bytes > o_.keep_scratch_bytes) {
         say("the scratch directory (" + human_bytes(tree.bytes) +
             ") is larger than --keep-scratch-size (" + human_bytes(o_.keep_scratch_bytes) +
             "); removed it");

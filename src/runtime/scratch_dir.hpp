@@ -84,13 +84,15 @@ struct TreeResult {
     std::vector<std::string> skipped_mounts;  // directories on another mount: left alone
     std::vector<std::string> errors;          // "path: what failed: strerror"
     bool removed = false;                     // the top directory itself is gone
+    // Set when `path` is no longer a directory (the test replaced it): "a symlink", "a file".
+    std::string replaced_by;
 };
 
-// Walks `path` (which must be a real directory, not a symlink) with openat /
-// fstatat(AT_SYMLINK_NOFOLLOW) / unlinkat: symlinks are removed as links,
-// never followed; directories on another mount (device or mount id differs)
-// are not entered. With remove = false it only measures. With remove = true
-// an empty directory is removed by one rmdir(2), unwalked: bytes and entries 0.
+// Walks `path` with openat / fstatat(AT_SYMLINK_NOFOLLOW) / unlinkat:
+// symlinks are removed as links, never followed, `path` itself included (a
+// test that replaced its scratch with a symlink or a file: replaced_by); directories on another
+// mount (device or mount id differs) are not entered. With remove = false it only measures. With
+// remove = true an empty directory is removed by one rmdir(2), unwalked: bytes and entries 0.
 TreeResult walk(const std::string& path, bool remove);
 
 }  // namespace corral::scratch

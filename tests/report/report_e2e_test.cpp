@@ -294,7 +294,8 @@ TEST_F(Report, AReportThatCannotBeWrittenExitsTwo) {
                           " > /dev/full"},
                      dir_, env_);
         EXPECT_EQ(r.code, 2) << format << ": " << r.err;
-        EXPECT_THAT(r.err, HasSubstr("cannot write to standard output")) << format;
+        EXPECT_EQ(r.err, "corral report: cannot write to standard output\n")
+            << format << ": said once, by the command that knows";
     }
 }
 
@@ -340,6 +341,21 @@ TEST_F(Report, ATestsOwn124And127AreFailuresNotTimeoutOrNotFound) {
     EXPECT_EQ(outcome["own_timeout"], "failed") << j.dump();
     EXPECT_EQ(outcome["own_missing"], "failed");
     EXPECT_EQ(outcome["missing"], "not found");
+
+    // A test that never ran held no memory: its record says 0 ("none"), not
+    // the launcher's own size, and the text report's heaviest list leaves it out.
+    EXPECT_EQ(recs[2]["peak_memory_bytes"], 0) << recs[2].dump();
+    EXPECT_EQ(recs[2]["peak_memory_source"], "none");
+    for (const auto& t : j["tests"]) {
+        if (t["name"] == "missing") {
+            EXPECT_EQ(t["peak_memory_bytes"], 0) << t.dump();
+        }
+    }
+    auto text = report({"--records", records_.string(), "--run", "all"}).out;
+    auto heaviest = text.substr(text.find("Heaviest (memory)"));
+    heaviest = heaviest.substr(0, heaviest.find("\n\n"));
+    EXPECT_THAT(heaviest, HasSubstr("own_timeout")) << text;
+    EXPECT_THAT(heaviest, testing::Not(testing::ContainsRegex("\n  missing "))) << text;
 }
 
 TEST_F(Report, LeakFailedTestCountsAsFailedInEveryFormat) {

@@ -398,6 +398,46 @@ TEST_F(Run, ScratchCleanupNeverFollowsASymlinkOut) {
     EXPECT_EQ(slurp(outside / "nested" / "deep.txt"), "precious");
 }
 
+// A test that replaced its $TMPDIR itself: removed as what it is now, never
+// followed, and not "kept" (there is nothing of the test's in it).
+TEST_F(Run, AScratchReplacedByASymlinkOrAFileIsRemovedAsIs) {
+    auto outside = dir_ / "outside";
+    fs::create_directories(outside);
+    std::ofstream(outside / "keep.txt") << "precious";
+    auto r = run({"--", "sh", "-c",
+                  "rmdir \"$TMPDIR\" && ln -s " + outside.string() + " \"$TMPDIR\" && exit 1"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto rec = last_record();
+    std::string scratch = rec["scratch_dir"];
+    EXPECT_FALSE(fs::exists(fs::symlink_status(scratch))) << "the symlink is left behind";
+    EXPECT_EQ(slurp(outside / "keep.txt"), "precious");
+    EXPECT_TRUE(fs::exists(outside));
+    EXPECT_THAT(r.err, HasSubstr("replaced its scratch directory with a symlink: " + scratch +
+                                 "; removed it (not followed)"));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("WARNING")));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("kept the scratch")));
+    EXPECT_FALSE(rec["scratch_kept"]);
+
+    r = run({"--keep-scratch", "always", "--", "sh", "-c",
+             "rmdir \"$TMPDIR\" && echo x > \"$TMPDIR\""});
+    EXPECT_EQ(r.code, 0) << r.err;
+    rec = last_record();
+    EXPECT_FALSE(fs::exists(fs::symlink_status(rec["scratch_dir"].get<std::string>())));
+    EXPECT_THAT(r.err, HasSubstr("replaced its scratch directory with a file"));
+    EXPECT_FALSE(rec["scratch_kept"]);
+}
+
+// A command that never ran left no evidence: no scratch is kept, whatever
+// --keep-scratch says.
+TEST_F(Run, ACommandThatNeverRanKeepsNoScratchEvenWithKeepAlways) {
+    auto r = run({"--keep-scratch", "always", "--", (dir_ / "no-such-program").string()});
+    EXPECT_EQ(r.code, 127) << r.err;
+    auto rec = last_record();
+    EXPECT_FALSE(rec["scratch_kept"]);
+    EXPECT_FALSE(fs::exists(fs::symlink_status(rec["scratch_dir"].get<std::string>())));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("kept the scratch")));
+}
+
 // Acceptance 13: 200 tests, 8 at a time, 200 well-formed lines.
 TEST_F(Run, RecordsFromManyConcurrentRunsAreWellFormed) {
     std::vector<Spawned> running;

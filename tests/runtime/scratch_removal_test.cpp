@@ -8,7 +8,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <system_error>
 
 #include <gtest/gtest.h>
 
@@ -63,12 +65,43 @@ TEST(ScratchRemoval, ATreeDeeperThanTheDescriptorLimitIsRemoved) {
     fs::remove_all(root);
 }
 
+// Out of descriptors while registering the scratch directory, the error says
+// so (EMFILE), not "/proc/self/stat: No such file or directory".
+TEST(ScratchRegistry, AnOwnerEntryWrittenWithoutDescriptorsSaysWhy) {
+    auto root = fs::temp_directory_path() / ("corral-emfile-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "registry");
+    auto dir = scratch::create(root.string());
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl {
+            32, 32
+        };
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::_exit(10);
+        while (::open("/", O_PATH | O_CLOEXEC) >= 0) {
+        }
+        try {
+            scratch::write_owner((root / "registry").string(), dir);
+        } catch (const std::system_error& e) {
+            ::_exit(e.code().value() == EMFILE ? 0 : 2);
+        }
+        ::_exit(3);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2 = another errno (before: ENOENT), 3 = no error";
+    fs::remove_all(root);
+}
+
 // The common end of a test, an empty scratch directory, is one rmdir(2): no
 // walk, so nothing measured. What is not an empty directory still takes the
-// walk: a symlink put in its place is not followed (rmdir fails with ENOTDIR,
-// the walk's O_NOFOLLOW open with ELOOP: an error, its target untouched); a
+// walk: a symlink put in its place is removed as a link, never followed
+// (rmdir fails with ENOTDIR, the walk's O_NOFOLLOW open with ELOOP, then
+// unlink: replaced_by "a symlink", its target untouched); a
 // full one is emptied and measured.
-TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsNotFollowed) {
+TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsRemovedAsALink) {
     auto root = fs::temp_directory_path() / ("corral-empty-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
@@ -82,13 +115,21 @@ TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsNotFollowe
 
     auto target = root / "target";
     fs::create_directories(target);
+    std::ofstream(target / "keep.txt") << "precious";
     auto swapped = scratch::create(root.string());
     fs::remove(swapped.path);
     fs::create_directory_symlink(target, swapped.path);
+    auto m = scratch::walk(swapped.path, false);
+    EXPECT_EQ(m.replaced_by, "a symlink");
+    EXPECT_FALSE(m.removed);
+    EXPECT_TRUE(fs::is_symlink(swapped.path)) << "measuring removed it";
     auto s = scratch::walk(swapped.path, true);
-    EXPECT_FALSE(s.removed);
-    EXPECT_FALSE(s.errors.empty()) << "a symlink is not a directory to walk";
+    EXPECT_TRUE(s.removed);
+    EXPECT_TRUE(s.errors.empty()) << s.errors.front();
+    EXPECT_EQ(s.replaced_by, "a symlink");
+    EXPECT_FALSE(fs::exists(fs::symlink_status(swapped.path))) << "the symlink was left behind";
     EXPECT_TRUE(fs::is_directory(target)) << "the symlink's target was removed";
+    EXPECT_TRUE(fs::exists(target / "keep.txt")) << "the symlink was followed";
 
     auto full = scratch::create(root.string());
     {
