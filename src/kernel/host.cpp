@@ -42,12 +42,6 @@ std::vector<PasswdEntry> parse_passwd(std::string_view text) {
     return out;
 }
 
-// The passwd database through getent(1) (libc-bin, Essential on Debian;
-// /usr/bin/getent, else the one on PATH): the
-// corral program is linked statically for its start-up time, and a static
-// program cannot load NSS modules (glibc's warning at link time; with
-// "passwd: files systemd" a getpwent(3) in it crashes in libnss_systemd). No
-// getent, or a key it does not know (exit 2): no entries.
 // The recorded tree's etc/passwd.
 std::vector<PasswdEntry> recorded_passwd(const Host& host) {
     auto text = host.read_text("/etc/passwd");
@@ -55,15 +49,33 @@ std::vector<PasswdEntry> recorded_passwd(const Host& host) {
     return parse_passwd(*text);
 }
 
-std::vector<PasswdEntry> getent_passwd(std::vector<std::string> keys) {
-    keys.insert(keys.begin(), {"/usr/bin/getent", "passwd"});
-    auto c = proc::capture(keys);
+// The passwd database through getent(1) (libc-bin, Essential on Debian;
+// /usr/bin/getent, else the one on PATH): the corral program is linked
+// statically for its start-up time, and a static program cannot load NSS
+// modules (glibc's warning at link time; with "passwd: files systemd" a
+// getpwent(3) in it crashes in libnss_systemd). All entries without keys,
+// else those of the keys (a uid or a name each); a key getent does not know
+// (exit 2): no entries. No getent to run: /etc/passwd itself (the "files"
+// source every nsswitch.conf lists), so the home directories that matter most
+// are still known.
+std::vector<PasswdEntry> getent_passwd(const std::vector<std::string>& keys) {
+    std::vector<std::string> argv = {"/usr/bin/getent", "passwd"};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    auto c = proc::capture(argv);
     if (c.spawn_errno == ENOENT) {  // not where Debian, Fedora, Arch and Alpine keep it
-        keys[0] = "getent";
-        c = proc::capture(keys);
+        argv[0] = "getent";
+        c = proc::capture(argv);
     }
-    if (c.spawn_errno != 0 || c.status != 0) return {};
-    return parse_passwd(c.out);
+    if (c.spawn_errno == 0) return c.status == 0 ? parse_passwd(c.out) : std::vector<PasswdEntry>{};
+    auto text = read_file("/etc/passwd");
+    if (!text) return {};
+    auto all = parse_passwd(*text);
+    if (keys.empty()) return all;
+    std::vector<PasswdEntry> out;
+    for (auto& e : all)
+        for (const auto& k : keys)
+            if (k == e.name || k == std::to_string(e.uid)) out.push_back(e);
+    return out;
 }
 
 std::vector<std::string> names_in(const fs::path& dir) {

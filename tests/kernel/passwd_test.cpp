@@ -3,6 +3,9 @@
 // getpwent(3) in it crashed in libnss_systemd). Checked against /etc/passwd,
 // which every nsswitch.conf "passwd:" line reads ("files").
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +56,37 @@ TEST(LivePasswd, AnUnknownUserHasNoHome) {
     const Host& host = live_host();
     EXPECT_EQ(host.home_of_name("corral-no-such-user-7f3a"), std::nullopt);
     EXPECT_EQ(host.home_of_uid(4000000123u), std::nullopt);
+}
+
+// No getent to run (here: /usr/bin/getent covered by /dev/null in a private
+// mount namespace, none on PATH): /etc/passwd itself gives the homes.
+TEST(LivePasswd, WithoutGetentEtcPasswdStillGivesTheHomes) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for a private mount namespace";
+    auto files = etc_passwd();
+    ASSERT_FALSE(files.empty());
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (::unshare(CLONE_NEWNS) != 0) ::_exit(10);
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(11);
+        if (::mount("/dev/null", "/usr/bin/getent", nullptr, MS_BIND, nullptr) != 0) ::_exit(12);
+        ::setenv("PATH", "/nonexistent", 1);
+        const Host& host = live_host();
+        auto all = host.all_homes();
+        for (const auto& e : files)
+            if (std::find(all.begin(), all.end(), e.home) == all.end()) ::_exit(1);
+        if (host.home_of_name(files.front().name) != files.front().home) ::_exit(2);
+        if (host.home_of_uid(0) == std::nullopt) ::_exit(3);
+        if (host.home_of_name("corral-no-such-user-7f3a")) ::_exit(4);
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_LT(WEXITSTATUS(status), 10)
+        << "could not set up the namespace (step " << WEXITSTATUS(status) - 10 << ")";
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << "1: a home missing from the enumeration, 2: by name, 3: by uid, 4: an unknown user";
 }
 
 }  // namespace
