@@ -17,6 +17,8 @@ inline constexpr int kExitUsage = 2;
 // full disk, /dev/full), said once per process on stderr as "<who>: cannot
 // write to standard output", however many callers ask (main.cpp).
 bool stdout_arrived(const char* who);
+// A command that said it itself (corral run --json): stdout_arrived stays quiet.
+void stdout_failure_said();
 
 // The words main() received (argv), byte for byte, kept by main before parsing:
 // `corral run` takes the test's command from them, since CLI11 rewrites some

@@ -50,12 +50,17 @@ std::vector<std::string>& words() {
 }  // namespace
 
 namespace corral::cli {
+namespace {
+bool stdout_failure_was_said = false;
+}
 bool stdout_arrived(const char* who) {
-    static bool said = false;
     if (std::cout.flush()) return true;
-    if (!said) std::cerr << who << ": cannot write to standard output\n";
-    said = true;
+    if (!stdout_failure_was_said) std::cerr << who << ": cannot write to standard output\n";
+    stdout_failure_was_said = true;
     return false;
+}
+void stdout_failure_said() {
+    stdout_failure_was_said = true;
 }
 }  // namespace corral::cli
 
@@ -115,6 +120,15 @@ int main(int argc, char** argv) {
                 for (auto name : c.names)
                     std::cerr << ' ' << name;
             std::cerr << " (corral --help)\n";
+            return corral::cli::kExitUsage;
+        }
+        // Before a command only --help and --version are options (CLI11 would
+        // say "A subcommand is required" and not name the word).
+        if (argc > 1 && argv[1][0] == '-' && std::string_view(argv[1]) != "-h" &&
+            std::string_view(argv[1]) != "--help" && std::string_view(argv[1]) != "--version") {
+            std::cerr << "corral: unknown option '" << argv[1]
+                      << "': before a command only --help and --version are options; "
+                         "corral COMMAND --help lists a command's own\n";
             return corral::cli::kExitUsage;
         }
     }

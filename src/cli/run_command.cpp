@@ -180,6 +180,8 @@ void add_run_command(CLI::App& app, int& status) {
             return;
         }
         status = launcher::run(checked, std::cerr);
+        // The launcher said why its --json line never arrived (and exits 125).
+        if (checked.json && !std::cout) stdout_failure_said();
     });
 }
 

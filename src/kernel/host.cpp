@@ -50,23 +50,25 @@ std::vector<PasswdEntry> recorded_passwd(const Host& host) {
 }
 
 // The passwd database through getent(1) (libc-bin, Essential on Debian;
-// /usr/bin/getent, else the one on PATH): the corral program is linked
+// /usr/bin/getent on Debian, Fedora, Arch and Alpine; never one from PATH,
+// which a test's environment may shadow): the corral program is linked
 // statically for its start-up time, and a static program cannot load NSS
 // modules (glibc's warning at link time; with "passwd: files systemd" a
 // getpwent(3) in it crashes in libnss_systemd). All entries without keys,
-// else those of the keys (a uid or a name each); a key getent does not know
-// (exit 2): no entries. No getent to run: /etc/passwd itself (the "files"
-// source every nsswitch.conf lists), so the home directories that matter most
-// are still known.
+// else those of the keys (a uid or a name each). getent's answer counts when
+// it exits 0, or 2 for keys ("not found", getent(1)); anything else (no
+// getent, a crash, more than 10 s) falls back to /etc/passwd itself, the
+// "files" source every nsswitch.conf lists, so the home directories that
+// matter most are still known.
 std::vector<PasswdEntry> getent_passwd(const std::vector<std::string>& keys) {
+    constexpr int kGetentTimeoutMs = 10000;
     std::vector<std::string> argv = {"/usr/bin/getent", "passwd"};
     argv.insert(argv.end(), keys.begin(), keys.end());
-    auto c = proc::capture(argv);
-    if (c.spawn_errno == ENOENT) {  // not where Debian, Fedora, Arch and Alpine keep it
-        argv[0] = "getent";
-        c = proc::capture(argv);
+    auto c = proc::capture(argv, {}, kGetentTimeoutMs);
+    if (c.spawn_errno == 0 && !c.timed_out) {
+        if (c.status == 0) return parse_passwd(c.out);
+        if (c.status == 2 && !keys.empty()) return {};
     }
-    if (c.spawn_errno == 0) return c.status == 0 ? parse_passwd(c.out) : std::vector<PasswdEntry>{};
     auto text = read_file("/etc/passwd");
     if (!text) return {};
     auto all = parse_passwd(*text);

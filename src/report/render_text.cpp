@@ -125,9 +125,10 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
     }
 
     auto top_n = static_cast<size_t>(std::max(top, 0));
+    // Only tests that ran: one that never started took no time and held no memory of its own.
     std::vector<const Record*> by;
     for (const auto& t : s.tests)
-        by.push_back(&t);
+        if (t.exit_code || t.signal) by.push_back(&t);
     size_t name_w = w - 2 - 10 - 1;
     if (top_n > 0 && !by.empty()) {
         std::stable_sort(by.begin(), by.end(), [](const Record* a, const Record* b) {
@@ -138,10 +139,6 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
             out << "  " << pad(human_seconds(by[i]->end - by[i]->start), 10) << " "
                 << fit(by[i]->name, name_w) << "\n";
 
-        // Only tests that ran: one that never started held no memory of its own.
-        by.erase(std::remove_if(by.begin(), by.end(),
-                                [](const Record* t) { return !t->exit_code && !t->signal; }),
-                 by.end());
         std::stable_sort(by.begin(), by.end(), [](const Record* a, const Record* b) {
             return a->peak_memory_bytes > b->peak_memory_bytes;
         });

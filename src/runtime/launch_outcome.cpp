@@ -83,6 +83,8 @@ void Launch::measure() {
         // Nothing of the test ran: what ru_maxrss holds is the launcher's own size.
         rec_.peak_memory_bytes = 0;
         rec_.peak_memory_source = "none";
+        rec_.peak_nonreclaimable_bytes.reset();
+        rec_.peak_nonreclaimable_source.clear();
     }
     // What the sandbox really wrote (memory.max / memory.limit_in_bytes and the swap limit).
     rec_.memory_limit_enforced =

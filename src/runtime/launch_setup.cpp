@@ -288,7 +288,10 @@ void Launch::end_scratch(int code) {
     };
     auto tree = scratch::walk(scratch_.path, !keep);
     rec_.scratch_bytes = tree.bytes;
-    if (!tree.replaced_by.empty()) {
+    if (tree.gone) {
+        if (keep) say("the test removed its scratch directory itself: nothing to keep");
+        keep = false;
+    } else if (!tree.replaced_by.empty()) {
         // Not a directory any more: nothing of the test's files to keep.
         if (keep) tree = scratch::walk(scratch_.path, true);
         say("the test replaced its scratch directory with " + tree.replaced_by + ": " +

@@ -86,6 +86,7 @@ struct TreeResult {
     bool removed = false;                     // the top directory itself is gone
     // Set when `path` is no longer a directory (the test replaced it): "a symlink", "a file".
     std::string replaced_by;
+    bool gone = false;  // `path` does not exist (the test removed it): not an error
 };
 
 // Walks `path` with openat / fstatat(AT_SYMLINK_NOFOLLOW) / unlinkat:

@@ -257,9 +257,18 @@ TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
          {" plan", " spec", " probe --json", " --version", " --help", " run --help"}) {
         auto r = run({"sh", "-c", std::string(CORRAL_EXE) + command + " > /dev/full"});
         EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
-        EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos)
-            << command << ": " << r.err;
+        EXPECT_EQ(r.err, "corral: cannot write to standard output\n") << command << ": said once";
     }
+}
+
+// Before a command only --help and --version are options: a stray option is
+// named (before, CLI11 said "A subcommand is required" and not which word).
+TEST(Cli, AnUnknownOptionBeforeTheCommandIsNamed) {
+    auto r = run({CORRAL_EXE, "--bogus"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
+    EXPECT_EQ(run({CORRAL_EXE, "-h"}).exit_code, 0);
+    EXPECT_EQ(run({CORRAL_EXE, "--version"}).exit_code, 0);
 }
 
 }  // namespace

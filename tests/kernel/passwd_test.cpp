@@ -4,6 +4,7 @@
 // which every nsswitch.conf "passwd:" line reads ("files").
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "kernel/command.hpp"
 #include "kernel/host.hpp"
 
 namespace corral {
@@ -87,6 +89,34 @@ TEST(LivePasswd, WithoutGetentEtcPasswdStillGivesTheHomes) {
         << "could not set up the namespace (step " << WEXITSTATUS(status) - 10 << ")";
     EXPECT_EQ(WEXITSTATUS(status), 0)
         << "1: a home missing from the enumeration, 2: by name, 3: by uid, 4: an unknown user";
+}
+
+// The passwd lookups under an inherited SIGCHLD = SIG_IGN (the kernel would
+// reap getent before waitpid: ECHILD, no entries, and the scope refusal lost
+// every home), and a helper that outlives its time limit.
+TEST(Capture, WorksWithSigchldIgnoredAndEndsAHelperAtItsTimeLimit) {
+    struct sigaction ign {
+    }, old{};
+    ign.sa_handler = SIG_IGN;
+    ASSERT_EQ(::sigaction(SIGCHLD, &ign, &old), 0);
+    auto c = proc::capture({"/bin/echo", "hello"});
+    auto root_home = live_host().home_of_uid(0);
+    struct sigaction now {};
+    ::sigaction(SIGCHLD, nullptr, &now);
+    ::sigaction(SIGCHLD, &old, nullptr);
+    EXPECT_EQ(c.status, 0);
+    EXPECT_EQ(c.out, "hello\n");
+    EXPECT_EQ(now.sa_handler, SIG_IGN) << "the caller's disposition was not put back";
+    auto files = etc_passwd();
+    auto root =
+        std::find_if(files.begin(), files.end(), [](const Entry& e) { return e.uid == "0"; });
+    ASSERT_NE(root, files.end());
+    EXPECT_EQ(root_home.value_or("(none)"), root->home);
+
+    auto slow = proc::capture({"/bin/sh", "-c", "echo started; exec sleep 30"}, {}, 300);
+    EXPECT_TRUE(slow.timed_out);
+    EXPECT_EQ(slow.status, 128 + SIGKILL);
+    EXPECT_EQ(slow.out, "started\n");
 }
 
 }  // namespace

@@ -436,6 +436,25 @@ TEST_F(Run, ACommandThatNeverRanKeepsNoScratchEvenWithKeepAlways) {
     EXPECT_FALSE(rec["scratch_kept"]);
     EXPECT_FALSE(fs::exists(fs::symlink_status(rec["scratch_dir"].get<std::string>())));
     EXPECT_THAT(r.err, testing::Not(HasSubstr("kept the scratch")));
+    // Nothing of the test ran: no memory of its own, not the launcher's size.
+    EXPECT_EQ(rec["peak_memory_bytes"], 0);
+    EXPECT_TRUE(rec["peak_nonreclaimable_bytes"].is_null()) << rec.dump();
+}
+
+// A test that removed its own $TMPDIR: nothing to keep and nothing to warn
+// about (before: "open: No such file or directory" and "kept" a directory
+// that did not exist, scratch_kept true).
+TEST_F(Run, AScratchTheTestRemovedIsNeitherKeptNorAnError) {
+    auto r = run({"--", "sh", "-c", "rm -rf \"$TMPDIR\"; exit 1"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto rec = last_record();
+    EXPECT_FALSE(rec["scratch_kept"]);
+    EXPECT_THAT(r.err, HasSubstr("the test removed its scratch directory itself"));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("WARNING")));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("kept the scratch")));
+    r = run({"--keep-scratch", "failed", "--", "sh", "-c", "rm -rf \"$TMPDIR\""});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << "a passing test that removed its scratch is said nothing of";
 }
 
 // Acceptance 13: 200 tests, 8 at a time, 200 well-formed lines.
@@ -953,6 +972,8 @@ TEST_F(Run, AJsonLineThatCannotBeWrittenIs125InTheExitAndTheRecord) {
         Clock::now());
     EXPECT_EQ(r.code, 125) << r.err;
     EXPECT_THAT(r.err, HasSubstr("cannot write the --json record"));
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("corral: cannot write to standard output")))
+        << "said once, by the launcher";
     EXPECT_EQ(last_record()["launcher_exit_code"], 125);
     EXPECT_EQ(last_record()["exit_code"], 0);
 }
