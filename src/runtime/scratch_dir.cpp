@@ -391,6 +391,17 @@ KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes
     return result;
 }
 
+namespace {
+// The top of the tree removed (`rc` 0), or the failing call's error.
+void note_removal(TreeResult& out, const std::string& path, int rc, const char* call) {
+    int e = errno;
+    if (rc == 0)
+        out.removed = true;
+    else
+        out.errors.push_back(path + ": " + call + ": " + errno_text(e));
+}
+}  // namespace
+
 TreeResult walk(const std::string& path, bool remove) {
     TreeResult out;
     // The common end of a test: it left its scratch empty. rmdir(2) removes
@@ -411,12 +422,7 @@ TreeResult walk(const std::string& path, bool remove) {
             out.replaced_by = S_ISLNK(st.st_mode) ? "a symlink" : "a file";
             out.bytes = static_cast<uint64_t>(st.st_blocks) * 512;
             out.entries = 1;
-            if (remove) {
-                if (::unlink(path.c_str()) == 0)
-                    out.removed = true;
-                else
-                    out.errors.push_back(path + ": unlink: " + errno_text(errno));
-            }
+            if (remove) note_removal(out, path, ::unlink(path.c_str()), "unlink");
             return out;
         }
         if (e == ENOENT) {  // the test removed it itself: nothing to measure or remove
@@ -436,12 +442,7 @@ TreeResult walk(const std::string& path, bool remove) {
     out.bytes += top.bytes;
     Walker walker(remove, out);
     walker.walk_dir(fd, path, top);
-    if (remove) {
-        if (::rmdir(path.c_str()) == 0)
-            out.removed = true;
-        else
-            out.errors.push_back(path + ": rmdir: " + errno_text(errno));
-    }
+    if (remove) note_removal(out, path, ::rmdir(path.c_str()), "rmdir");
     return out;
 }
 
