@@ -41,7 +41,8 @@ class DefaultSigchld {
 
 }  // namespace
 
-Captured capture(const std::vector<std::string>& argv, const std::string& cwd, int timeout_ms) {
+Captured capture(const std::vector<std::string>& argv, const std::string& cwd, int timeout_ms,
+                 std::size_t max_bytes) {
     Captured c;
     DefaultSigchld sigchld;
     int fds[2];
@@ -55,8 +56,14 @@ Captured capture(const std::vector<std::string>& argv, const std::string& cwd, i
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // Its own process group: at the time limit, what it started ends with it.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    int rc = ::posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     ::close(fds[1]);
     if (rc != 0) {
@@ -74,17 +81,23 @@ Captured capture(const std::vector<std::string>& argv, const std::string& cwd, i
             struct pollfd p = {fds[0], POLLIN, 0};
             int r = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
             if (r < 0 && errno == EINTR) continue;
-            if (r == 0) {  // the time limit: our own child, not yet waited for
+            if (r == 0) {  // the time limit: our own child's group, the child not yet waited for
                 c.timed_out = true;
-                ::kill(pid, SIGKILL);
+                ::kill(-pid, SIGKILL);
                 break;
             }
         }
         ssize_t n = ::read(fds[0], buf, sizeof buf);
-        if (n > 0)
+        if (n > 0) {
             c.out.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR)
+            if (max_bytes > 0 && c.out.size() > max_bytes) {
+                c.too_much = true;
+                ::kill(-pid, SIGKILL);
+                break;
+            }
+        } else if (n == 0 || errno != EINTR) {
             break;
+        }
     }
     ::close(fds[0]);
     int status = 0;

@@ -57,17 +57,23 @@ std::vector<PasswdEntry> recorded_passwd(const Host& host) {
 // getpwent(3) in it crashes in libnss_systemd). All entries without keys,
 // else those of the keys (a uid or a name each). getent's answer counts when
 // it exits 0, or 2 for keys ("not found", getent(1)); anything else (no
-// getent, a crash, more than 10 s) falls back to /etc/passwd itself, the
+// getent, a crash, more than 10 s or 256 MiB; then for the rest of the
+// process, so three lookups wait 10 s, not 30) falls back to /etc/passwd itself, the
 // "files" source every nsswitch.conf lists, so the home directories that
 // matter most are still known.
 std::vector<PasswdEntry> getent_passwd(const std::vector<std::string>& keys) {
     constexpr int kGetentTimeoutMs = 10000;
-    std::vector<std::string> argv = {"/usr/bin/getent", "passwd"};
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    auto c = proc::capture(argv, {}, kGetentTimeoutMs);
-    if (c.spawn_errno == 0 && !c.timed_out) {
-        if (c.status == 0) return parse_passwd(c.out);
-        if (c.status == 2 && !keys.empty()) return {};
+    constexpr std::size_t kGetentMaxBytes = std::size_t{256} << 20;
+    static bool getent_failed = false;  // once it hung or failed, the next lookups skip it
+    if (!getent_failed) {
+        std::vector<std::string> argv = {"/usr/bin/getent", "passwd"};
+        argv.insert(argv.end(), keys.begin(), keys.end());
+        auto c = proc::capture(argv, {}, kGetentTimeoutMs, kGetentMaxBytes);
+        if (c.spawn_errno == 0 && !c.timed_out && !c.too_much) {
+            if (c.status == 0) return parse_passwd(c.out);
+            if (c.status == 2 && !keys.empty()) return {};
+        }
+        getent_failed = true;
     }
     auto text = read_file("/etc/passwd");
     if (!text) return {};

@@ -192,6 +192,9 @@ void add_records(Profile& p, const std::vector<report::Record>& records) {
     std::map<std::string, std::vector<Sample>> samples;
     std::map<std::string, double> run_start;
     for (const auto& r : records) {
+        // A command that never ran (not found, not executable) measured only
+        // the launcher: no sample of the test's needs.
+        if (!r.exit_code && !r.signal) continue;
         Sample s;
         s.run_id = r.run_id;
         s.start_unix = r.start;

@@ -281,8 +281,10 @@ void Launch::end_scratch(int code) {
                                 (failed && o_.keep_scratch == KeepScratch::Failed));
     auto report = [&](const scratch::TreeResult& tree) {
         for (const auto& m : tree.skipped_mounts)
-            say("WARNING: left a mount inside the scratch directory alone: " + m +
-                " (unmount it in the test)");
+            say(std::string("WARNING: left a mount ") +
+                (m == scratch_.path ? "on the scratch directory itself"
+                                    : "inside the scratch directory") +
+                " alone: " + m + " (unmount it in the test)");
         for (const auto& e : tree.errors)
             say("WARNING: scratch cleanup: " + e);
     };

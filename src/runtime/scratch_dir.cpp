@@ -439,6 +439,16 @@ TreeResult walk(const std::string& path, bool remove) {
         ::close(fd);
         return out;
     }
+    // A mount on the scratch directory itself (the test bind-mounted or
+    // mounted a tmpfs onto its $TMPDIR): its root is not the test's to empty,
+    // like any mount inside. ".." of a mount root is in the parent mount.
+    Where parent;
+    if (where_at(fd, "..", parent, err) &&
+        (parent.dev != top.dev || (top.mnt_id && parent.mnt_id && parent.mnt_id != top.mnt_id))) {
+        out.skipped_mounts.push_back(path);
+        ::close(fd);
+        return out;
+    }
     out.bytes += top.bytes;
     Walker walker(remove, out);
     walker.walk_dir(fd, path, top);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include "common/text.hpp"
 #include "kernel/command.hpp"
 #include "kernel/host.hpp"
+#include "kernel/process.hpp"
 
 namespace corral {
 namespace {
@@ -113,10 +115,26 @@ TEST(Capture, WorksWithSigchldIgnoredAndEndsAHelperAtItsTimeLimit) {
     ASSERT_NE(root, files.end());
     EXPECT_EQ(root_home.value_or("(none)"), root->home);
 
-    auto slow = proc::capture({"/bin/sh", "-c", "echo started; exec sleep 30"}, {}, 300);
+    // What the helper started ends with it (its own process group).
+    auto slow = proc::capture({"/bin/sh", "-c", "sleep 31 & echo $!; exec sleep 30"}, {}, 300);
     EXPECT_TRUE(slow.timed_out);
     EXPECT_EQ(slow.status, 128 + SIGKILL);
-    EXPECT_EQ(slow.out, "started\n");
+    pid_t grandchild = static_cast<pid_t>(std::atoi(slow.out.c_str()));
+    ASSERT_GT(grandchild, 0) << slow.out;
+    bool ended = false;
+    for (int i = 0; i < 100 && !ended; ++i) {  // bounded wait for init to reap it
+        auto st = proc::read_stat(grandchild);
+        ended = !st || st->state == 'Z' || st->comm != "sleep";
+        if (!ended) ::usleep(50000);
+    }
+    if (!ended) ::kill(grandchild, SIGKILL);
+    EXPECT_TRUE(ended) << "the helper's child outlived its time limit";
+
+    // Output past the bound ends the helper (a getent that never stops printing).
+    auto flood = proc::capture({"/usr/bin/yes"}, {}, 0, std::size_t{1} << 20);
+    EXPECT_TRUE(flood.too_much);
+    EXPECT_GT(flood.out.size(), std::size_t{1} << 20);
+    EXPECT_LT(flood.out.size(), std::size_t{2} << 20);
 }
 
 }  // namespace

@@ -115,6 +115,35 @@ TEST(ProfileModel, OldRecordsFallBackToTheCgroupPeakAndSaySo) {
     EXPECT_NE(c.notes[0].find("old: peak is the cgroup's raw peak"), std::string::npos);
 }
 
+// A command that never ran (not found: no exit code, no signal) measured the
+// launcher only: it is no sample of the test's needs. Before, nine not-found
+// runs beside one real run made the test's wall median 2 ms and its memory
+// "mixed".
+TEST(ProfileModel, ARunThatNeverStartedIsNoSample) {
+    Rec real{"t", "r1", 100, 0.585, 0.5};
+    real.nonrecl = 93 * MiB;
+    std::vector<report::Record> recs = {make(real)};
+    for (int i = 0; i < 9; ++i)
+        recs.push_back(report::parse_record(
+            "{\"schema\":\"corral.record/1\",\"run_id\":\"r" + std::to_string(i + 2) +
+                "\",\"name\":\"t\",\"start_unix\":" + std::to_string(200 + i) +
+                ",\"wall_seconds\":0.002,\"launcher_exit_code\":127,\"exit_code\":null,"
+                "\"peak_memory_bytes\":0,\"peak_memory_source\":\"none\"}",
+            "test.jsonl", 2 + i));
+    recs.push_back(report::parse_record(
+        "{\"schema\":\"corral.record/1\",\"run_id\":\"r1\",\"name\":\"missing\","
+        "\"start_unix\":101,\"wall_seconds\":0.005,\"launcher_exit_code\":127}",
+        "test.jsonl", 20));
+    Profile p;
+    add_records(p, recs);
+    ASSERT_EQ(p.tests.count("missing"), 0u) << "a test that never ran has no needs to profile";
+    const auto& t = p.tests.at("t");
+    EXPECT_EQ(t.runs, 1);
+    EXPECT_DOUBLE_EQ(t.wall_median, 0.585);
+    EXPECT_EQ(t.memory_max, static_cast<uint64_t>(93 * MiB));
+    EXPECT_EQ(t.memory_source, "nonreclaimable");
+}
+
 TEST(ProfileModel, PercentileIsNearestRank) {
     std::vector<report::Record> recs;
     for (int i = 1; i <= 10; ++i) {

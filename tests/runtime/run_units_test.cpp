@@ -254,3 +254,33 @@ TEST(ScratchDir, RemovalDoesNotEnterAnotherMount) {
     EXPECT_FALSE(r.removed);  // the mount points keep the top directory alive
     fs::remove_all(dir);
 }
+
+// A mount on the scratch directory itself (a test that bind-mounted a
+// directory onto its $TMPDIR): not entered, not emptied, measured as nothing.
+// Before, the walk emptied the bound directory, outside the scratch.
+TEST(ScratchDir, AMountOnTheScratchDirectoryItselfIsNotEntered) {
+    auto dir = unique_dir("topmount");
+    auto victim = dir / "victim";
+    fs::create_directories(victim / "sub");
+    write(victim / "file.txt", "must survive");
+    write(victim / "sub" / "deep.txt", "must survive too");
+    fs::create_directories(dir / "root");
+    auto s = scratch::create((dir / "root").string());
+    if (::mount(victim.c_str(), s.path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+        int err = errno;
+        fs::remove_all(dir);
+        GTEST_SKIP() << "cannot bind-mount (" << std::strerror(err)
+                     << "): needs root / CAP_SYS_ADMIN";
+    }
+    auto measured = scratch::walk(s.path, false);
+    auto r = scratch::walk(s.path, true);
+    bool kept = fs::exists(victim / "file.txt") && fs::exists(victim / "sub" / "deep.txt");
+    ::umount2(s.path.c_str(), MNT_DETACH);
+    EXPECT_TRUE(kept) << "the walk emptied the directory mounted on the scratch";
+    EXPECT_EQ(measured.bytes, 0u);
+    ASSERT_EQ(r.skipped_mounts.size(), 1u);
+    EXPECT_EQ(r.skipped_mounts[0], s.path);
+    EXPECT_FALSE(r.removed);
+    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+    fs::remove_all(dir);
+}
