@@ -194,7 +194,7 @@ void add_records(Profile& p, const std::vector<report::Record>& records) {
     for (const auto& r : records) {
         // A command that never ran (not found, not executable) measured only
         // the launcher: no sample of the test's needs.
-        if (!r.exit_code && !r.signal) continue;
+        if (!r.ran()) continue;
         Sample s;
         s.run_id = r.run_id;
         s.start_unix = r.start;

@@ -106,7 +106,7 @@ Outcome outcome_of(const Record& r) {
     if (r.launcher_signal) return Outcome::Signalled;
     if (r.oom_killed) return Outcome::OomKilled;
     if ((r.launcher_exit_code == kExitCannotInvoke || r.launcher_exit_code == kExitNotFound) &&
-        !r.exit_code && !r.signal)
+        !r.ran())
         return Outcome::NotFound;  // never ran (its record has no exit code)
     if (r.launcher_exit_code == kExitLauncherFailure &&
         (!r.exit_code || *r.exit_code != kExitLauncherFailure))
@@ -164,7 +164,7 @@ Record parse_record(const std::string& text, const std::string& file, int line) 
     r.cpu_seconds = f.num("cpu_user_seconds") + f.num("cpu_system_seconds");
     r.peak_memory_bytes = f.bytes("peak_memory_bytes").value_or(0);
     // A test that never ran held nothing (older launchers recorded their own size).
-    if (!r.exit_code && !r.signal) r.peak_memory_bytes = 0;
+    if (!r.ran()) r.peak_memory_bytes = 0;
     r.peak_memory_source = f.str("peak_memory_source");
     r.memory_limit_bytes = f.bytes("memory_limit_bytes");
     r.peak_nonreclaimable_bytes = f.bytes("peak_nonreclaimable_bytes");

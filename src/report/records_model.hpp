@@ -78,6 +78,10 @@ struct Record {
 
     // What CTest saw: the launcher's exit code was 0.
     bool passed() const { return launcher_exit_code == 0; }
+    // The test's command ran: an exit code or a signal. A command not found or
+    // not executable has neither (docs/runtime.md, `exit_code` / `signal`);
+    // its time and memory were the launcher's.
+    bool ran() const { return exit_code || signal; }
     // The mem_mib slots CTest granted, in bytes (the test's declared MEMORY).
     std::optional<uint64_t> granted_memory_bytes() const;
 };

@@ -128,7 +128,7 @@ void render_text(const Summary& s, std::ostream& out, bool colour, int top, int 
     // Only tests that ran: one that never started took no time and held no memory of its own.
     std::vector<const Record*> by;
     for (const auto& t : s.tests)
-        if (t.exit_code || t.signal) by.push_back(&t);
+        if (t.ran()) by.push_back(&t);
     size_t name_w = w - 2 - 10 - 1;
     if (top_n > 0 && !by.empty()) {
         std::stable_sort(by.begin(), by.end(), [](const Record* a, const Record* b) {

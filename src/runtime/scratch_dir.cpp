@@ -55,6 +55,12 @@ bool where_at(int dirfd, const char* name, Where& w, int& err) {
     return true;
 }
 
+// One mount: the same device and, where statx says it (Linux >= 5.8), the
+// same mount id (a bind mount of the same filesystem differs only there).
+bool same_mount(const Where& a, const Where& b) {
+    return a.dev == b.dev && (a.mnt_id == 0 || b.mnt_id == 0 || a.mnt_id == b.mnt_id);
+}
+
 class Walker {
   public:
     Walker(bool remove, TreeResult& out) : remove_(remove), out_(out) {}
@@ -122,7 +128,7 @@ class Walker {
         }
         ++out_.entries;
         if (S_ISDIR(w.mode)) {
-            if (w.dev != top.dev || (top.mnt_id != 0 && w.mnt_id != 0 && w.mnt_id != top.mnt_id)) {
+            if (!same_mount(w, top)) {
                 out_.skipped_mounts.push_back(path);
                 return true;
             }
@@ -443,8 +449,7 @@ TreeResult walk(const std::string& path, bool remove) {
     // mounted a tmpfs onto its $TMPDIR): its root is not the test's to empty,
     // like any mount inside. ".." of a mount root is in the parent mount.
     Where parent;
-    if (where_at(fd, "..", parent, err) &&
-        (parent.dev != top.dev || (top.mnt_id && parent.mnt_id && parent.mnt_id != top.mnt_id))) {
+    if (where_at(fd, "..", parent, err) && !same_mount(parent, top)) {
         out.skipped_mounts.push_back(path);
         ::close(fd);
         return out;

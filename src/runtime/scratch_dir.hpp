@@ -91,9 +91,11 @@ struct TreeResult {
 
 // Walks `path` with openat / fstatat(AT_SYMLINK_NOFOLLOW) / unlinkat:
 // symlinks are removed as links, never followed, `path` itself included (a
-// test that replaced its scratch with a symlink or a file: replaced_by); directories on another
-// mount (device or mount id differs) are not entered. With remove = false it only measures. With
-// remove = true an empty directory is removed by one rmdir(2), unwalked: bytes and entries 0.
+// test that replaced its scratch with a symlink or a file: replaced_by).
+// Directories on another mount (device or mount id differs), `path` itself
+// included, are not entered. With remove = false it only measures. With
+// remove = true an empty directory is removed by one rmdir(2), unwalked:
+// bytes and entries 0.
 TreeResult walk(const std::string& path, bool remove);
 
 }  // namespace corral::scratch
