@@ -19,6 +19,7 @@
 
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
+#include "runtime/scratch_spare.hpp"
 
 extern char** environ;
 
@@ -288,7 +289,11 @@ void Launch::end_scratch(int code) {
         for (const auto& e : tree.errors)
             say("WARNING: scratch cleanup: " + e);
     };
-    auto tree = scratch::walk(scratch_.path, !keep);
+    // An emptied scratch directory becomes the next test's (scratch_spare.hpp):
+    // as removed, 0 bytes. Anything else is walked (measured, removed or kept).
+    scratch::TreeResult tree;
+    tree.removed = !keep && scratch::retire(scratch_);
+    if (!tree.removed) tree = scratch::walk(scratch_.path, !keep);
     rec_.scratch_bytes = tree.bytes;
     if (tree.gone) {
         if (keep) say("the test removed its scratch directory itself: nothing to keep");

@@ -24,6 +24,7 @@
 #include "common/read_file.hpp"
 #include "kernel/paths.hpp"
 #include "kernel/process.hpp"
+#include "runtime/scratch_spare.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -212,16 +213,19 @@ ScratchDir create(const std::string& root, size_t id_length) {
     std::string base = root;
     while (base.size() > 1 && base.back() == '/')
         base.pop_back();
+    // The permission bits of the root (the directory the test would have used
+    // as $TMPDIR), not the umask's: set after mkdir, on the directory made.
+    struct stat st {};
+    bool root_mode = ::stat(base.c_str(), &st) == 0;
+    mode_t mode = st.st_mode & (S_ISVTX | 0777);
     for (int attempt = 0;; ++attempt) {
         ScratchDir d;
         d.id = random_id(id_length);
+        d.root = base;
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
+        if (attempt == 0 && root_mode && take_spare(d, mode)) return d;
         if (::mkdir(d.path.c_str(), 0700) == 0) {
-            // The permission bits of the root (the directory the test would have used
-            // as $TMPDIR), not the umask's: chmod after mkdir, on the directory made.
-            struct stat st {};
-            if (::stat(base.c_str(), &st) == 0 &&
-                ::chmod(d.path.c_str(), st.st_mode & (S_ISVTX | 0777)) != 0) {
+            if (root_mode && ::chmod(d.path.c_str(), mode) != 0) {
                 int e = errno;
                 ::rmdir(d.path.c_str());
                 throw std::system_error(e, std::generic_category(),
