@@ -17,11 +17,36 @@ before/after numbers come side by side.
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+
+def settle_page_cache(exe: str, how: str, tmp: str, index: int) -> str:
+    """The program to time, its page cache in the state `how` names.
+
+    How a file's page cache was filled decides how fast it starts and exits:
+    written by `cp` (or read with read(2)) it sits in large folios, faulted in
+    by exec it sits in 4 KiB pages, and every fault and every page table entry
+    torn down at exit costs more (bench/run_overhead/README.md, sixth step).
+    A freshly linked program is in neither state reliably; both builds must be
+    in the same one.
+    """
+    if how == "copy":
+        dst = os.path.join(tmp, f"corral-{index}")
+        shutil.copyfile(exe, dst)
+        os.chmod(dst, 0o755)
+        return dst
+    os.sync()  # only clean pages are dropped
+    fd = os.open(exe, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return exe
 
 
 def main() -> int:
@@ -31,6 +56,12 @@ def main() -> int:
     ap.add_argument("--corral", default=default, help="the corral program (default: %(default)s)")
     ap.add_argument("--baseline", help="an older corral to time side by side (before/after)")
     ap.add_argument("-n", type=int, default=300, help="runs per variant (default: %(default)s)")
+    ap.add_argument("--page-cache", choices=("evict", "copy"), default="evict",
+                    help="the state of each corral program's page cache: evict = dropped, then "
+                         "faulted in by exec as a program read from disk after boot; copy = a "
+                         "fresh copy written by cp (large folios on Linux >= 6.16 ext4: "
+                         "0.3-0.7 ms faster here). Only binaries in the same state compare "
+                         "(default: %(default)s)")
     args = ap.parse_args()
     corral = os.path.abspath(args.corral)
     if not os.access(corral, os.X_OK):
@@ -42,12 +73,15 @@ def main() -> int:
     # mounted with online `discard` the rmdir waits for a discard, see README).
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch, \
-            tempfile.TemporaryDirectory(prefix="corral-bench-", dir=shm) as tmpfs:
+            tempfile.TemporaryDirectory(prefix="corral-bench-", dir=shm) as tmpfs, \
+            tempfile.TemporaryDirectory(prefix="corral-bench-bin-") as bindir:
         variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"],
                     "sleep 0.06": ["sleep", "0.06"]}
         builds = [("", corral)]
         if args.baseline:
             builds.append(("before: ", os.path.abspath(args.baseline)))
+        builds = [(label, settle_page_cache(exe, args.page_cache, bindir, i))
+                  for i, (label, exe) in enumerate(builds)]
         for label, exe in builds:
             run = [exe, "run", "--scratch-root", scratch]
             variants[f"{label}corral run -- /bin/true"] = run + ["--", "/bin/true"]
@@ -79,7 +113,8 @@ def main() -> int:
     def base_of(name):
         bare = next((b for b in ("sleep 0.02", "sleep 0.06") if b in name), "/bin/true")
         return statistics.median(times[bare])
-    print(f"runs per variant: {args.n} (interleaved); corral: {corral}")
+    print(f"runs per variant: {args.n} (interleaved, shuffled); page cache: {args.page_cache}; "
+          f"corral: {corral}")
     print(f"{'variant':52} {'median ms':>10} {'p90 ms':>8} {'ratio':>6} {'+ms':>7}")
     for name, ts in times.items():
         med = statistics.median(ts)

@@ -36,11 +36,12 @@ ScratchDir create(const std::string& root, size_t id_length = 8);
 // --- the scratch registry --------------------------------------------------
 //
 // <registry>/<id>.owner holds "<pid> <start_time> <path>" of the launcher that
-// owns a live scratch directory; <registry>/<id>.kept "<unix_ns> <bytes>
-// <path>" of one kept for evidence. The registry is a private directory
-// (host_lock.hpp runtime_dir() + "/scratch"), so a launcher killed outright
-// (SIGKILL: CTest's TIMEOUT kills the whole tree with SIGSTOP + SIGKILL) is
-// detected by the next one: its pid is gone or carries another start time.
+// owns a live scratch directory (a symlink with that target; a regular file
+// with that content from corral before 2026-12, still read); <registry>/<id>.kept "<unix_ns>
+// <bytes> <path>" of one kept for evidence. The registry is a private directory (host_lock.hpp
+// runtime_dir() + "/scratch"), so a launcher killed outright (SIGKILL: CTest's TIMEOUT kills the
+// whole tree with SIGSTOP + SIGKILL) is detected by the next one: its pid is gone or carries
+// another start time.
 
 struct OwnerEntry {
     std::string id;

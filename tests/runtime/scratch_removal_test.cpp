@@ -151,3 +151,34 @@ TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsRemovedAsA
 }
 
 }  // namespace
+
+// The owner entry is one symlink(2) (its target is the text); an entry an
+// older corral wrote as a regular file still registers and is still swept.
+TEST(ScratchRegistry, OwnerEntriesAreSymlinksAndOlderFilesStillCount) {
+    auto root = fs::temp_directory_path() / ("corral-owner-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "registry");
+    std::string registry = (root / "registry").string();
+    auto ours = scratch::create(root.string());
+    scratch::write_owner(registry, ours);
+    auto entry = root / "registry" / (ours.id + ".owner");
+    EXPECT_TRUE(fs::is_symlink(entry));
+    EXPECT_TRUE(scratch::is_registered(registry, ours.path));
+    EXPECT_TRUE(scratch::claim_stale(registry).empty()) << "we are alive: not stale";
+    scratch::remove_owner(registry, ours.id);
+    EXPECT_FALSE(fs::exists(fs::symlink_status(entry)));
+
+    // An older launcher's regular file, its process gone.
+    pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ::waitpid(gone, nullptr, 0);
+    auto old = scratch::create(root.string());
+    std::ofstream(root / "registry" / (old.id + ".owner")) << gone << " 12345 " << old.path << "\n";
+    EXPECT_TRUE(scratch::is_registered(registry, old.path));
+    auto stale = scratch::claim_stale(registry);
+    ASSERT_EQ(stale.size(), 1u);
+    EXPECT_EQ(stale[0].path, old.path);
+    EXPECT_EQ(stale[0].pid, gone);
+    scratch::release_claim(stale[0]);
+    fs::remove_all(root);
+}
