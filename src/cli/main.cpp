@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -16,7 +16,8 @@ namespace {
 
 // One line per subcommand in `corral --help`; each subcommand's own --help
 // keeps its full description.
-const std::map<std::string, std::string> kSummaries = {
+// A constant table, not a std::map: nothing to construct at each start.
+constexpr std::pair<std::string_view, std::string_view> kSummaries[] = {
     {"probe", "what this host really offers: cgroup-aware CPUs and memory, scratch disks, GPUs"},
     {"plan", "decide parallel levels, CTest resources, Ninja pools, scratch and timeouts"},
     {"generate", "probe + plan + write every output (resources.json, pools, env, CI snippets)"},
@@ -34,10 +35,12 @@ const std::map<std::string, std::string> kSummaries = {
 class SummaryFormatter : public CLI::Formatter {
   public:
     std::string make_subcommand(const CLI::App* sub) const override {
-        auto it = kSummaries.find(sub->get_name());
-        if (it == kSummaries.end()) return CLI::Formatter::make_subcommand(sub);
+        auto it = std::find_if(std::begin(kSummaries), std::end(kSummaries),
+                               [&](const auto& s) { return s.first == sub->get_name(); });
+        if (it == std::end(kSummaries)) return CLI::Formatter::make_subcommand(sub);
         std::stringstream out;
-        CLI::detail::format_help(out, sub->get_display_name(true), it->second, column_width_);
+        CLI::detail::format_help(out, sub->get_display_name(true), std::string(it->second),
+                                 column_width_);
         return out.str();
     }
 };

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <set>
+#include <string_view>
 
 #include "cli/commands.hpp"
 #include "runtime/run_options.hpp"
@@ -21,6 +23,23 @@ std::optional<std::vector<std::string>> command_after_separator() {
     auto sep = std::find(run + 1, words.end(), "--");
     if (sep == words.end()) return std::nullopt;
     return std::vector<std::string>(sep + 1, words.end());
+}
+
+// The long options a command line names after "run", before the first
+// "--" (up to a '='). Unset (register every option) when it asks for help or
+// has a short option: CLI11 then prints the whole help, or parses as always.
+std::optional<std::set<std::string, std::less<>>> named_options() {
+    const auto& words = program_words();
+    auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
+    std::set<std::string, std::less<>> named;
+    for (auto w = run == words.end() ? run : run + 1; w != words.end() && *w != "--"; ++w) {
+        if (w->rfind("--", 0) == 0)
+            named.insert(w->substr(0, w->find('=')));
+        else if (w->size() > 1 && (*w)[0] == '-')
+            return std::nullopt;  // -h, or a short option CLI11 must judge with all of them
+    }
+    if (named.count("--help")) return std::nullopt;
+    return named;
 }
 
 }  // namespace
@@ -56,91 +75,150 @@ void add_run_command(CLI::App& app, int& status) {
     };
     auto choices = std::make_shared<Choices>();
 
-    cmd->add_option("--name", opts->name, "Test name for reports and records (default: command)")
-        ->type_name("NAME");
-    cmd->add_option("--timeout", args->timeout,
-                    "Kill the test's whole tree after SECONDS x the timeout multiplier; exit 124")
-        ->type_name("SECONDS");
-    cmd->add_option("--timeout-env", args->timeout_env,
-                    "Take the timeout from environment variable VAR when it is set and not "
-                    "empty (overrides --timeout; CorralFunctions.cmake passes a test's own "
-                    "TIMEOUT this way)")
-        ->type_name("VAR");
-    cmd->add_option("--locks-env", args->locks_env,
-                    "Also hold the host-wide locks named in environment variable VAR "
-                    "(comma-separated; CorralFunctions.cmake passes a test's own LOCKS this way)")
-        ->type_name("VAR");
-    cmd->add_flag("--ctest-resolve", args->ctest_resolve,
-                  "Find the command word as ctest(1) would (the word, <dir>/<config>/<name>, the "
-                  "word relative to the working directory, then $PATH)");
-    cmd->add_option("--ctest-config", args->ctest_config,
-                    "The configuration ctest runs (-C) for --ctest-resolve")
-        ->type_name("CONFIG");
-    cmd->add_option("--grace", args->grace,
-                    "Whole seconds (0-3600) between TERM and KILL, on timeout and for leaked "
-                    "processes")
-        ->type_name("SECONDS")
-        ->capture_default_str();
-    cmd->add_option(
-           "--timeout-multiplier", args->timeout_multiplier,
-           "Scale --timeout (default: the plan's, else $CORRAL_TIMEOUT_MULTIPLIER, else 1)")
-        ->type_name("X");
-    cmd->add_option("--scratch-root", opts->scratch_root,
-                    "Create the scratch directory under DIR (default: granted heavy_io dir, the "
-                    "plan's scratch_dir, $TMPDIR, /tmp)")
-        ->type_name("DIR");
-    cmd->add_option("--plan", opts->plan_file,
-                    "plan.json from corral plan/generate: scratch_dir, timeout_multiplier, "
-                    "heavy_io directories")
-        ->type_name("FILE");
-    cmd->add_option("--records", opts->records_file,
-                    "Append one JSON line (corral.record/1) per test to FILE, atomically")
-        ->type_name("FILE");
-    cmd->add_option("--lock", args->locks,
-                    "Hold the host-wide lock NAME while the test runs (repeatable)")
-        ->allow_extra_args(false)  // one value per --lock, never the command
-        ->type_name("NAME");
-    cmd->add_option("--slots", args->slots,
-                    "Hold one of N host-wide slots of TYPE while the test runs (repeatable)")
-        ->allow_extra_args(false)
-        ->type_name("TYPE:N");
-    cmd->add_option("--leak", choices->leak,
-                    "Processes left behind: fail (exit 122 if the test passed), warn, ignore; "
-                    "they are killed in every case")
-        ->check(CLI::IsMember({"fail", "warn", "ignore"}))
-        ->capture_default_str();
-    cmd->add_option("--leak-window", args->leak_window,
-                    "Milliseconds exiting processes get after the main process exits")
-        ->type_name("MS:INT in [0 - 600000]")
-        ->capture_default_str();
-    cmd->add_option("--cgroup", choices->cgroup,
-                    "Per-test cgroup: auto (when the host allows; a test without a limit "
-                    "gets it once it has run 50 ms), off, require (fail without; joined "
-                    "before exec)")
-        ->check(CLI::IsMember({"auto", "off", "require"}))
-        ->capture_default_str();
-    cmd->add_option("--memory-limit", args->memory_limit,
-                    "Enforce a memory limit on the whole test via its cgroup (e.g. 512M, 2G)")
-        ->type_name("SIZE");
-    cmd->add_option("--memory-limit-env", args->memory_limit_env,
-                    "Take --memory-limit from this environment variable when it is set "
-                    "(corral_setup(ENFORCE_MEMORY): each test's grant)")
-        ->type_name("VAR");
-    cmd->add_option("--keep-scratch", choices->keep,
-                    "Keep the scratch directory: never, failed (a failed or timed-out test's, "
-                    "as evidence), always")
-        ->check(CLI::IsMember({"never", "failed", "always"}))
-        ->capture_default_str();
-    cmd->add_option("--keep-scratch-count", args->keep_scratch_count,
-                    "Kept scratch directories at most (host-wide, per user); the oldest go")
-        ->type_name("N")
-        ->capture_default_str();
-    cmd->add_option("--keep-scratch-size", args->keep_scratch_size,
-                    "Kept scratch directories total at most SIZE; the oldest go, and a larger "
-                    "one is not kept")
-        ->type_name("SIZE")
-        ->capture_default_str();
-    cmd->add_flag("--json", opts->json, "Print the record as one JSON line on stdout at the end");
+    // Only the options the command line names are registered: CLI11 spends
+    // ~2-4 us on each of the 22 at every test launch, and a launch names a
+    // few (bench/run_overhead/README.md, sixth step). An option that is not
+    // registered is one that was not given: its variable keeps its default,
+    // as CLI11 leaves it. CLI11 tells an option word from a value by its
+    // spelling, not by the options registered, so a name none of them has is
+    // rejected as before; --help registers and shows them all.
+    auto named = named_options();
+    auto want = [&](std::string_view name) { return !named || named->count(name) > 0; };
+    if (want("--name")) {
+        cmd->add_option("--name", opts->name,
+                        "Test name for reports and records (default: command)")
+            ->type_name("NAME");
+    }
+    if (want("--timeout")) {
+        cmd->add_option(
+               "--timeout", args->timeout,
+               "Kill the test's whole tree after SECONDS x the timeout multiplier; exit 124")
+            ->type_name("SECONDS");
+    }
+    if (want("--timeout-env")) {
+        cmd->add_option("--timeout-env", args->timeout_env,
+                        "Take the timeout from environment variable VAR when it is set and not "
+                        "empty (overrides --timeout; CorralFunctions.cmake passes a test's own "
+                        "TIMEOUT this way)")
+            ->type_name("VAR");
+    }
+    if (want("--locks-env")) {
+        cmd->add_option(
+               "--locks-env", args->locks_env,
+               "Also hold the host-wide locks named in environment variable VAR "
+               "(comma-separated; CorralFunctions.cmake passes a test's own LOCKS this way)")
+            ->type_name("VAR");
+    }
+    if (want("--ctest-resolve")) {
+        cmd->add_flag(
+            "--ctest-resolve", args->ctest_resolve,
+            "Find the command word as ctest(1) would (the word, <dir>/<config>/<name>, the "
+            "word relative to the working directory, then $PATH)");
+    }
+    if (want("--ctest-config")) {
+        cmd->add_option("--ctest-config", args->ctest_config,
+                        "The configuration ctest runs (-C) for --ctest-resolve")
+            ->type_name("CONFIG");
+    }
+    if (want("--grace")) {
+        cmd->add_option("--grace", args->grace,
+                        "Whole seconds (0-3600) between TERM and KILL, on timeout and for leaked "
+                        "processes")
+            ->type_name("SECONDS")
+            ->capture_default_str();
+    }
+    if (want("--timeout-multiplier")) {
+        cmd->add_option(
+               "--timeout-multiplier", args->timeout_multiplier,
+               "Scale --timeout (default: the plan's, else $CORRAL_TIMEOUT_MULTIPLIER, else 1)")
+            ->type_name("X");
+    }
+    if (want("--scratch-root")) {
+        cmd->add_option(
+               "--scratch-root", opts->scratch_root,
+               "Create the scratch directory under DIR (default: granted heavy_io dir, the "
+               "plan's scratch_dir, $TMPDIR, /tmp)")
+            ->type_name("DIR");
+    }
+    if (want("--plan")) {
+        cmd->add_option("--plan", opts->plan_file,
+                        "plan.json from corral plan/generate: scratch_dir, timeout_multiplier, "
+                        "heavy_io directories")
+            ->type_name("FILE");
+    }
+    if (want("--records")) {
+        cmd->add_option("--records", opts->records_file,
+                        "Append one JSON line (corral.record/1) per test to FILE, atomically")
+            ->type_name("FILE");
+    }
+    if (want("--lock")) {
+        cmd->add_option("--lock", args->locks,
+                        "Hold the host-wide lock NAME while the test runs (repeatable)")
+            ->allow_extra_args(false)  // one value per --lock, never the command
+            ->type_name("NAME");
+    }
+    if (want("--slots")) {
+        cmd->add_option("--slots", args->slots,
+                        "Hold one of N host-wide slots of TYPE while the test runs (repeatable)")
+            ->allow_extra_args(false)
+            ->type_name("TYPE:N");
+    }
+    if (want("--leak")) {
+        cmd->add_option("--leak", choices->leak,
+                        "Processes left behind: fail (exit 122 if the test passed), warn, ignore; "
+                        "they are killed in every case")
+            ->check(CLI::IsMember({"fail", "warn", "ignore"}))
+            ->capture_default_str();
+    }
+    if (want("--leak-window")) {
+        cmd->add_option("--leak-window", args->leak_window,
+                        "Milliseconds exiting processes get after the main process exits")
+            ->type_name("MS:INT in [0 - 600000]")
+            ->capture_default_str();
+    }
+    if (want("--cgroup")) {
+        cmd->add_option("--cgroup", choices->cgroup,
+                        "Per-test cgroup: auto (when the host allows; a test without a limit "
+                        "gets it once it has run 50 ms), off, require (fail without; joined "
+                        "before exec)")
+            ->check(CLI::IsMember({"auto", "off", "require"}))
+            ->capture_default_str();
+    }
+    if (want("--memory-limit")) {
+        cmd->add_option("--memory-limit", args->memory_limit,
+                        "Enforce a memory limit on the whole test via its cgroup (e.g. 512M, 2G)")
+            ->type_name("SIZE");
+    }
+    if (want("--memory-limit-env")) {
+        cmd->add_option("--memory-limit-env", args->memory_limit_env,
+                        "Take --memory-limit from this environment variable when it is set "
+                        "(corral_setup(ENFORCE_MEMORY): each test's grant)")
+            ->type_name("VAR");
+    }
+    if (want("--keep-scratch")) {
+        cmd->add_option("--keep-scratch", choices->keep,
+                        "Keep the scratch directory: never, failed (a failed or timed-out test's, "
+                        "as evidence), always")
+            ->check(CLI::IsMember({"never", "failed", "always"}))
+            ->capture_default_str();
+    }
+    if (want("--keep-scratch-count")) {
+        cmd->add_option("--keep-scratch-count", args->keep_scratch_count,
+                        "Kept scratch directories at most (host-wide, per user); the oldest go")
+            ->type_name("N")
+            ->capture_default_str();
+    }
+    if (want("--keep-scratch-size")) {
+        cmd->add_option("--keep-scratch-size", args->keep_scratch_size,
+                        "Kept scratch directories total at most SIZE; the oldest go, and a larger "
+                        "one is not kept")
+            ->type_name("SIZE")
+            ->capture_default_str();
+    }
+    if (want("--json")) {
+        cmd->add_flag("--json", opts->json,
+                      "Print the record as one JSON line on stdout at the end");
+    }
     // The test command is not a CLI11 option: CLI11 would reinterpret its
     // arguments ("[a,b]" as a list, "--x" as an option). Everything from the
     // first positional (or after "--") is passed through untouched.
