@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/atomic_file.hpp"
+#include "common/unique_fd.hpp"
 #include "generator/emit.hpp"
 #include "plan/plan_json.hpp"
 #include "probe/facts_json.hpp"
@@ -23,21 +24,6 @@ namespace fs = std::filesystem;
 [[noreturn]] void fail(const std::string& what, const fs::path& p, int err) {
     throw std::system_error(err, std::generic_category(), what + " " + p.string());
 }
-
-// A file descriptor closed on scope exit.
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 bool is_staging_name(std::string_view name) {
     return name.starts_with(kStagingPrefix);
@@ -185,7 +171,7 @@ void write_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) fail("cannot create output directory", dir, ec.value());
-    Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() < 0) fail("cannot open output directory", dir, errno);
     // One writer at a time per directory; released when dir_fd closes.
     while (::flock(dir_fd.get(), LOCK_EX) != 0)

@@ -7,17 +7,11 @@
 #include <cerrno>
 #include <string_view>
 
+#include "common/unique_fd.hpp"
 #include "probe/probe_tempdir.hpp"
 
 namespace corral {
 namespace {
-
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 bool write_all(int fd, std::string_view data) {
     while (!data.empty()) {
@@ -68,15 +62,15 @@ ReflinkTry try_reflink(const std::string& dir) {
                     "not tried: no space left in " + dir + " (" + errno_name(err) + ")"};
         return {std::nullopt, "not tried: creating a file in " + dir + ": " + errno_text(err)};
     };
-    Fd source{files.open_file(O_RDWR)};
-    if (source.fd < 0) return not_tried(errno);
-    Fd clone{files.open_file(O_WRONLY)};
-    if (clone.fd < 0) return not_tried(errno);
+    UniqueFd source(files.open_file(O_RDWR));
+    if (source.get() < 0) return not_tried(errno);
+    UniqueFd clone(files.open_file(O_WRONLY));
+    if (clone.get() < 0) return not_tried(errno);
     files.remove_names();  // both stay open; nothing remains on disk from here on
 
     // A few real bytes: an empty clone could succeed where cloning data would not.
-    if (!write_all(source.fd, "corral reflink probe\n")) return not_tried(errno);
-    if (::ioctl(clone.fd, FICLONE, source.fd) == 0)
+    if (!write_all(source.get(), "corral reflink probe\n")) return not_tried(errno);
+    if (::ioctl(clone.get(), FICLONE, source.get()) == 0)
         return {true, "FICLONE succeeded (between two " + files.described() + ", removed)"};
     return reflink_verdict_for_errno(errno);
 }

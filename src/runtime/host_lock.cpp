@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/text.hpp"
+#include "common/unique_fd.hpp"
 #include "common/units.hpp"
 
 namespace corral::locks {
@@ -55,31 +56,13 @@ bool flock_retry(int fd, int op) {
     }
 }
 
-// A descriptor closed on scope exit unless released.
-class FdGuard {
-  public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    FdGuard(FdGuard&& o) noexcept : fd_(o.release()) {}
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    FdGuard& operator=(FdGuard&&) = delete;
-    ~FdGuard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
-
 // The slot count every run holding a slot of `type` agrees on, kept in
 // slot.<type>.count: each holder keeps a shared flock on it. A run that can take
 // it exclusively holds no competitor, so it (re)writes the count; otherwise it
 // reads the count and must name the same one. Returns the descriptor to hold.
 int agree_on_count(const std::string& dir, const SlotRequest& s) {
     const std::string path = dir + "/slot." + s.type + ".count";
-    FdGuard fd(open_lock_file(path));
+    UniqueFd fd(open_lock_file(path));
     const std::string mine = std::to_string(s.count) + "\n";
     if (flock_retry(fd.get(), LOCK_EX | LOCK_NB)) {
         if (::ftruncate(fd.get(), 0) != 0 ||
@@ -197,7 +180,7 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
 
     HeldLocks held;
     for (const auto& name : names) {
-        FdGuard fd(open_lock_file(dir + "/lock." + name));
+        UniqueFd fd(open_lock_file(dir + "/lock." + name));
         if (!flock_retry(fd.get(), LOCK_EX | LOCK_NB)) {
             if (on_wait) on_wait("lock " + name);
             flock_retry(fd.get(), LOCK_EX);
@@ -206,7 +189,7 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
     }
     for (const auto& s : slots) {
         held.add(agree_on_count(dir, s), "");
-        std::vector<FdGuard> guards;  // closes every slot file on a throw
+        std::vector<UniqueFd> guards;  // closes every slot file on a throw
         guards.reserve(static_cast<size_t>(s.count));
         std::vector<int> fds;
         for (int i = 0; i < s.count; ++i) {

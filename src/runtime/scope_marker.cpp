@@ -7,24 +7,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/unique_fd.hpp"
+
 namespace corral::scope_marker {
 namespace {
 
 constexpr size_t kMaxBytes = 4096;
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 bool fail(std::string* why, std::string text) {
     if (why) *why = std::move(text);
@@ -38,12 +26,13 @@ std::string text_for(const std::string& dir) {
 }
 
 bool write(const std::string& dir, std::string& why) {
-    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (d.get() < 0) {
         why = dir + ": " + std::strerror(errno);
         return false;
     }
-    Fd f(::openat(d.get(), kFileName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    UniqueFd f(
+        ::openat(d.get(), kFileName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (f.get() < 0) {
         if (errno == EEXIST) return true;
         why = dir + "/" + kFileName + ": " + std::strerror(errno);
@@ -59,14 +48,15 @@ bool write(const std::string& dir, std::string& why) {
 }
 
 bool is_corral_made(const std::string& dir, unsigned uid, std::string* why) {
-    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (d.get() < 0) return fail(why, dir + ": " + std::strerror(errno));
     struct stat ds {};
     if (::fstat(d.get(), &ds) != 0) return fail(why, dir + ": " + std::strerror(errno));
     if (ds.st_uid != uid)
         return fail(why, dir + " is owned by uid " + std::to_string(ds.st_uid) + ", not " +
                              std::to_string(uid));
-    Fd f(::openat(d.get(), kFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    UniqueFd f(
+        ::openat(d.get(), kFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (f.get() < 0)
         return fail(why, std::string("no ") + kFileName + " (" + std::strerror(errno) + ")");
     struct stat fs {};

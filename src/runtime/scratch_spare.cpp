@@ -16,27 +16,14 @@
 #include <cstring>
 #include <vector>
 
+#include "common/unique_fd.hpp"
+
 namespace corral::scratch {
 namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 // Spares tried per take: a listing is a snapshot, others take from it too.
 constexpr size_t kTakeAttempts = 4;
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    bool ok() const { return fd_ >= 0; }
-
-  private:
-    int fd_;
-};
 
 // The pool at `path`, if it is ours alone: a directory (not a symlink), owned
 // by the effective user, no group or other permission. -1 otherwise (errno
@@ -130,7 +117,7 @@ std::string spare_pool(const std::string& root) {
 
 bool take_spare(const ScratchDir& d, mode_t mode) {
     if (d.root.empty()) return false;
-    Fd pool(open_pool(spare_pool(d.root)));
+    UniqueFd pool(open_pool(spare_pool(d.root)));
     if (!pool.ok()) return false;
     auto names = spare_names(pool.get(), d.id);
     for (size_t i = 0; i < names.size() && i < kTakeAttempts; ++i) {
@@ -139,7 +126,7 @@ bool take_spare(const ScratchDir& d, mode_t mode) {
             if (errno == ENOENT) continue;  // another launcher took it first
             return false;                   // d.path exists (EEXIST), or renameat2 unsupported
         }
-        Fd dir(::open(d.path.c_str(), kDirFlags));
+        UniqueFd dir(::open(d.path.c_str(), kDirFlags));
         struct stat st {};
         if (dir.ok() && ::fstat(dir.get(), &st) == 0 && S_ISDIR(st.st_mode) &&
             st.st_uid == ::geteuid() && is_empty_dir(dir.get()) && ::fchmod(dir.get(), mode) == 0)
@@ -154,7 +141,7 @@ bool take_spare(const ScratchDir& d, mode_t mode) {
 
 bool retire(const ScratchDir& d) {
     if (d.root.empty()) return false;
-    Fd dir(::open(d.path.c_str(), kDirFlags));
+    UniqueFd dir(::open(d.path.c_str(), kDirFlags));
     if (!dir.ok()) return false;  // replaced, removed, unreadable: the walk says what
     // Ours, and not a mount the test put on its $TMPDIR (whose root is not
     // ours to chmod or move; statx(2) STATX_ATTR_MOUNT_ROOT, Linux >= 5.8).
@@ -172,7 +159,7 @@ bool retire(const ScratchDir& d) {
     if (pool_fd < 0 && errno == ENOENT &&
         (::mkdir(pool_path.c_str(), 0700) == 0 || errno == EEXIST))
         pool_fd = open_pool(pool_path);
-    Fd pool(pool_fd);
+    UniqueFd pool(pool_fd);
     return pool.ok() && same_attributes(dir.get(), pool.get()) &&
            ::renameat2(AT_FDCWD, d.path.c_str(), pool.get(), ("s-" + d.id).c_str(),
                        RENAME_NOREPLACE) == 0;
