@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -259,6 +260,28 @@ TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
         EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
         EXPECT_EQ(r.err, "corral: cannot write to standard output\n") << command << ": said once";
     }
+}
+
+// A reader that went away ends the command by SIGPIPE, as it ends cat(1):
+// 141 in the shell, nothing said (docs/exit-codes.md). The pipe's read end is
+// closed before the command starts, so its first write finds no reader.
+TEST(Cli, AReaderThatWentAwayEndsTheCommandBySigpipe) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ::close(fds[0]);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::signal(SIGPIPE, SIG_DFL);
+        ::dup2(fds[1], 1);
+        ::execl(CORRAL_EXE, CORRAL_EXE, "probe", "--json", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "exited " << WEXITSTATUS(status);
+    EXPECT_EQ(WTERMSIG(status), SIGPIPE);
 }
 
 // Before a command only --help and --version are options: a stray option is
