@@ -82,6 +82,14 @@ int main(int argc, char** argv) {
         "Start with `corral probe`, then `corral generate`; `corral SUBCOMMAND --help` for more.",
         "corral"};
     app.formatter(std::make_shared<SummaryFormatter>());
+    // Errors name the command they are about, as corral's own messages do
+    // ("corral run: --leak: ..."); subcommands inherit this when added.
+    app.failure_message([](const CLI::App* top, const CLI::Error& e) {
+        std::string who = "corral";
+        for (const auto* sub : top->get_subcommands())
+            who += " " + sub->get_name();
+        return who + ": " + e.what() + "\nRun `" + who + " --help` for the options.\n";
+    });
     app.set_version_flag("--version", std::string("corral ") + corral::kCorralVersion);
     app.require_subcommand(1);
     app.fallthrough(false);

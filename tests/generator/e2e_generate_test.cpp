@@ -262,6 +262,19 @@ TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
     }
 }
 
+// CLI11's errors name the command, as corral's own messages do.
+TEST(Cli, AnErrorAfterACommandNamesTheCommand) {
+    auto r = run({CORRAL_EXE, "reap", "--bogus"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err.rfind("corral reap: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("corral reap --help"), std::string::npos) << r.err;
+    auto v = run({CORRAL_EXE, "run", "--leak", "often", "--", "true"});
+    EXPECT_EQ(v.exit_code, 2);
+    EXPECT_EQ(v.err.rfind("corral run: --leak: often", 0), 0u) << v.err;
+    EXPECT_EQ(run({CORRAL_EXE}).err.rfind("corral: ", 0), 0u);
+}
+
 // A reader that went away ends the command by SIGPIPE, as it ends cat(1):
 // 141 in the shell, nothing said (docs/exit-codes.md). The pipe's read end is
 // closed before the command starts, so its first write finds no reader.
