@@ -200,10 +200,12 @@ std::vector<ProcessStat> ancestors(pid_t pid, const Host& host, int max_depth,
 
 std::optional<ProcessRef> ProcessRef::open(pid_t pid, unsigned long long expected_start_time) {
     int fd = open_pidfd(pid);
-    if (fd < 0) return std::nullopt;
+    if (fd < 0) return std::nullopt;  // ESRCH, or EMFILE/ENFILE
     auto info = read_stat(pid);
     if (!info || info->start_time != expected_start_time) {
+        int why = !info && (errno == EMFILE || errno == ENFILE) ? errno : ESRCH;
         ::close(fd);
+        errno = why;
         return std::nullopt;
     }
     return ProcessRef(fd, pid);
@@ -304,6 +306,45 @@ TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms, 
         }
     }
     return r;
+}
+
+TerminateResult terminate_all(const std::vector<Target>& targets, int grace_ms, int kill_wait_ms) {
+    TerminateResult out;
+    out.ended.assign(targets.size(), Ended::Vanished);
+    std::vector<ProcessRef> held;
+    std::vector<size_t> index;  // held[j] is targets[index[j]]
+    auto end_held = [&] {
+        if (held.empty()) return;
+        auto r = terminate(held, grace_ms, kill_wait_ms);
+        for (size_t j = 0; j < held.size(); ++j)
+            out.ended[index[j]] = r.ended[j];
+        auto append = [](std::vector<pid_t>& to, const std::vector<pid_t>& from) {
+            to.insert(to.end(), from.begin(), from.end());
+        };
+        append(out.exited_on_term, r.exited_on_term);
+        append(out.killed, r.killed);
+        append(out.survived, r.survived);
+        held.clear();  // their pidfds close
+        index.clear();
+    };
+    for (size_t i = 0; i < targets.size(); ++i) {
+        auto ref = ProcessRef::open(targets[i].pid, targets[i].start_time);
+        if (!ref && (errno == EMFILE || errno == ENFILE) && !held.empty()) {
+            end_held();
+            ref = ProcessRef::open(targets[i].pid, targets[i].start_time);
+        }
+        if (!ref) {
+            if (errno == EMFILE || errno == ENFILE) {
+                out.ended[i] = Ended::Survived;  // alive as far as we know, and not ours to end
+                out.survived.push_back(targets[i].pid);
+            }
+            continue;
+        }
+        held.push_back(std::move(*ref));
+        index.push_back(i);
+    }
+    end_held();
+    return out;
 }
 
 bool signal_group(pid_t pgid, int sig) {

@@ -100,7 +100,9 @@ std::vector<ProcessStat> ancestors(pid_t pid, const Host& host = live_host(), in
 // A process held by pidfd. open() pins the identity: it opens the pidfd, then
 // re-reads the start time; if it differs from the one scanned, the pid was
 // reused and open() returns nullopt. Signals sent through it can never reach
-// a different process.
+// a different process. On nullopt errno says why: ESRCH when the process is
+// gone (or the pid is another process's now), EMFILE or ENFILE when no
+// descriptor was left to hold it (it may well be alive: see terminate_all).
 class ProcessRef {
   public:
     static std::optional<ProcessRef> open(pid_t pid, unsigned long long expected_start_time);
@@ -145,6 +147,23 @@ struct TerminateResult {
 // kill_wait_ms. Signals go only through the pidfds, so a reused pid is never hit.
 TerminateResult terminate(const std::vector<ProcessRef>& targets, int grace_ms,
                           int kill_wait_ms = 2000);
+
+// A process to end as a scan found it: pid and start time (proc_pid_stat(5)
+// field 22), so a pid reused since is never held.
+struct Target {
+    pid_t pid = 0;
+    unsigned long long start_time = 0;
+};
+
+// terminate() for processes not held yet: each is opened (ProcessRef::open)
+// and ended. One pidfd per process: when none is left for the next one
+// (EMFILE, ENFILE), those held are ended first and their pidfds closed, so a
+// tree larger than the descriptor limit is ended whole, in batches (each
+// waits its own grace). ended[i] is targets[i]'s: Vanished when it was gone
+// before it could be held; Survived when not even one descriptor could be
+// opened for it.
+TerminateResult terminate_all(const std::vector<Target>& targets, int grace_ms,
+                              int kill_wait_ms = 2000);
 
 // --- signals that are not to one pinned process (kill(2), pidfd_open(2)) ---
 

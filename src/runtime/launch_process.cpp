@@ -323,16 +323,15 @@ std::vector<ProcessEntry> Launch::kill_tree() {
         reap_zombies();
         auto left = find_leftovers();
         if (left.empty()) break;
-        std::vector<proc::ProcessRef> refs;
-        for (const auto& p : left) {
-            auto ref = proc::ProcessRef::open(p.pid, p.start_time);
-            if (!ref) continue;  // gone meanwhile
-            refs.push_back(std::move(*ref));
-            if (seen.insert({p.pid, p.start_time}).second)
-                killed.push_back({p.pid, p.command_line()});
-        }
+        std::vector<proc::Target> targets;
+        for (const auto& p : left)
+            targets.push_back({p.pid, p.start_time});
         // After a stop signal in the leak sweep, whoever sent it waits for us: no grace.
-        auto result = proc::terminate(refs, stop_requested() ? 0 : ms_of(o_.grace_seconds));
+        auto result = proc::terminate_all(targets, stop_requested() ? 0 : ms_of(o_.grace_seconds));
+        for (size_t i = 0; i < left.size(); ++i)
+            if (result.ended[i] != proc::Ended::Vanished &&
+                seen.insert({left[i].pid, left[i].start_time}).second)
+                killed.push_back({left[i].pid, left[i].command_line()});
         for (pid_t p : result.survived)
             say("WARNING: pid " + std::to_string(p) +
                 " survived SIGKILL (uninterruptible sleep?); it will die when the kernel lets it");

@@ -220,18 +220,19 @@ void Launch::sweep_stale() {
     if (registry_.empty()) return;
     try {
         for (auto& e : scratch::claim_stale(registry_)) {
-            std::vector<proc::ProcessRef> refs;
+            std::vector<proc::Target> stale;
             for (const auto& p : stale_test_processes(e.id, ancestry_.own_line()))
-                if (auto ref = proc::ProcessRef::open(p.pid, p.start_time))
-                    refs.push_back(std::move(*ref));
-            if (!refs.empty()) proc::terminate(refs, ms_of(o_.grace_seconds));
+                stale.push_back({p.pid, p.start_time});
+            auto ended = proc::terminate_all(stale, ms_of(o_.grace_seconds));
+            size_t held = static_cast<size_t>(
+                std::count_if(ended.ended.begin(), ended.ended.end(),
+                              [](proc::Ended x) { return x != proc::Ended::Vanished; }));
             struct stat st {};
             if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
                 auto tree = scratch::walk(e.path, true);
                 say("removed the scratch directory of a launcher that was killed outright (pid " +
                     std::to_string(e.pid) + "): " + e.path +
-                    (refs.empty() ? ""
-                                  : "; ended " + std::to_string(refs.size()) + " process(es)"));
+                    (held == 0 ? "" : "; ended " + std::to_string(held) + " process(es)"));
                 for (const auto& m : tree.skipped_mounts)
                     say("WARNING: left a mount inside it alone: " + m);
             }

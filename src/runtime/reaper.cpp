@@ -87,24 +87,15 @@ std::string class_name(size_t index, const ReapOptions& options) {
 // only through pidfds opened with the scanned start time, so a pid that was
 // reused after the scan is reported Vanished and never signalled.
 void kill_class(std::vector<Found*>& batch, const ReapOptions& options) {
-    std::vector<proc::ProcessRef> refs;
-    std::vector<Found*> held;
-    for (auto* f : batch) {
-        const auto& info = f->candidate.info;
-        auto ref = proc::ProcessRef::open(info.pid, info.start_time);
-        if (!ref) {
-            f->outcome = Outcome::Vanished;
-            continue;
-        }
-        refs.push_back(std::move(*ref));
-        held.push_back(f);
-    }
-    auto result = proc::terminate(refs, options.grace_ms, options.kill_wait_ms);
-    for (size_t i = 0; i < held.size(); ++i) {
+    std::vector<proc::Target> targets;
+    for (const auto* f : batch)
+        targets.push_back({f->candidate.info.pid, f->candidate.info.start_time});
+    auto result = proc::terminate_all(targets, options.grace_ms, options.kill_wait_ms);
+    for (size_t i = 0; i < batch.size(); ++i) {
         // proc::Ended and Outcome name the same four ends, in the same order.
         static constexpr Outcome kOutcome[] = {Outcome::Vanished, Outcome::Terminated,
                                                Outcome::Killed, Outcome::Survived};
-        held[i]->outcome = kOutcome[static_cast<int>(result.ended[i])];
+        batch[i]->outcome = kOutcome[static_cast<int>(result.ended[i])];
     }
 }
 

@@ -643,6 +643,30 @@ TEST_F(Run, RunOptionValues) {
     EXPECT_THAT(env_limit.err, HasSubstr("$MY_LIMIT"));
 }
 
+// A leaked tree larger than the descriptors the launcher has (one pidfd per
+// process): every process is still ended and listed. Before, a pidfd that
+// could not be opened (EMFILE) was taken for a process already gone.
+TEST_F(Run, MoreLeakedProcessesThanFreeDescriptorsAreAllEnded) {
+    const std::string t = token();
+    constexpr int kLeaked = 200;
+    auto argv = corral({"--json", "--leak", "warn", "--grace", "1", "--", "sh", "-c",
+                        "for i in $(seq " + std::to_string(kLeaked) + "); do sleep " + t +
+                            " >/dev/null 2>&1 & done"});
+    auto r = finish(spawn(argv, env_, true,
+                          [] {
+                              struct rlimit rl {
+                                  24, 24
+                              };
+                              ::setrlimit(RLIMIT_NOFILE, &rl);
+                          }),
+                    Clock::now());
+    EXPECT_EQ(r.code, 0) << r.err;
+    auto rec = nlohmann::json::parse(r.out.empty() ? "{}" : r.out);
+    EXPECT_EQ(rec["leaked"].size(), static_cast<size_t>(kLeaked)) << r.err;
+    EXPECT_TRUE(with_tokens().empty())
+        << with_tokens().size() << " leaked processes outlived the launcher";
+}
+
 // `corral run` registers only the options its command line names (CLI11's
 // setup of all 22 was a tenth of a launch): --help still lists every one, a
 // name none of them has is still rejected when it stands among known ones,
