@@ -25,17 +25,22 @@ std::optional<std::vector<std::string>> command_after_separator() {
     return std::vector<std::string>(sep + 1, words.end());
 }
 
-// The long options a command line names after "run", before the first
-// "--" (up to a '='). Unset (register every option) when it asks for help or
-// has a short option: CLI11 then prints the whole help, or parses as always.
+// The long options a command line names after "run" (up to a '='), the
+// test's own words included: a value may be "--" itself (--name -- --json),
+// and naming more than is needed only costs their setup. Unset (register
+// every option) when it asks for help or has a short option before the first
+// "--": CLI11 then prints the whole help, or parses as always.
 std::optional<std::set<std::string, std::less<>>> named_options() {
     const auto& words = program_words();
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
     std::set<std::string, std::less<>> named;
-    for (auto w = run == words.end() ? run : run + 1; w != words.end() && *w != "--"; ++w) {
-        if (w->rfind("--", 0) == 0)
+    bool separated = false;
+    for (auto w = run == words.end() ? run : run + 1; w != words.end(); ++w) {
+        if (*w == "--")
+            separated = true;
+        else if (w->rfind("--", 0) == 0)
             named.insert(w->substr(0, w->find('=')));
-        else if (w->size() > 1 && (*w)[0] == '-')
+        else if (!separated && w->size() > 1 && (*w)[0] == '-')
             return std::nullopt;  // -h, or a short option CLI11 must judge with all of them
     }
     if (named.count("--help")) return std::nullopt;

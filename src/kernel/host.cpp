@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "common/text.hpp"
 #include "kernel/command.hpp"
@@ -68,10 +69,14 @@ std::vector<PasswdEntry> getent_passwd(const std::vector<std::string>& keys) {
     if (!getent_failed) {
         std::vector<std::string> argv = {"/usr/bin/getent", "passwd"};
         argv.insert(argv.end(), keys.begin(), keys.end());
-        auto c = proc::capture(argv, {}, kGetentTimeoutMs, kGetentMaxBytes);
-        if (c.spawn_errno == 0 && !c.timed_out && !c.too_much) {
-            if (c.status == 0) return parse_passwd(c.out);
-            if (c.status == 2 && !keys.empty()) return {};
+        try {
+            auto c = proc::capture(argv, {}, kGetentTimeoutMs, kGetentMaxBytes);
+            if (c.spawn_errno == 0 && !c.timed_out && !c.too_much) {
+                if (c.status == 0) return parse_passwd(c.out);
+                if (c.status == 2 && !keys.empty()) return {};
+            }
+        } catch (const std::system_error&) {
+            // No pipe (EMFILE with one descriptor left): /etc/passwd needs only one.
         }
         getent_failed = true;
     }

@@ -89,6 +89,12 @@ int agree_on_count(const std::string& dir, const SlotRequest& s) {
 std::string runtime_dir() {
     std::string why;
     if (const char* d = std::getenv("CORRAL_RUNTIME_DIR"); d && *d) {
+        // Relative, two launchers in different directories would hold
+        // different "host-wide" locks, and a test that changed directory
+        // would not find its launcher's registry.
+        if (d[0] != '/')
+            throw BadRuntimeDir(std::string("CORRAL_RUNTIME_DIR='") + d +
+                                "': must be an absolute path");
         if (!ensure_private_dir(d, why)) throw std::runtime_error("CORRAL_RUNTIME_DIR: " + why);
         return d;
     }

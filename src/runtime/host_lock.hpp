@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,11 @@ namespace corral::locks {
 // when /run is writable, else /tmp/corral-<uid>. Created 0700; an existing one
 // must be a real directory owned by this user. Throws std::runtime_error.
 std::string runtime_dir();
+// What runtime_dir() throws for a relative $CORRAL_RUNTIME_DIR: a bad value
+// from the environment (docs/exit-codes.md: 125), not a host without one.
+struct BadRuntimeDir : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 // Lock and slot-type names: the rule of units::parse_lock_name (src/common/units.hpp).
 bool valid_name(std::string_view name);

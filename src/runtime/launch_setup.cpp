@@ -19,7 +19,7 @@
 
 #include "common/socket_path.hpp"
 #include "common/text.hpp"
-#include "runtime/scratch_spare.hpp"
+#include "runtime/scratch_retire.hpp"
 
 extern char** environ;
 
@@ -212,11 +212,23 @@ int Launch::raise_descriptor_limit() {
     return 0;
 }
 
-// Scratch directories of launchers killed outright (their owner entry names a
-// process that is gone): end what still runs with their test id
-// (stale_test_processes, sparing our own line), remove them. Runs while our
-// test starts; a failure is said and the run goes on.
+// Scratch directories retired by earlier tests under our root
+// (scratch_retire.hpp), and those of launchers killed outright (their owner
+// entry names a process that is gone: end what still runs with their test id,
+// stale_test_processes, sparing our own line), removed. Runs while our test
+// runs: the removals (on ext4 mounted `discard`, a wait for the device each)
+// overlap it. A failure is said and the run goes on.
 void Launch::sweep_stale() {
+    // Each launch retires at most one: a few more keep the pool from growing.
+    constexpr size_t kRetiredPerLaunch = 8;
+    if (!scratch_.root.empty()) {
+        auto r = scratch::remove_retired(scratch_.root, kRetiredPerLaunch);
+        for (const auto& m : r.skipped_mounts)
+            say("WARNING: left a mount in a retired scratch directory alone: " + m +
+                " (unmount it)");
+        for (const auto& e : r.errors)
+            say("WARNING: retired scratch cleanup: " + e);
+    }
     if (registry_.empty()) return;
     try {
         for (auto& e : scratch::claim_stale(registry_)) {
@@ -228,13 +240,21 @@ void Launch::sweep_stale() {
                 std::count_if(ended.ended.begin(), ended.ended.end(),
                               [](proc::Ended x) { return x != proc::Ended::Vanished; }));
             struct stat st {};
-            if (::lstat(e.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (::lstat(e.path.c_str(), &st) == 0) {
+                // A directory, or the symlink or file its test put in its place
+                // (removed as itself, never followed).
                 auto tree = scratch::walk(e.path, true);
-                say("removed the scratch directory of a launcher that was killed outright (pid " +
-                    std::to_string(e.pid) + "): " + e.path +
+                say(std::string(tree.removed ? "removed" : "could not remove") + " the scratch " +
+                    (tree.replaced_by.empty() ? "directory"
+                                              : "path (" + tree.replaced_by + ", not followed)") +
+                    " of a launcher that was killed outright (pid " + std::to_string(e.pid) +
+                    "): " + e.path +
                     (held == 0 ? "" : "; ended " + std::to_string(held) + " process(es)"));
                 for (const auto& m : tree.skipped_mounts)
-                    say("WARNING: left a mount inside it alone: " + m);
+                    say(std::string("WARNING: left a mount ") +
+                        (m == e.path ? "on it" : "inside it") + " alone: " + m + " (unmount it)");
+                for (const auto& err : tree.errors)
+                    say("WARNING: scratch cleanup: " + err);
             }
             scratch::release_claim(e);
         }
@@ -290,8 +310,9 @@ void Launch::end_scratch(int code) {
         for (const auto& e : tree.errors)
             say("WARNING: scratch cleanup: " + e);
     };
-    // An emptied scratch directory becomes the next test's (scratch_spare.hpp):
-    // as removed, 0 bytes. Anything else is walked (measured, removed or kept).
+    // An emptied scratch directory is retired, removed while a later test runs
+    // (scratch_retire.hpp): as removed, 0 bytes. Anything else is walked
+    // (measured, removed or kept).
     scratch::TreeResult tree;
     tree.removed = !keep && scratch::retire(scratch_);
     if (!tree.removed) tree = scratch::walk(scratch_.path, !keep);

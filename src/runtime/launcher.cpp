@@ -48,6 +48,8 @@ int Launch::run() {
     if (int code = block_signals(); code != 0) return code;
     try {
         registry_ = locks::runtime_dir() + "/scratch";
+    } catch (const locks::BadRuntimeDir& e) {
+        return fail(e.what());
     } catch (const std::exception& e) {
         registry_.clear();
         say(std::string("WARNING: no scratch registry (") + e.what() +

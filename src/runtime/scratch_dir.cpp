@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <system_error>
 
@@ -24,7 +25,6 @@
 #include "common/read_file.hpp"
 #include "kernel/paths.hpp"
 #include "kernel/process.hpp"
-#include "runtime/scratch_spare.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -215,15 +215,16 @@ ScratchDir create(const std::string& root, size_t id_length) {
         base.pop_back();
     // The permission bits of the root (the directory the test would have used
     // as $TMPDIR), not the umask's: set after mkdir, on the directory made.
+    // The set-group-ID bit too: a directory made under a setgid one inherits
+    // it (mkdir(2)), and so the group of what the test creates.
     struct stat st {};
     bool root_mode = ::stat(base.c_str(), &st) == 0;
-    mode_t mode = st.st_mode & (S_ISVTX | 0777);
+    mode_t mode = st.st_mode & (S_ISVTX | S_ISGID | 0777);
     for (int attempt = 0;; ++attempt) {
         ScratchDir d;
         d.id = random_id(id_length);
         d.root = base;
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
-        if (attempt == 0 && root_mode && take_spare(d, mode)) return d;
         if (::mkdir(d.path.c_str(), 0700) == 0) {
             if (root_mode && ::chmod(d.path.c_str(), mode) != 0) {
                 int e = errno;
@@ -277,8 +278,24 @@ std::string read_owner_entry(const std::string& path) {
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
     if (n >= 0 && static_cast<size_t>(n) < sizeof buf)
         return std::string(buf, static_cast<size_t>(n));
-    if (n < 0 && errno == EINVAL) return read_small(path);
+    if (n < 0 && errno == EINVAL) {
+        auto text = read_small(path);
+        if (!text.empty() && text.back() == '\n') text.pop_back();  // written with one
+        return text;
+    }
     return {};
+}
+
+// "<pid> <start_time> <path>": the path is the rest of the text, whatever it
+// holds (a root may have spaces, even a newline). False when unparsable.
+bool parse_owner_entry(const std::string& text, OwnerEntry& e) {
+    std::istringstream in(text);
+    long pid = 0;
+    in >> pid >> e.start_time;
+    if (!in || in.get() != ' ') return false;
+    e.pid = static_cast<pid_t>(pid);
+    e.path.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return !e.path.empty();
 }
 
 }  // namespace
@@ -319,13 +336,9 @@ bool is_registered(const std::string& registry, const std::string& dir) {
     if (registry.empty() || slash == std::string::npos) return false;
     std::string id = dir.substr(slash + 3);
     if (id.empty() || id.find('/') != std::string::npos) return false;
-    std::istringstream in(read_owner_entry(entry_path(registry, id, ".owner")));
-    long pid = 0;
-    unsigned long long start = 0;
-    std::string path;
-    in >> pid >> start >> std::ws;
-    std::getline(in, path);
-    return pid > 0 && path == dir && is_scratch_path_of(path, id);
+    OwnerEntry e;
+    return parse_owner_entry(read_owner_entry(entry_path(registry, id, ".owner")), e) &&
+           e.pid > 0 && e.path == dir && is_scratch_path_of(e.path, id);
 }
 
 void remove_owner(const std::string& registry, const std::string& id) {
@@ -337,12 +350,9 @@ std::vector<OwnerEntry> claim_stale(const std::string& registry) {
     for (const auto& name : names_ending(registry, ".owner")) {
         OwnerEntry e;
         e.id = name.substr(0, name.size() - 6);
-        std::istringstream in(read_owner_entry(registry + "/" + name));
-        in >> e.pid >> e.start_time >> std::ws;
-        std::getline(in, e.path);
-        // Unparsable: written by something else (write_owner renames a complete file
-        // into place), never ours to judge.
-        if (!in && e.path.empty()) continue;
+        // Unparsable: written by something else (write_owner makes a complete
+        // entry in one call), never ours to judge.
+        if (!parse_owner_entry(read_owner_entry(registry + "/" + name), e)) continue;
         if (e.pid <= 0 || !is_scratch_path_of(e.path, e.id)) continue;
         if (auto info = proc::read_stat(e.pid); info && info->start_time == e.start_time)
             continue;  // the owner is alive
@@ -442,6 +452,18 @@ TreeResult walk(const std::string& path, bool remove) {
         return out;
     }
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+        // The test made its scratch directory itself unreadable (chmod 000):
+        // ours to read again, as any directory inside (open_dir). Never
+        // through a symlink (AT_SYMLINK_NOFOLLOW refuses one).
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+            ::fchmodat(AT_FDCWD, path.c_str(), (st.st_mode & 07777) | S_IRWXU,
+                       AT_SYMLINK_NOFOLLOW) == 0)
+            fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        else
+            errno = EACCES;
+    }
     if (fd < 0) {
         int e = errno;
         struct stat st {};

@@ -19,7 +19,7 @@ std::string random_id(size_t n);
 struct ScratchDir {
     std::string path;  // <root>/c-<id>
     std::string id;    // the <id> part; also the test id
-    std::string root;  // <root>, without trailing slashes (its spare pool: scratch_spare.hpp)
+    std::string root;  // <root>, without trailing slashes (its retired pool: scratch_retire.hpp)
 };
 
 // Creates <root>/c-<id> (root must exist) with the permission bits of the
@@ -28,8 +28,6 @@ struct ScratchDir {
 // test could do in its $TMPDIR without `corral run`, it can do in this one
 // (a harness that hands a subdirectory to an unprivileged user keeps working).
 // Nothing is written into it: the test finds it empty, as a fresh $TMPDIR.
-// A spare of the root's pool (scratch_spare.hpp) is taken when there is one,
-// else the directory is made with mkdir(2).
 // Throws std::system_error naming the path on failure.
 ScratchDir create(const std::string& root, size_t id_length = 8);
 

@@ -1,8 +1,10 @@
 // `corral generate` and the single-output commands through the real program:
 // consistent outputs, bad input refused with its message and nothing written,
 // and every file old-or-complete however the run is interrupted.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -295,6 +297,34 @@ TEST(Cli, AReaderThatWentAwayEndsTheCommandBySigpipe) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status)) << "exited " << WEXITSTATUS(status);
     EXPECT_EQ(WTERMSIG(status), SIGPIPE);
+}
+
+// corral reap with one descriptor free: getent(1) needs a pipe, /etc/passwd
+// one descriptor. Before, the pipe's EMFILE ended reap by SIGABRT (134).
+TEST(Cli, ReapWithOneDescriptorFreeStillWorks) {
+    auto scope = fs::temp_directory_path() / ("corral-reap-fd-" + std::to_string(::getpid()));
+    fs::create_directories(scope);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        for (int fd = 3; fd < 1024; ++fd)
+            ::close(fd);
+        struct rlimit rl {
+            4, 4
+        };
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+        ::execl(CORRAL_EXE, CORRAL_EXE, "reap", "--scope", scope.c_str(), "--token", "x",
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    fs::remove_all(scope);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // Before a command only --help and --version are options: a stray option is

@@ -704,6 +704,11 @@ TEST_F(Run, OnlyTheNamedOptionsAreSetUpAndTheRestStillBehaves) {
     EXPECT_THAT(unknown.err, HasSubstr("--bogus"));
     EXPECT_FALSE(fs::exists(records_)) << "a bad command line runs nothing";
 
+    // A value that is "--" itself, and an option after it.
+    auto dash = run({"--name", "--", "--json", "--", "true"});
+    EXPECT_EQ(dash.code, 0) << dash.err;
+    EXPECT_EQ(nlohmann::json::parse(dash.out.empty() ? "{}" : dash.out)["name"], "--");
+
     auto r = run({"--name=forms", "--lock", "a", "--lock=b", "--leak=ignore", "--json", "--", "sh",
                   "-c", "exit 3"});
     EXPECT_EQ(r.code, 3) << r.err;
@@ -950,12 +955,12 @@ TEST_F(Run, FromATerminalCtrlZStopsTheJobAndFgContinuesIt) {
 
 // --- item 3: nothing outlives the launcher ---------------------------------------
 
-// What is left under a scratch root but its spare pool (empty directories
-// kept for the next tests: runtime/scratch_spare.hpp).
+// What is left under a scratch root but its retired pool (emptied directories
+// a later launch removes: runtime/scratch_retire.hpp).
 std::vector<std::string> scratch_entries(const fs::path& root) {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(root))
-        if (e.path().filename().string().rfind(".corral-spare-", 0) != 0)
+        if (e.path().filename().string().rfind(".corral-retired-", 0) != 0)
             out.push_back(e.path().string());
     return out;
 }
@@ -1031,6 +1036,41 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
     EXPECT_THAT(next.err, HasSubstr("killed outright"));
     EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
     EXPECT_TRUE(with_tokens().empty());
+}
+
+// The same when the killed launcher's test had replaced its $TMPDIR with a
+// symlink: the link is removed as itself (its target untouched) and said.
+// Before, the entry was consumed and the link left behind without a word.
+TEST_F(Run, AScratchReplacedByASymlinkIsSweptAfterItsLauncherWasKilled) {
+    auto b = token();
+    fs::create_directories(dir_ / "victim");
+    std::ofstream(dir_ / "victim" / "keep.txt") << "must survive";
+    auto s = spawn(corral({"--", "sh", "-c",
+                           "rmdir \"$TMPDIR\" && ln -s " + (dir_ / "victim").string() +
+                               " \"$TMPDIR\" && exec sleep " + b}),
+                   env_);
+    ASSERT_TRUE(eventually([&] {
+        auto e = scratch_entries(dir_ / "scratch");
+        return with_tokens().size() == 1 && e.size() == 1 && fs::is_symlink(e[0]);
+    }));
+    ::kill(s.pid, SIGKILL);
+    finish(s, Clock::now());
+    ASSERT_TRUE(eventually([&] { return with_tokens().empty(); }));
+    auto next = run({"--", "true"});
+    EXPECT_EQ(next.code, 0) << next.err;
+    EXPECT_THAT(next.err, HasSubstr("removed the scratch path (a symlink, not followed)"));
+    EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
+    EXPECT_TRUE(fs::exists(dir_ / "victim" / "keep.txt"));
+}
+
+// A relative $CORRAL_RUNTIME_DIR would give two launchers in two directories
+// two "host-wide" lock sets: refused, as a bad value from the environment.
+TEST_F(Run, ARelativeRuntimeDirectoryIsRefused) {
+    auto env = env_;
+    env["CORRAL_RUNTIME_DIR"] = "relative/rt";
+    auto r = finish(spawn(corral({"--", "true"}), env), Clock::now());
+    EXPECT_EQ(r.code, 125) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("CORRAL_RUNTIME_DIR='relative/rt': must be an absolute path"));
 }
 
 // --json to an stdout that cannot take it: the launcher failed (125), and the

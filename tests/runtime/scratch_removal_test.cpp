@@ -182,3 +182,57 @@ TEST(ScratchRegistry, OwnerEntriesAreSymlinksAndOlderFilesStillCount) {
     scratch::release_claim(stale[0]);
     fs::remove_all(root);
 }
+
+// A test that made its scratch directory itself unreadable (chmod 000) as an
+// unprivileged user: the launcher (the same user) makes it its own again and
+// removes it. Before, "open: Permission denied" and the directory stayed.
+TEST(ScratchRemoval, AScratchTheTestMadeUnreadableIsStillRemoved) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as an unprivileged user (setuid)";
+    auto root = fs::temp_directory_path() / ("corral-unreadable-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    ::chmod(root.c_str(), 01777);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+        auto d = scratch::create(root.string());
+        std::ofstream(d.path + "/f") << "x";
+        if (::chmod(d.path.c_str(), 0) != 0) ::_exit(11);
+        auto r = scratch::walk(d.path, true);
+        ::_exit(r.removed && r.errors.empty() && !fs::exists(d.path) ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1 = not removed, 1x = setup";
+    fs::remove_all(root);
+}
+
+// Under a set-group-ID root the scratch directory keeps the bit, as mkdir(2)
+// gives it (files the test makes get the root's group, as without corral).
+TEST(ScratchDir, UnderASetgidRootTheScratchKeepsTheBit) {
+    auto root = fs::temp_directory_path() / ("corral-setgid-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    ASSERT_EQ(::chmod(root.c_str(), 02775), 0);
+    auto d = scratch::create(root.string());
+    struct stat st {};
+    ASSERT_EQ(::stat(d.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 02775u);
+    fs::remove_all(root);
+}
+
+// The owner entry's path is the rest of its text: a root with a newline
+// registers (before, the path was cut at the newline and never matched).
+TEST(ScratchRegistry, ARootWithANewlineIsRegistered) {
+    auto base = fs::temp_directory_path() / ("corral-nl-" + std::to_string(::getpid()));
+    fs::remove_all(base);
+    auto root = base / "with\nnewline and  spaces";
+    fs::create_directories(root);
+    fs::create_directories(base / "registry");
+    auto d = scratch::create(root.string());
+    scratch::write_owner((base / "registry").string(), d);
+    EXPECT_TRUE(scratch::is_registered((base / "registry").string(), d.path));
+    fs::remove_all(base);
+}

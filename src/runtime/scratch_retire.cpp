@@ -1,0 +1,109 @@
+// Retired scratch directories (scratch_retire.hpp): retire an emptied one at
+// the end of its test, remove retired ones while a later test runs.
+#include "runtime/scratch_retire.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/unique_fd.hpp"
+
+namespace corral::scratch {
+namespace {
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// The pool at `path`, if it is ours alone: a directory (not a symlink), owned
+// by the effective user, no group or other permission. -1 otherwise (errno
+// ENOENT when there is none).
+int open_pool(const std::string& path) {
+    int fd = ::open(path.c_str(), kDirFlags);
+    if (fd < 0) return -1;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+        (st.st_mode & 077) != 0) {
+        ::close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+// True when the directory open at `fd` has no entry but "." and "..".
+// getdents64(2) until the end: one call may return fewer entries than exist.
+bool is_empty_dir(int fd) {
+    alignas(8) char buf[1024];
+    for (;;) {
+        ssize_t n = ::getdents64(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) return true;
+        for (ssize_t off = 0; off < n;) {
+            auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) return false;
+            off += e->d_reclen;
+        }
+    }
+}
+
+}  // namespace
+
+std::string retired_pool(const std::string& root) {
+    std::string base = root;
+    while (base.size() > 1 && base.back() == '/')
+        base.pop_back();
+    return (base == "/" ? "" : base) + "/.corral-retired-" + std::to_string(::geteuid());
+}
+
+bool retire(const ScratchDir& d) {
+    if (d.root.empty()) return false;
+    {
+        UniqueFd dir(::open(d.path.c_str(), kDirFlags));
+        if (!dir.ok() || !is_empty_dir(dir.get())) return false;  // the walk says what it is
+    }
+    std::string pool_path = retired_pool(d.root);
+    int pool_fd = open_pool(pool_path);
+    if (pool_fd < 0 && errno == ENOENT &&
+        (::mkdir(pool_path.c_str(), 0700) == 0 || errno == EEXIST))
+        pool_fd = open_pool(pool_path);
+    UniqueFd pool(pool_fd);
+    // A mount on d.path fails here (EBUSY): the walk leaves it alone and says so.
+    return pool.ok() && ::renameat2(AT_FDCWD, d.path.c_str(), pool.get(), ("r-" + d.id).c_str(),
+                                    RENAME_NOREPLACE) == 0;
+}
+
+RetiredRemoval remove_retired(const std::string& root, size_t max) {
+    RetiredRemoval out;
+    std::string pool_path = retired_pool(root);
+    UniqueFd pool(open_pool(pool_path));
+    if (!pool.ok()) return out;
+    std::vector<std::string> names;
+    alignas(8) char buf[4096];
+    ssize_t n = ::getdents64(pool.get(), buf, sizeof buf);
+    for (ssize_t off = 0; n > 0 && off < n && names.size() < max;) {
+        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+        if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+        off += e->d_reclen;
+    }
+    for (const auto& name : names) {
+        if (::unlinkat(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
+            ++out.removed;
+            continue;
+        }
+        if (errno == ENOENT) continue;  // another launcher removed it
+        // Written into after it was retired (or a file, a mount): the walk.
+        auto tree = walk(pool_path + "/" + name, true);
+        if (tree.removed) ++out.removed;
+        out.skipped_mounts.insert(out.skipped_mounts.end(), tree.skipped_mounts.begin(),
+                                  tree.skipped_mounts.end());
+        out.errors.insert(out.errors.end(), tree.errors.begin(), tree.errors.end());
+    }
+    return out;
+}
+
+}  // namespace corral::scratch

@@ -1,0 +1,53 @@
+// Retired scratch directories: an emptied scratch directory is renamed out of
+// the way when its test ends, and removed by a later launcher while that
+// launcher's own test runs, instead of rmdir(2)'d on the way out.
+//
+// Why: on ext4 mounted with `discard` (Ubuntu's cloud images, so hosted CI
+// runners; this project's test machines) every rmdir(2) of a directory waits
+// for the discard of the directory's block: 0.15-0.45 ms at the end of each
+// test launch (bench/run_overhead/README.md, "sixth step"). rename(2) frees
+// nothing; the removal, and its wait, overlap the next test's run.
+//
+// The directories wait in <root>/.corral-retired-<euid>: a real directory
+// (never a symlink, O_NOFOLLOW) owned by the caller with mode 0700, so no
+// other user can reach them by path; a pool that is anything else is not used
+// (the scratch directory is removed at once, as before). A retired directory
+// is never handed out again: every test gets a directory made for it by
+// mkdir(2), and whatever a process that still reaches an old one (a working
+// directory, a descriptor, a bind mount) writes there later stays in the pool
+// and is removed with it. The pool holds about as many directories as tests
+// ended at once under the root since the last launch there.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/scratch_dir.hpp"
+
+namespace corral::scratch {
+
+// "<root>/.corral-retired-<euid>" (root without trailing slashes).
+std::string retired_pool(const std::string& root);
+
+// In place of removing d.path at the end of its test: when it is a directory
+// (not a symlink) with no entry, renames it into d.root's pool
+// (RENAME_NOREPLACE; the pool is made when missing). True when d.path is gone
+// into the pool (then it counts as removed, 0 bytes); false with d.path
+// untouched otherwise (not a directory, not empty, unreadable, a mount on it:
+// EBUSY, an unusable pool): remove it with walk() as before.
+bool retire(const ScratchDir& d);
+
+struct RetiredRemoval {
+    size_t removed = 0;
+    std::vector<std::string> skipped_mounts;  // as TreeResult's: left alone
+    std::vector<std::string> errors;          // "path: what failed: strerror"
+};
+
+// Removes up to `max` directories of root's pool: rmdir(2), or walk() (never
+// following a symlink, never entering another mount) for one that was
+// written into after it was retired. Concurrent callers share the work
+// (ENOENT: another one removed it). Nothing when the pool is missing or not
+// ours alone.
+RetiredRemoval remove_retired(const std::string& root, size_t max);
+
+}  // namespace corral::scratch

@@ -1,0 +1,198 @@
+// Retired scratch directories (runtime/scratch_retire.hpp): an emptied
+// scratch directory is renamed out of the way and removed later, never handed
+// out again; what still reaches it writes into the pool, not into a later
+// test's $TMPDIR; a pool another user could reach is never used.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/scratch_dir.hpp"
+#include "runtime/scratch_retire.hpp"
+#include "tests/support/spawn.hpp"
+
+using namespace corral;
+
+namespace {
+
+class ScratchRetire : public testing::Test {
+  protected:
+    void SetUp() override {
+        static int n = 0;
+        dir_ = fs::temp_directory_path() /
+               ("corral-retire-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "root");
+        // As /tmp: the scratch directory takes the root's bits, 1777.
+        ::chmod((dir_ / "root").c_str(), 01777);
+        root_ = (dir_ / "root").string();
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::vector<std::string> retired() const {
+        std::vector<std::string> out;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(scratch::retired_pool(root_), ec))
+            out.push_back(e.path().filename().string());
+        return out;
+    }
+
+    static struct stat stat_of(const std::string& p) {
+        struct stat st {};
+        EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+        return st;
+    }
+
+    fs::path dir_;
+    std::string root_;
+};
+
+TEST_F(ScratchRetire, AnEmptiedScratchDirectoryIsRetiredThenRemovedNeverReused) {
+    auto first = scratch::create(root_);
+    ASSERT_TRUE(scratch::retire(first));
+    EXPECT_FALSE(fs::exists(first.path)) << "retired: gone from its path, as removed";
+    ASSERT_EQ(retired(), std::vector<std::string>{"r-" + first.id});
+    auto pool = stat_of(scratch::retired_pool(root_));
+    EXPECT_TRUE(S_ISDIR(pool.st_mode));
+    EXPECT_EQ(pool.st_mode & 07777, 0700u) << "no other user reaches a retired directory";
+
+    auto second = scratch::create(root_);
+    EXPECT_EQ(retired().size(), 1u) << "a new test's directory is made, not taken from the pool";
+    EXPECT_EQ(stat_of(second.path).st_mode & 07777, 01777u) << "the root's bits";
+    auto r = scratch::remove_retired(root_, 8);
+    EXPECT_EQ(r.removed, 1u);
+    EXPECT_TRUE(r.errors.empty());
+    EXPECT_TRUE(retired().empty());
+    EXPECT_TRUE(fs::is_directory(second.path)) << "only the pool is emptied";
+}
+
+// What still reaches an ended test's directory (a working directory, a
+// descriptor, a bind mount) writes into the pool, never into a later test's
+// $TMPDIR; the pool's removal walks what was written, following no link.
+TEST_F(ScratchRetire, ALateWriteNeverReachesALaterTestAndIsRemovedWithThePool) {
+    auto first = scratch::create(root_);
+    int held = ::open(first.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(held, 0);
+    ASSERT_TRUE(scratch::retire(first));
+    auto second = scratch::create(root_);
+    int late = ::openat(held, "late.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(late, 0);
+    ::close(late);
+    fs::create_directories(dir_ / "victim");
+    std::ofstream(dir_ / "victim" / "keep.txt") << "must survive";
+    ASSERT_EQ(::symlinkat((dir_ / "victim").c_str(), held, "link"), 0);
+    ::close(held);
+    EXPECT_TRUE(fs::is_empty(second.path)) << "a late write reached a later test's $TMPDIR";
+    auto r = scratch::remove_retired(root_, 8);
+    EXPECT_EQ(r.removed, 1u);
+    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+    EXPECT_TRUE(retired().empty());
+    EXPECT_TRUE(fs::exists(dir_ / "victim" / "keep.txt")) << "the removal followed a symlink";
+}
+
+TEST_F(ScratchRetire, OnlyAnEmptyDirectoryIsRetired) {
+    auto expect_not_retired = [&](const scratch::ScratchDir& d, const char* what) {
+        EXPECT_FALSE(scratch::retire(d)) << what;
+        EXPECT_TRUE(fs::exists(fs::symlink_status(d.path))) << what << ": left for the walk";
+        EXPECT_TRUE(retired().empty()) << what;
+    };
+    {
+        auto d = scratch::create(root_);
+        std::ofstream(d.path + "/left.txt") << "x";
+        expect_not_retired(d, "a file in it");
+    }
+    {
+        auto d = scratch::create(root_);
+        fs::create_directories(d.path + "/sub");
+        expect_not_retired(d, "an empty subdirectory in it");
+    }
+    {
+        auto d = scratch::create(root_);
+        fs::remove(d.path);
+        fs::create_directories(dir_ / "elsewhere");
+        fs::create_directory_symlink(dir_ / "elsewhere", d.path);
+        expect_not_retired(d, "replaced by a symlink");
+        EXPECT_TRUE(fs::is_directory(dir_ / "elsewhere")) << "never followed";
+    }
+    auto gone = scratch::create(root_);
+    fs::remove(gone.path);
+    EXPECT_FALSE(scratch::retire(gone)) << "removed by the test";
+}
+
+TEST_F(ScratchRetire, AMountOnTheScratchDirectoryIsNotMoved) {
+    auto victim = dir_ / "victim";
+    fs::create_directories(victim);
+    auto d = scratch::create(root_);
+    if (::mount(victim.c_str(), d.path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+        int err = errno;
+        GTEST_SKIP() << "cannot bind-mount (" << std::strerror(err)
+                     << "): needs root / CAP_SYS_ADMIN";
+    }
+    bool retired_it = scratch::retire(d);
+    ::umount2(d.path.c_str(), MNT_DETACH);
+    EXPECT_FALSE(retired_it) << "a mount point was moved into the pool";
+    EXPECT_TRUE(retired().empty());
+}
+
+TEST_F(ScratchRetire, APoolThatIsNotOursAloneIsNeverUsed) {
+    auto elsewhere = dir_ / "elsewhere";
+    fs::create_directories(elsewhere / "r-planted" / "inside");
+    ::chmod(elsewhere.c_str(), 0700);
+    // A symlink in the pool's place (another user's, in a shared /tmp).
+    fs::create_directory_symlink(elsewhere, scratch::retired_pool(root_));
+    auto d = scratch::create(root_);
+    EXPECT_FALSE(scratch::retire(d)) << "retired through a symlink";
+    EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 0u);
+    EXPECT_TRUE(fs::exists(elsewhere / "r-planted" / "inside")) << "removed through a symlink";
+    EXPECT_EQ(std::distance(fs::directory_iterator(elsewhere), fs::directory_iterator{}), 1);
+    scratch::walk(d.path, true);
+    fs::remove(scratch::retired_pool(root_));
+
+    // A pool others can enter.
+    fs::create_directories(scratch::retired_pool(root_) + "/r-planted");
+    ::chmod(scratch::retired_pool(root_).c_str(), 0755);
+    auto e = scratch::create(root_);
+    EXPECT_FALSE(scratch::retire(e));
+    EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 0u);
+    EXPECT_EQ(retired().size(), 1u);
+}
+
+// Real launchers, eight at a time on one root: each test finds its $TMPDIR
+// empty and alone (a spare held by two tests would show the other's file),
+// and at most as many spares remain as tests ran at once.
+TEST_F(ScratchRetire, LaunchersRunningAtOnceNeverShareADirectory) {
+    constexpr int kAtOnce = 8, kRounds = 5;
+    fs::create_directories(dir_ / "runtime");
+    std::map<std::string, std::string> env = {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}};
+    const std::string script =
+        "test -z \"$(ls -A \"$TMPDIR\")\" || { echo not empty; exit 3; }; echo $$ > "
+        "\"$TMPDIR/mine\"; "
+        "sleep 0.05; test \"$(cat \"$TMPDIR/mine\")\" = $$ || { echo shared; exit 4; }; "
+        "rm \"$TMPDIR/mine\"";
+    for (int round = 0; round < kRounds; ++round) {
+        std::vector<Spawned> running;
+        auto t0 = Clock::now();
+        for (int i = 0; i < kAtOnce; ++i)
+            running.push_back(
+                spawn({CORRAL_EXE, "run", "--scratch-root", root_, "--", "sh", "-c", script}, env));
+        for (const auto& s : running) {
+            auto r = finish(s, t0);
+            EXPECT_EQ(r.code, 0) << "round " << round << ": " << r.out << r.err;
+        }
+    }
+    EXPECT_GE(retired().size(), 1u) << "nothing was ever retired";
+    EXPECT_LE(retired().size(), static_cast<size_t>(kAtOnce));
+    for (const auto& e : fs::directory_iterator(root_))
+        EXPECT_EQ(e.path().filename().string().rfind("c-", 0), std::string::npos)
+            << "left behind: " << e.path();
+}
+
+}  // namespace
