@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "common/defaults.hpp"
+#include "kernel/process.hpp"
 #include "runtime/reaper.hpp"
 
 namespace corral::cli {
@@ -104,6 +105,18 @@ void add_reap_command(CLI::App& app, int& status) {
     cmd->add_flag("--json", opts->json, "Print the report as JSON (schema corral.reap/1)");
 
     cmd->callback([opts, &status] {
+        // Reading /proc needs a descriptor per file, ending a process one
+        // pidfd: with too few, a scan would find nothing and call it clean.
+        constexpr size_t kMinDescriptors = 8;
+        if (auto b = proc::raise_descriptor_limit(256, kMinDescriptors); b.free < kMinDescriptors) {
+            std::cerr << "corral reap: only " << b.free << " descriptors are free (limit " << b.soft
+                      << ", hard limit " << b.before.rlim_max
+                      << ", the rest inherited open), below the " << kMinDescriptors
+                      << " needed to scan and end processes: nothing was scanned; close "
+                         "inherited descriptors or raise the limit\n";
+            status = kExitFailure;
+            return;
+        }
         try {
             reap::ReapOptions options;
             std::optional<std::string> token;

@@ -347,6 +347,35 @@ TerminateResult terminate_all(const std::vector<Target>& targets, int grace_ms, 
     return out;
 }
 
+DescriptorBudget raise_descriptor_limit(rlim_t wanted, size_t min_free) {
+    DescriptorBudget b;
+    if (::getrlimit(RLIMIT_NOFILE, &b.before) != 0) {
+        b.free = min_free;  // cannot tell: as before, go on
+        return b;
+    }
+    b.soft = b.before.rlim_cur;
+    if (b.soft >= wanted) {
+        b.free = min_free;
+        return b;
+    }
+    struct rlimit raised = b.before;
+    raised.rlim_cur = std::min<rlim_t>(wanted, b.before.rlim_max);
+    if (raised.rlim_cur > b.before.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+        b.raised = true;
+        b.soft = raised.rlim_cur;
+    }
+    std::vector<int> taken;
+    while (taken.size() < min_free) {
+        int fd = ::open("/", O_PATH | O_CLOEXEC);
+        if (fd < 0) break;
+        taken.push_back(fd);
+    }
+    for (int fd : taken)
+        ::close(fd);
+    b.free = taken.size();
+    return b;
+}
+
 bool signal_group(pid_t pgid, int sig) {
     return ::kill(-pgid, sig) == 0;
 }

@@ -11,6 +11,7 @@
 // when the process is gone, and callers treat that as normal.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -164,6 +165,20 @@ struct Target {
 // opened for it.
 TerminateResult terminate_all(const std::vector<Target>& targets, int grace_ms,
                               int kill_wait_ms = 2000);
+
+// Descriptors (RLIMIT_NOFILE, getrlimit(2)) for a process that must hold
+// one pidfd per process it watches or ends. A soft limit below `wanted` is
+// raised toward it (never past the hard limit); then the free descriptors are
+// counted, up to `min_free`, by taking them (open("/", O_PATH)) and giving
+// them back: inherited open ones count against the limit. A soft limit at or
+// above `wanted` is taken as enough (no probe: the launcher's hot path).
+struct DescriptorBudget {
+    struct rlimit before {};  // the limits found
+    rlim_t soft = 0;          // the soft limit now
+    bool raised = false;      // soft limit raised from before.rlim_cur
+    size_t free = 0;          // free descriptors, counted up to min_free
+};
+DescriptorBudget raise_descriptor_limit(rlim_t wanted, size_t min_free);
 
 // --- signals that are not to one pinned process (kill(2), pidfd_open(2)) ---
 

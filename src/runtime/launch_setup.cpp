@@ -181,31 +181,14 @@ int Launch::block_signals() {
 // (start_test). Fewer than kMinDescriptors free even then (the limit less
 // those inherited open): refused (125), nothing run.
 int Launch::raise_descriptor_limit() {
-    constexpr rlim_t kWanted = 256, kMinDescriptors = 16;
-    struct rlimit lim {};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= kWanted) return 0;
-    struct rlimit raised = lim;
-    raised.rlim_cur = std::min<rlim_t>(kWanted, lim.rlim_max);
-    if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0)
-        test_nofile_ = lim;
-    else
-        raised.rlim_cur = lim.rlim_cur;
-    // Descriptors inherited open count against the limit: what is free is what
-    // the launcher has. Probed by taking them (then given back); a limit below
-    // kMinDescriptors fails here too.
-    std::vector<int> taken;
-    while (taken.size() < kMinDescriptors) {
-        int fd = ::open("/", O_PATH | O_CLOEXEC);
-        if (fd < 0) break;
-        taken.push_back(fd);
-    }
-    for (int fd : taken)
-        ::close(fd);
-    if (taken.size() < kMinDescriptors)
-        return fail("only " + std::to_string(taken.size()) + " descriptors are free (limit " +
-                    std::to_string(raised.rlim_cur) + ", hard limit " +
-                    std::to_string(lim.rlim_max) + ", the rest inherited open), below the " +
-                    std::to_string(kMinDescriptors) +
+    constexpr rlim_t kWanted = 256;
+    constexpr size_t kMinDescriptors = 16;
+    auto b = proc::raise_descriptor_limit(kWanted, kMinDescriptors);
+    if (b.raised) test_nofile_ = b.before;  // the test gets its own limit back
+    if (b.free < kMinDescriptors)
+        return fail("only " + std::to_string(b.free) + " descriptors are free (limit " +
+                    std::to_string(b.soft) + ", hard limit " + std::to_string(b.before.rlim_max) +
+                    ", the rest inherited open), below the " + std::to_string(kMinDescriptors) +
                     " the launcher needs to watch and end the test; close inherited descriptors "
                     "or raise the limit, and set a lower one inside the test's command (corral "
                     "run -- sh -c 'ulimit -n N; exec ...')");

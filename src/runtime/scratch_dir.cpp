@@ -278,24 +278,29 @@ std::string read_owner_entry(const std::string& path) {
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
     if (n >= 0 && static_cast<size_t>(n) < sizeof buf)
         return std::string(buf, static_cast<size_t>(n));
-    if (n < 0 && errno == EINVAL) {
-        auto text = read_small(path);
-        if (!text.empty() && text.back() == '\n') text.pop_back();  // written with one
-        return text;
-    }
+    if (n < 0 && errno == EINVAL) return read_small(path);
     return {};
 }
 
-// "<pid> <start_time> <path>": the path is the rest of the text, whatever it
-// holds (a root may have spaces, even a newline). False when unparsable.
-bool parse_owner_entry(const std::string& text, OwnerEntry& e) {
+// "<a> <b> <path>" (owner: pid, start time; kept: time, bytes): the path is
+// the rest of the text, whatever it holds (a root may have spaces, even a
+// newline), less the one newline a regular file was written with. False when
+// unparsable.
+template <typename A, typename B>
+bool parse_entry(const std::string& text, A& a, B& b, std::string& path) {
     std::istringstream in(text);
-    long pid = 0;
-    in >> pid >> e.start_time;
+    in >> a >> b;
     if (!in || in.get() != ' ') return false;
+    path.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!path.empty() && path.back() == '\n') path.pop_back();
+    return !path.empty();
+}
+
+bool parse_owner_entry(const std::string& text, OwnerEntry& e) {
+    long pid = 0;
+    if (!parse_entry(text, pid, e.start_time, e.path)) return false;
     e.pid = static_cast<pid_t>(pid);
-    e.path.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return !e.path.empty();
+    return true;
 }
 
 }  // namespace
@@ -395,9 +400,7 @@ KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes
         for (const auto& name : names_ending(registry, ".kept")) {
             Kept k;
             k.entry = registry + "/" + name;
-            std::istringstream in(read_small(k.entry));
-            in >> k.when >> k.bytes >> std::ws;
-            std::getline(in, k.path);
+            parse_entry(read_small(k.entry), k.when, k.bytes, k.path);
             std::string id = name.substr(0, name.size() - 5);
             struct stat st {};
             if (!is_scratch_path_of(k.path, id) || ::lstat(k.path.c_str(), &st) != 0 ||

@@ -299,32 +299,51 @@ TEST(Cli, AReaderThatWentAwayEndsTheCommandBySigpipe) {
     EXPECT_EQ(WTERMSIG(status), SIGPIPE);
 }
 
-// corral reap with one descriptor free: getent(1) needs a pipe, /etc/passwd
-// one descriptor. Before, the pipe's EMFILE ended reap by SIGABRT (134).
-TEST(Cli, ReapWithOneDescriptorFreeStillWorks) {
+// corral reap with too few descriptors to scan and end processes: refused
+// (1, "nothing was scanned"), as `corral run` refuses. Before: with none free
+// a false "clean" (0) while a process sat in the scope; with one, SIGABRT
+// (134) from the getent pipe's EMFILE, or "1 survived" for a process never
+// signalled.
+TEST(Cli, ReapWithTooFewDescriptorsRefusesInsteadOfAFalseAnswer) {
     auto scope = fs::temp_directory_path() / ("corral-reap-fd-" + std::to_string(::getpid()));
     fs::create_directories(scope);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        for (int fd = 3; fd < 1024; ++fd)
-            ::close(fd);
-        struct rlimit rl {
-            4, 4
-        };
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-        ::execl(CORRAL_EXE, CORRAL_EXE, "reap", "--scope", scope.c_str(), "--token", "x",
-                static_cast<char*>(nullptr));
-        ::_exit(127);
+    auto reap = [&](rlim_t limit) {
+        int err[2];
+        if (::pipe2(err, O_CLOEXEC) != 0) return std::pair<int, std::string>{-1, ""};
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            int null = ::open("/dev/null", O_WRONLY);
+            ::dup2(null, 1);
+            ::dup2(err[1], 2);
+            for (int fd = 3; fd < 1024; ++fd)
+                ::close(fd);
+            struct rlimit rl {
+                limit, limit
+            };
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+            ::execl(CORRAL_EXE, CORRAL_EXE, "reap", "--scope", scope.c_str(), "--token", "x",
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(err[1]);
+        std::string text;
+        char buf[512];
+        for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;)
+            text.append(buf, static_cast<size_t>(n));
+        ::close(err[0]);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return std::pair<int, std::string>{
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+    };
+    for (rlim_t limit : {3, 4}) {
+        auto [code, err] = reap(limit);
+        EXPECT_EQ(code, 1) << "limit " << limit << ": " << err;
+        EXPECT_NE(err.find("descriptors are free"), std::string::npos) << err;
+        EXPECT_NE(err.find("nothing was scanned"), std::string::npos) << err;
     }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_EQ(reap(64).first, 0);
     fs::remove_all(scope);
-    ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status);
-    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // Before a command only --help and --version are options: a stray option is

@@ -236,3 +236,25 @@ TEST(ScratchRegistry, ARootWithANewlineIsRegistered) {
     EXPECT_TRUE(scratch::is_registered((base / "registry").string(), d.path));
     fs::remove_all(base);
 }
+
+// Kept scratch under a root with a newline stays bounded: the .kept entry's
+// path is the rest of its text too (before, it was cut, the entry dropped as
+// "not ours", and every kept directory stayed forever).
+TEST(ScratchRegistry, KeptDirectoriesUnderARootWithANewlineStayBounded) {
+    auto base = fs::temp_directory_path() / ("corral-nlkeep-" + std::to_string(::getpid()));
+    fs::remove_all(base);
+    auto root = base / "a b\nc";
+    fs::create_directories(root);
+    fs::create_directories(base / "registry");
+    std::vector<scratch::ScratchDir> kept;
+    for (int i = 0; i < 3; ++i) {
+        kept.push_back(scratch::create(root.string()));
+        std::ofstream(kept.back().path + "/f") << "evidence";
+        auto k = scratch::keep((base / "registry").string(), kept.back(), 4096, 1, 1u << 30);
+        EXPECT_EQ(k.kept_count, 1u);
+    }
+    EXPECT_FALSE(fs::exists(kept[0].path)) << "the oldest is removed to stay within 1";
+    EXPECT_FALSE(fs::exists(kept[1].path));
+    EXPECT_TRUE(fs::exists(kept[2].path));
+    fs::remove_all(base);
+}
