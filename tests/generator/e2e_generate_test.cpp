@@ -305,6 +305,10 @@ TEST(Cli, AReaderThatWentAwayEndsTheCommandBySigpipe) {
 // (134) from the getent pipe's EMFILE, or "1 survived" for a process never
 // signalled.
 TEST(Cli, ReapWithTooFewDescriptorsRefusesInsteadOfAFalseAnswer) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "the sanitized corral cannot start with one descriptor free (the loader "
+                    "opens libasan.so, UBSan's vptr check needs a pipe); runs in the default build";
+#endif
     auto scope = fs::temp_directory_path() / ("corral-reap-fd-" + std::to_string(::getpid()));
     fs::create_directories(scope);
     auto reap = [&](rlim_t limit) {
