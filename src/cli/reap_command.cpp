@@ -109,9 +109,7 @@ void add_reap_command(CLI::App& app, int& status) {
         // pidfd: with too few, a scan would find nothing and call it clean.
         constexpr size_t kMinDescriptors = 8;
         if (auto b = proc::raise_descriptor_limit(256, kMinDescriptors); b.free < kMinDescriptors) {
-            std::cerr << "corral reap: only " << b.free << " descriptors are free (limit " << b.soft
-                      << ", hard limit " << b.before.rlim_max
-                      << ", the rest inherited open), below the " << kMinDescriptors
+            std::cerr << "corral reap: " << proc::descriptor_shortage(b, kMinDescriptors)
                       << " needed to scan and end processes: nothing was scanned; close "
                          "inherited descriptors or raise the limit\n";
             status = kExitFailure;

@@ -376,6 +376,12 @@ DescriptorBudget raise_descriptor_limit(rlim_t wanted, size_t min_free) {
     return b;
 }
 
+std::string descriptor_shortage(const DescriptorBudget& b, size_t needed) {
+    return "only " + std::to_string(b.free) + " descriptors are free (limit " +
+           std::to_string(b.soft) + ", hard limit " + std::to_string(b.before.rlim_max) +
+           ", the rest inherited open), below the " + std::to_string(needed);
+}
+
 bool signal_group(pid_t pgid, int sig) {
     return ::kill(-pgid, sig) == 0;
 }

@@ -179,6 +179,9 @@ struct DescriptorBudget {
     size_t free = 0;          // free descriptors, counted up to min_free
 };
 DescriptorBudget raise_descriptor_limit(rlim_t wanted, size_t min_free);
+// "only F descriptors are free (limit L, hard limit H, the rest inherited
+// open), below the N": the start of either command's refusal.
+std::string descriptor_shortage(const DescriptorBudget& b, size_t needed);
 
 // --- signals that are not to one pinned process (kill(2), pidfd_open(2)) ---
 

@@ -186,9 +186,7 @@ int Launch::raise_descriptor_limit() {
     auto b = proc::raise_descriptor_limit(kWanted, kMinDescriptors);
     if (b.raised) test_nofile_ = b.before;  // the test gets its own limit back
     if (b.free < kMinDescriptors)
-        return fail("only " + std::to_string(b.free) + " descriptors are free (limit " +
-                    std::to_string(b.soft) + ", hard limit " + std::to_string(b.before.rlim_max) +
-                    ", the rest inherited open), below the " + std::to_string(kMinDescriptors) +
+        return fail(proc::descriptor_shortage(b, kMinDescriptors) +
                     " the launcher needs to watch and end the test; close inherited descriptors "
                     "or raise the limit, and set a lower one inside the test's command (corral "
                     "run -- sh -c 'ulimit -n N; exec ...')");
