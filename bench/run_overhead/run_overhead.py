@@ -2,7 +2,9 @@
 """Overhead of `corral run` against the bare command: `/bin/true` and `sleep 0.02`.
 
 Also `sleep 0.06`: a test that ends just after the default late cgroup move
-(kCgroupJoinDelayMs = 50 ms), the worst case of `--cgroup auto`.
+(kCgroupJoinDelayMs = 50 ms), the worst case of `--cgroup auto`; and the CTest
+form of `/bin/true`, as corral_setup() has ctest launch each test (--plan,
+--records, a CTest resource grant in the environment).
 
 Runs the variants interleaved, in a new random order each round (so machine
 noise and position hit them alike), N times
@@ -82,6 +84,22 @@ def main() -> int:
             builds.append(("before: ", os.path.abspath(args.baseline)))
         builds = [(label, settle_page_cache(exe, args.page_cache, bindir, i))
                   for i, (label, exe) in enumerate(builds)]
+        # The CTest form: what corral_setup() makes ctest run for each test
+        # (a plan, a records file, a CTest resource grant).
+        plan_dir = os.path.join(bindir, "plan")
+        subprocess.run([corral, "generate", "--out", plan_dir], check=True,
+                       stdout=subprocess.DEVNULL)
+        grant = dict(os.environ, CTEST_RESOURCE_GROUP_COUNT="1",
+                     CTEST_RESOURCE_GROUP_0="cpus,mem_mib",
+                     CTEST_RESOURCE_GROUP_0_CPUS="id:0,slots:1",
+                     CTEST_RESOURCE_GROUP_0_MEM_MIB="id:0,slots:512")
+        ctest_form = {}
+        for index, (label, exe) in enumerate(builds):
+            ctest_form[f"{label}corral run, CTest form, -- /bin/true"] = (
+                [exe, "run", "--grace", "5", "--timeout-multiplier", "1", "--scratch-root",
+                 scratch, "--plan", os.path.join(plan_dir, "plan.json"), "--records",
+                 os.path.join(bindir, f"records-{index}.jsonl"), "--leak", "fail", "--",
+                 "/bin/true"])
         for label, exe in builds:
             run = [exe, "run", "--scratch-root", scratch]
             variants[f"{label}corral run -- /bin/true"] = run + ["--", "/bin/true"]
@@ -95,10 +113,12 @@ def main() -> int:
             if shm:
                 variants[f"{label}corral run -- /bin/true (scratch on tmpfs)"] = [
                     exe, "run", "--scratch-root", tmpfs, "--", "/bin/true"]
+        variants.update(ctest_form)
+        env_of = {name: grant if name in ctest_form else None for name in variants}
         times = {name: [] for name in variants}
         for _ in range(3):  # warm caches
-            for cmd in variants.values():
-                subprocess.run(cmd, check=True)
+            for name, cmd in variants.items():
+                subprocess.run(cmd, check=True, env=env_of[name])
         # A fresh random order every round: a fixed order biases whichever
         # variant follows the bare sleeps (an idle CPU wakes up slower).
         rng = random.Random(12)
@@ -107,7 +127,7 @@ def main() -> int:
             rng.shuffle(order)
             for name, cmd in order:
                 t0 = time.perf_counter_ns()
-                subprocess.run(cmd, check=True)
+                subprocess.run(cmd, check=True, env=env_of[name])
                 times[name].append((time.perf_counter_ns() - t0) / 1e6)
 
     def base_of(name):

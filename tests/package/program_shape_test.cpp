@@ -4,10 +4,15 @@
 // not a plain -static program: -static links crtbeginT.o, whose registered
 // .eh_frame is sorted at the first exception (+3.5 ms to `corral --version`).
 // Either way the unwinder must find frames through PT_GNU_EH_FRAME.
+// With CORRAL_HOT_PATH_ORDER the functions of src/cli/hot_path.order lie side
+// by side, in the order lld was given them.
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace {
@@ -44,6 +49,71 @@ TEST(ProgramShape, FramesAreFoundByHeaderAndStaticMeansStaticPie) {
 #ifdef CORRAL_STATIC_RUNTIME_ON
     EXPECT_FALSE(s.interp) << "CORRAL_STATIC_RUNTIME is ON but the program has a dynamic loader";
 #endif
+}
+
+// Function symbols of the program's .symtab: name -> {address, size}. Reads
+// the section headers, the symbol table and its strings, not the whole file
+// (a RelWithDebInfo program is mostly debug information).
+std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* path) {
+    std::ifstream in(path, std::ios::binary);
+    auto read_at = [&](uint64_t offset, void* to, uint64_t size) {
+        in.seekg(static_cast<std::streamoff>(offset));
+        in.read(static_cast<char*>(to), static_cast<std::streamsize>(size));
+        return static_cast<bool>(in);
+    };
+    std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+    Elf64_Ehdr eh{};
+    if (!read_at(0, &eh, sizeof eh)) return out;
+    std::vector<Elf64_Shdr> sh(eh.e_shnum);
+    if (!read_at(eh.e_shoff, sh.data(), sh.size() * sizeof(Elf64_Shdr))) return out;
+    for (const auto& s : sh) {
+        if (s.sh_type != SHT_SYMTAB || s.sh_link >= sh.size()) continue;
+        std::vector<Elf64_Sym> symbols(s.sh_size / sizeof(Elf64_Sym));
+        std::string strings(sh[s.sh_link].sh_size, '\0');
+        if (!read_at(s.sh_offset, symbols.data(), symbols.size() * sizeof(Elf64_Sym)) ||
+            !read_at(sh[s.sh_link].sh_offset, strings.data(), strings.size()))
+            return out;
+        for (const auto& sym : symbols) {
+            if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0) continue;
+            if (sym.st_name >= strings.size()) continue;
+            out.emplace(std::string(strings.c_str() + sym.st_name),
+                        std::make_pair(sym.st_value, sym.st_size));
+        }
+    }
+    return out;
+}
+
+// The launch path is one stretch of the program, not spread over all of its
+// text: of the listed functions the program has, nearly all lie within their
+// own total size (plus alignment and the odd function lld could not move
+// alone, one that shares its section with others) of the first. Unordered,
+// about a fifth do.
+TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
+#ifndef CORRAL_HOT_PATH_ORDER_ON
+    GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF (lld cannot link here; ./bootstrap installs it)";
+#endif
+    auto functions = read_functions(CORRAL_EXE);
+    ASSERT_FALSE(functions.empty()) << CORRAL_EXE << ": no symbol table (stripped?)";
+    std::ifstream list(CORRAL_HOT_PATH_ORDER_FILE);
+    ASSERT_TRUE(list) << "cannot read " << CORRAL_HOT_PATH_ORDER_FILE;
+    std::vector<std::pair<uint64_t, uint64_t>> hot;
+    for (std::string line; std::getline(list, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        if (auto it = functions.find(line); it != functions.end()) hot.push_back(it->second);
+    }
+    ASSERT_GE(hot.size(), 200U) << "the program has few of the listed functions: "
+                                   "run bench/run_overhead/hot_path_order.py";
+    uint64_t total = 0, first = UINT64_MAX;
+    for (const auto& [address, size] : hot) {
+        total += size;
+        first = std::min(first, address);
+    }
+    const uint64_t end = first + total + total / 4 + 64 * 1024;
+    const auto inside = std::count_if(hot.begin(), hot.end(),
+                                      [&](const auto& f) { return f.first + f.second <= end; });
+    EXPECT_GE(inside * 100, static_cast<long>(hot.size()) * 95)
+        << inside << " of " << hot.size() << " listed functions within " << (end - first) / 1024
+        << " KiB of the first: the ordering was not applied";
 }
 
 }  // namespace
