@@ -90,7 +90,8 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* 
 // about a fifth do.
 TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
 #ifndef CORRAL_HOT_PATH_ORDER_ON
-    GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF (lld cannot link here; ./bootstrap installs it)";
+    GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF: a sanitizer build, or lld cannot link here "
+                    "(./bootstrap installs it)";
 #endif
     auto functions = read_functions(CORRAL_EXE);
     ASSERT_FALSE(functions.empty()) << CORRAL_EXE << ": no symbol table (stripped?)";
