@@ -10,7 +10,9 @@ it; put together, a fraction (bench/run_overhead/README.md, seventh step).
 The list comes from Valgrind's callgrind, which names every function executed
 (libc's and libstdc++'s included), on a build of this tree:
 
-  1. `corral run -- /bin/true`             (first: the benchmark's path)
+  1. `corral run -- /bin/true`             (first: the benchmark's path); as
+     root also 1 and 2 as an unprivileged user (nobody: making the cgroup
+     fails, other code runs), as most test suites run
   2. `corral run -- sleep 0.3`             (the launcher waits on a live test,
                                            samples its memory, gives it a cgroup)
   3. the CTest form, as corral_setup() writes it (--plan, --records, a grant)
@@ -38,6 +40,7 @@ import mmap
 import os
 import shutil
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,16 +50,15 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 FN = re.compile(r"^c?fn=\(\d+\) (.+?)(?:'\d+)?$")
 
 
-def callgrind(corral, args, env, workdir, tag):
+def callgrind(corral, args, env, workdir, tag, wrap=lambda argv: argv):
     """Runs corral under callgrind; returns the names executed, parent and child."""
     out = os.path.join(workdir, f"cg-{tag}.%p")
-    cmd = ["valgrind", "--tool=callgrind", "--demangle=no", "--trace-children=no",
-           "--dump-before=execve", "--dump-before=__execve",
-           f"--callgrind-out-file={out}", corral] + args
+    cmd = wrap(["valgrind", "--tool=callgrind", "--demangle=no", "--trace-children=no",
+                "--dump-before=execve", "--dump-before=__execve",
+                f"--callgrind-out-file={out}", corral] + args)
     r = subprocess.run(cmd, env=env, cwd=workdir, capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit(f"hot_path_order: {' '.join(args)} under callgrind exited {r.returncode}:\n"
-                 f"{r.stderr[-2000:]}")
+        fail(f"{' '.join(args)} under callgrind exited {r.returncode}:\n{r.stderr[-2000:]}")
     names = set()
     for f in os.listdir(workdir):
         if not f.startswith(f"cg-{tag}."):
@@ -70,13 +72,41 @@ def callgrind(corral, args, env, workdir, tag):
     return {n for n in names if not n.startswith("0x")}
 
 
+def fail(message):
+    sys.exit(f"{os.path.basename(sys.argv[0])}: {message}")
+
+
+def check_program(corral):
+    """Exits with one line when `corral` is not a corral program with symbols."""
+    if not os.path.isfile(corral) or not os.access(corral, os.X_OK):
+        fail(f"{corral}: not an executable file")
+    try:
+        version = subprocess.run([corral, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout
+    except OSError as e:
+        fail(f"{corral}: cannot run it: {e.strerror}")
+    if not version.startswith("corral "):
+        said = (version.strip().splitlines() or [""])[0][:60]
+        fail(f"{corral}: not a corral program (`--version` said {said!r})")
+
+
+def on_sigterm():
+    """SIGTERM unwinds like Ctrl-C: the loop device is unmounted and detached,
+    the temporary directory removed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def defined_functions(corral):
     """The program's functions, [(address, size, name)] by address. Local
     names repeat (__tcf_0, a clone of an inline function per object file)."""
     out = subprocess.run(["nm", "--defined-only", "-n", "-S", corral], capture_output=True,
-                         text=True, check=True).stdout
-    return [(int(p[0], 16), int(p[1], 16), p[3]) for p in (l.split() for l in out.splitlines())
-            if len(p) == 4 and p[2] in "tTwWi"]
+                         text=True).stdout
+    functions = [(int(p[0], 16), int(p[1], 16), p[3])
+                 for p in (l.split() for l in out.splitlines())
+                 if len(p) == 4 and p[2] in "tTwWi"]
+    if len(functions) < 1000:
+        fail(f"{corral}: {len(functions)} functions in its symbol table (stripped?)")
+    return functions
 
 
 def main():
@@ -87,8 +117,14 @@ def main():
                          "default: build/default/bin/corral")
     ap.add_argument("--out", default=os.path.join(ROOT, "src", "cli", "hot_path.order"))
     a = ap.parse_args()
+    on_sigterm()
     builds = [os.path.abspath(c) for c in (a.corral or [os.path.join(ROOT, "build", "default",
                                                                          "bin", "corral")])]
+    for corral in builds:
+        check_program(corral)
+    out_dir = os.path.dirname(os.path.abspath(a.out))
+    if not os.access(out_dir, os.W_OK) or (os.path.exists(a.out) and not os.access(a.out, os.W_OK)):
+        fail(f"{a.out}: cannot write it")
     groups = {}
     defined = set()
     for corral in builds:
@@ -103,11 +139,17 @@ def main():
                 groups.setdefault(PAGES, set()).update(
                     launches.on_unexplained_pages(functions, seen))
     if os.geteuid() != 0:
-        print("hot_path_order: not root: the pages pass (a loop device) is skipped")
+        print("hot_path_order: not root: no unprivileged launch and no pages pass "
+              "(a loop device); the list covers this user's path only")
+    bare = groups["bare /bin/true"] & defined
+    if len(bare) < 100:
+        fail(f"the launches ran {len(bare)} of the program's functions: not a corral launch?")
     write(a.out, list(groups.items()), defined)
 
 
 PAGES = "on touched pages that hold none of the above"
+UNPRIVILEGED = "as nobody: /bin/true and sleep 0.3"
+NOBODY = 65534
 
 
 class Launches:
@@ -127,10 +169,34 @@ class Launches:
                            "--scratch-root", work, "--plan", os.path.join(gen, "plan.json"),
                            "--records", os.path.join(work, "records.jsonl"), "--leak", "fail",
                            "--", "/bin/true"]
+        # As root, a corner that nobody can use: a copy of the program and a
+        # scratch directory of its own.
+        self.nobody = None
+        if os.geteuid() == 0:
+            os.chmod(work, 0o755)
+            self.nobody = os.path.join(work, "nobody")
+            os.mkdir(self.nobody)
+            os.chmod(self.nobody, 0o1777)
+            self.nobody_corral = os.path.join(self.nobody, "corral")
+            shutil.copy(corral, self.nobody_corral)
+            os.chmod(self.nobody_corral, 0o755)
+            self.nobody_env = dict(os.environ, TMPDIR=self.nobody, HOME=self.nobody)
+
+    @staticmethod
+    def as_nobody(argv):
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + argv
 
     def callgrind(self):
         c, w = self.corral, self.work
-        return [
+        unprivileged = []
+        if self.nobody:
+            names = set()
+            for tag, args in (("n", ["run", "--", "/bin/true"]),
+                              ("m", ["run", "--", "sleep", "0.3"])):
+                names |= callgrind(self.nobody_corral, args, self.nobody_env, self.nobody, tag,
+                                   wrap=self.as_nobody)
+            unprivileged = [(UNPRIVILEGED, names)]
+        return unprivileged + [
             ("bare /bin/true", callgrind(c, ["run", "--", "/bin/true"], self.env, w, "a")),
             ("sleep 0.3", callgrind(c, ["run", "--", "sleep", "0.3"], self.env, w, "b")),
             ("the CTest form", callgrind(c, self.ctest_form, self.ctest_env, w, "c")),
@@ -147,6 +213,9 @@ class Launches:
                               (["run", "--", "sleep", "0.3"], self.env),
                               (self.ctest_form, self.ctest_env)):
                 pages |= touched_pages(self.corral, mnt, args, env, self.work)
+            for args in (["run", "--", "/bin/true"], ["run", "--", "sleep", "0.3"]):
+                pages |= touched_pages(self.corral, mnt, args, self.nobody_env, self.nobody,
+                                       wrap=self.as_nobody)
         out = set()
         for page in pages:
             # Every function that overlaps the page, a long one begun pages before included.
@@ -191,7 +260,7 @@ class LoopMount:
         subprocess.run(["losetup", "-d", self.dev], check=True)
 
 
-def touched_pages(corral, mnt, args, env, cwd):
+def touched_pages(corral, mnt, args, env, cwd, wrap=lambda argv: argv):
     """Virtual addresses of the .text pages one launch touches."""
     copy = os.path.join(mnt, "corral")
     shutil.copy(corral, copy)
@@ -199,7 +268,9 @@ def touched_pages(corral, mnt, args, env, cwd):
     fd = os.open(copy, os.O_RDONLY)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     os.close(fd)
-    subprocess.run([copy] + args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+    r = subprocess.run(wrap([copy] + args), env=env, cwd=cwd, stdout=subprocess.DEVNULL)
+    if r.returncode != 0:
+        fail(f"{' '.join(args)} from the loop device exited {r.returncode}")
     size = os.path.getsize(copy)
     with open(copy, "rb") as fh:
         m = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_COPY)
@@ -212,7 +283,7 @@ def touched_pages(corral, mnt, args, env, cwd):
     m.close()
     os.unlink(copy)
     if rc != 0:
-        sys.exit(f"hot_path_order: mincore: {os.strerror(ctypes.get_errno())}")
+        fail(f"mincore: {os.strerror(ctypes.get_errno())}")
     # File offsets to addresses through the executable segment (readelf -l).
     out = set()
     for line in subprocess.run(["readelf", "-lW", corral], capture_output=True, text=True,
@@ -228,11 +299,12 @@ def touched_pages(corral, mnt, args, env, cwd):
 
 
 def write(path, groups, defined):
-    """The groups in the order of the file: the bare launch, what the pages
-    found (most of it runs in every launch: libc's start-up), the rest of the
-    launches, and the evex variants last."""
-    order = [groups[0], *[g for g in groups if g[0] == PAGES],
-             *[g for g in groups[1:] if g[0] != PAGES]]
+    """The groups in the order of the file: the bare launch, as root then as
+    nobody, what the pages found (most of it runs in every launch: libc's
+    start-up), the rest of the launches, and the evex variants last."""
+    first = [g for g in groups if g[0] == "bare /bin/true"]
+    then = [g for t in (UNPRIVILEGED, PAGES) for g in groups if g[0] == t]
+    order = first + then + [g for g in groups if g not in first and g not in then]
     seen, lines = set(), []
     for title, names in order:
         new = sorted(n for n in names - seen if n in defined)

