@@ -999,6 +999,10 @@ endif()
   endif()
   set(scope "${arg_SCOPE_DIR}")
   _corral_make_scope("${scope}" ${scope_named_by_corral})
+  # Internal: the scope outlives a removed build tree (it is outside it), so
+  # Corral's own tests find it here to remove it (tests/support/build_scopes.hpp).
+  get_filename_component(scope_abs "${scope}" ABSOLUTE)
+  set(_CORRAL_SCOPE_DIR "${scope_abs}" CACHE INTERNAL "corral_setup(): the scope of this tree's tests")
   if(have_reap)
     add_test(NAME corral.reap COMMAND ${corral_genex} reap --scope "${scope}" --grace
                                       ${arg_GRACE})

@@ -2,6 +2,8 @@
 // directories, running a real program with its output captured.
 #pragma once
 
+#include "tests/support/build_scopes.hpp"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,7 @@ class TempDir {
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     ~TempDir() {
+        corral::test::remove_build_scopes(path_);
         std::error_code ec;
         fs::remove_all(path_, ec);
     }

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernel/process.hpp"
+#include "tests/support/build_scopes.hpp"
 #include "tests/support/spawn.hpp"
 
 using testing::HasSubstr;
@@ -77,6 +78,7 @@ class Report : public testing::Test {
             for (const auto& a : info->argv)
                 if (tokens_.count(a)) ::kill(pid, SIGKILL);
         }
+        corral::test::remove_build_scopes(dir_);
         fs::remove_all(dir_);
     }
     // A unique `sleep` argument that identifies this test's processes.

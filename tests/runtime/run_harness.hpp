@@ -3,6 +3,8 @@
 // output, its records.
 #pragma once
 
+#include "tests/support/build_scopes.hpp"
+
 #include <signal.h>
 
 #include <fstream>
@@ -45,6 +47,7 @@ class Run : public testing::Test {
         // Kill only what this test started: processes carrying our tokens.
         for (pid_t pid : with_tokens())
             ::kill(pid, SIGKILL);
+        corral::test::remove_build_scopes(dir_);
         fs::remove_all(dir_);
     }
 
