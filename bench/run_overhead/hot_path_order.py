@@ -47,6 +47,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+PAGE = 4096
 FN = re.compile(r"^c?fn=\(\d+\) (.+?)(?:'\d+)?$")
 
 
@@ -186,21 +187,24 @@ class Launches:
     def as_nobody(argv):
         return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + argv
 
-    def callgrind(self):
+    def table(self):
+        """[(group, program, args, env, cwd, wrap)]: each launch once, as this
+        user and, as root, the first two again as nobody (with nobody's copy
+        of the program)."""
+        own = lambda argv: argv  # noqa: E731
         c, w = self.corral, self.work
-        unprivileged = []
+        out = [("bare /bin/true", c, ["run", "--", "/bin/true"], self.env, w, own),
+               ("sleep 0.3", c, ["run", "--", "sleep", "0.3"], self.env, w, own),
+               ("the CTest form", c, self.ctest_form, self.ctest_env, w, own)]
         if self.nobody:
-            names = set()
-            for tag, args in (("n", ["run", "--", "/bin/true"]),
-                              ("m", ["run", "--", "sleep", "0.3"])):
-                names |= callgrind(self.nobody_corral, args, self.nobody_env, self.nobody, tag,
-                                   wrap=self.as_nobody)
-            unprivileged = [(UNPRIVILEGED, names)]
-        return unprivileged + [
-            ("bare /bin/true", callgrind(c, ["run", "--", "/bin/true"], self.env, w, "a")),
-            ("sleep 0.3", callgrind(c, ["run", "--", "sleep", "0.3"], self.env, w, "b")),
-            ("the CTest form", callgrind(c, self.ctest_form, self.ctest_env, w, "c")),
-        ]
+            out += [(UNPRIVILEGED, self.nobody_corral, args, self.nobody_env, self.nobody,
+                     self.as_nobody) for _, _, args, _, _, _ in out[:2]]
+        return out
+
+    def callgrind(self):
+        """[(group, names)] of each launch under callgrind."""
+        return [(group, callgrind(program, args, env, cwd, str(i), wrap=wrap))
+                for i, (group, program, args, env, cwd, wrap) in enumerate(self.table())]
 
     def on_unexplained_pages(self, functions, explained):
         """Functions on text pages the three launches touch that hold no
@@ -209,13 +213,8 @@ class Launches:
         longest = max(size for _, size, _ in functions)
         pages = set()
         with LoopMount(self.work, os.path.getsize(self.corral)) as mnt:
-            for args, env in ((["run", "--", "/bin/true"], self.env),
-                              (["run", "--", "sleep", "0.3"], self.env),
-                              (self.ctest_form, self.ctest_env)):
-                pages |= touched_pages(self.corral, mnt, args, env, self.work)
-            for args in (["run", "--", "/bin/true"], ["run", "--", "sleep", "0.3"]):
-                pages |= touched_pages(self.corral, mnt, args, self.nobody_env, self.nobody,
-                                       wrap=self.as_nobody)
+            for _, _, args, env, cwd, wrap in self.table():
+                pages |= touched_pages(self.corral, mnt, args, env, cwd, wrap=wrap)
         out = set()
         for page in pages:
             # Every function that overlaps the page, a long one begun pages before included.
@@ -226,9 +225,6 @@ class Launches:
             if names and not names & explained:
                 out |= names
         return out
-
-
-PAGE = 4096
 
 
 class LoopMount:
@@ -260,14 +256,31 @@ class LoopMount:
         subprocess.run(["losetup", "-d", self.dev], check=True)
 
 
+def evict(path):
+    """Drops a file's pages from the page cache (written back first), as after a boot."""
+    os.sync()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def executable_segment(corral):
+    """(file offset, address, size) of the program's executable LOAD segment (readelf -l)."""
+    for line in subprocess.run(["readelf", "-lW", corral], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[0] == "LOAD" and "E" in f[6:-1]:
+            return int(f[1], 16), int(f[2], 16), int(f[4], 16)
+    fail(f"{corral}: no executable segment")
+
+
 def touched_pages(corral, mnt, args, env, cwd, wrap=lambda argv: argv):
     """Virtual addresses of the .text pages one launch touches."""
     copy = os.path.join(mnt, "corral")
     shutil.copy(corral, copy)
-    os.sync()
-    fd = os.open(copy, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
+    evict(copy)
     r = subprocess.run(wrap([copy] + args), env=env, cwd=cwd, stdout=subprocess.DEVNULL)
     if r.returncode != 0:
         fail(f"{' '.join(args)} from the loop device exited {r.returncode}")
@@ -284,18 +297,10 @@ def touched_pages(corral, mnt, args, env, cwd, wrap=lambda argv: argv):
     os.unlink(copy)
     if rc != 0:
         fail(f"mincore: {os.strerror(ctypes.get_errno())}")
-    # File offsets to addresses through the executable segment (readelf -l).
-    out = set()
-    for line in subprocess.run(["readelf", "-lW", corral], capture_output=True, text=True,
-                               check=True).stdout.splitlines():
-        f = line.split()
-        if len(f) >= 7 and f[0] == "LOAD" and "E" in f[6:-1]:
-            offset, vaddr, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
-            for i, resident in enumerate(vec):
-                o = i * PAGE
-                if resident & 1 and offset - PAGE < o < offset + filesz:
-                    out.add((vaddr + o - offset) // PAGE * PAGE)
-    return out
+    # File offsets to addresses through the executable segment.
+    offset, vaddr, filesz = executable_segment(corral)
+    return {(vaddr + i * PAGE - offset) // PAGE * PAGE for i, resident in enumerate(vec)
+            if resident & 1 and offset - PAGE < i * PAGE < offset + filesz}
 
 
 def write(path, groups, defined):

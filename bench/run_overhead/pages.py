@@ -23,16 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hot_path_order  # noqa: E402  (LoopMount, touched_pages)
 
 
-def evict(path):
-    os.sync()
-    fd = os.open(path, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-
-
 def mapped(corral):
     """{permissions: (pages mapped, pages of the mapping)} of a running launch."""
-    evict(corral)
+    hot_path_order.evict(corral)
     p = subprocess.Popen([corral, "run", "--", "sleep", "0.3"])
     try:
         time.sleep(0.15)

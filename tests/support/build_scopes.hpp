@@ -5,17 +5,21 @@
 // configures projects removes them with its temporary directory.
 #pragma once
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <system_error>
 
+#include "runtime/scope_marker.hpp"
+
 namespace corral::test {
 
 // Removes the scope directory of every build tree below `root` (each
 // CMakeCache.txt's _CORRAL_SCOPE_DIR), when it lies outside `root` and carries
-// the mark corral_setup() wrote there (`.corral-scope` naming that directory:
-// src/runtime/scope_marker.hpp). Errors are ignored: it is cleanup.
+// the mark corral_setup() wrote there (scope_marker::is_corral_made, the rule
+// `corral reap` uses). Errors are ignored: it is cleanup.
 inline void remove_build_scopes(const std::filesystem::path& root) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -31,11 +35,7 @@ inline void remove_build_scopes(const std::filesystem::path& root) {
         for (std::string line; std::getline(cache, line);)
             if (line.rfind(key, 0) == 0) scope = line.substr(key.size());
         if (scope.empty() || (scope + "/").rfind(under, 0) == 0) continue;
-        std::ifstream mark(fs::path(scope) / ".corral-scope");
-        std::string first, second;
-        if (std::getline(mark, first) && std::getline(mark, second) && first == "corral-scope 1" &&
-            second == scope)
-            fs::remove_all(scope, ec);
+        if (scope_marker::is_corral_made(scope, ::geteuid())) fs::remove_all(scope, ec);
         ec.clear();
     }
 }
