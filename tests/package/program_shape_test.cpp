@@ -86,8 +86,8 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* 
 // The launch path is one stretch of the program, not spread over all of its
 // text: of the listed functions the program has, most lie within their own
 // total size (plus alignment) of the first. lld cannot move a function alone
-// that shares its section with others (some of libc's): 96 % lie there in a
-// Release build, 97 % in RelWithDebInfo; unordered, 29 %.
+// that shares its section with others (some of libc's): 94 % lie there in a
+// Release build and in RelWithDebInfo; unordered, 29 %.
 TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
 #ifndef CORRAL_HOT_PATH_ORDER_ON
     GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF: a sanitizer build, or lld cannot link here "
