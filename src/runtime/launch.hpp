@@ -20,6 +20,7 @@
 #include "runtime/launcher.hpp"
 #include "runtime/memory_sampler.hpp"
 #include "runtime/scratch_dir.hpp"
+#include "runtime/scratch_retire.hpp"
 
 namespace corral::launcher {
 
@@ -59,6 +60,8 @@ class Launch {
     int block_signals();
     int raise_descriptor_limit();
     void sweep_stale();
+    void remove_retired_while_running();
+    void say_retired(const scratch::RetiredRemoval& r);
     void find_terminal();
     void reclaim_terminal();
     bool owns_foreground_group(pid_t fg) const;
@@ -144,6 +147,9 @@ class Launch {
     // a limit or --cgroup require, before exec (cgroup_joined_ from the start);
     // otherwise at join_at_, only if the test is still running then.
     std::optional<Clock::time_point> join_at_;
+    // When retired scratch directories are removed, if the test still runs
+    // (launcher.hpp kRetireDelayMs).
+    std::optional<Clock::time_point> retire_at_;
     bool cgroup_joined_ = false;
     MemorySampler sampler_;
     Clock::time_point next_sample_{};

@@ -232,7 +232,8 @@ void Launch::wait_for_main() {
             int ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1000000000));
             wait_ms = std::min(wait_ms, ms);
         }
-        for (const auto& d : {sampling() ? std::optional(next_sample_) : std::nullopt, join_at_}) {
+        for (const auto& d :
+             {sampling() ? std::optional(next_sample_) : std::nullopt, join_at_, retire_at_}) {
             if (!d) continue;
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*d - Clock::now()).count();
@@ -252,6 +253,10 @@ void Launch::wait_for_main() {
         if (join_at_ && !main_done_ && Clock::now() >= *join_at_) {
             join_at_.reset();
             join_cgroup_late();
+        }
+        if (retire_at_ && !main_done_ && Clock::now() >= *retire_at_) {
+            retire_at_.reset();
+            remove_retired_while_running();
         }
         if (sampling() && !main_done_ && Clock::now() >= next_sample_) {
             sampler_.sample();

@@ -4,6 +4,7 @@
 #include "runtime/launch.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -197,18 +198,16 @@ int Launch::raise_descriptor_limit() {
 // (scratch_retire.hpp), and those of launchers killed outright (their owner
 // entry names a process that is gone: end what still runs with their test id,
 // stale_test_processes, sparing our own line), removed. Runs while our test
-// runs: the removals (on ext4 mounted `discard`, a wait for the device each)
-// overlap it. A failure is said and the run goes on.
+// starts. The retired ones are removed only once it has run kRetireDelayMs
+// (remove_retired_while_running), but for a backlog. A failure is said and
+// the run goes on.
 void Launch::sweep_stale() {
-    // Each launch retires at most one: a few more keep the pool from growing.
-    constexpr size_t kRetiredPerLaunch = 8;
     if (!scratch_.root.empty()) {
-        auto r = scratch::remove_retired(scratch_.root, kRetiredPerLaunch);
-        for (const auto& m : r.skipped_mounts)
-            say("WARNING: left a mount in a retired scratch directory alone: " + m +
-                " (unmount it)");
-        for (const auto& e : r.errors)
-            say("WARNING: retired scratch cleanup: " + e);
+        // Over the backlog, one more than this launch retires: it shrinks.
+        size_t n = scratch::retired_count(scratch_.root, kRetiredBacklog + 1);
+        if (n >= kRetiredBacklog)
+            say_retired(scratch::remove_retired(scratch_.root, n > kRetiredBacklog ? 2 : 1));
+        if (n > 0) retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
     }
     if (registry_.empty()) return;
     try {
@@ -243,6 +242,21 @@ void Launch::sweep_stale() {
         say(std::string("WARNING: scratch registry ") + registry_ + ": " + e.what() +
             ": scratch of a launcher killed outright is not swept");
     }
+}
+
+// One at a time, while the test runs and no signal waits (wait_for_main).
+void Launch::remove_retired_while_running() {
+    say_retired(scratch::remove_retired(scratch_.root, kRetiredPerLaunch, [&] {
+        struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
+        return ::poll(fds, 2, 0) == 0;
+    }));
+}
+
+void Launch::say_retired(const scratch::RetiredRemoval& r) {
+    for (const auto& m : r.skipped_mounts)
+        say("WARNING: left a mount in a retired scratch directory alone: " + m + " (unmount it)");
+    for (const auto& e : r.errors)
+        say("WARNING: retired scratch cleanup: " + e);
 }
 
 std::vector<std::string> Launch::child_environment() const {

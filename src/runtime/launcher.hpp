@@ -51,6 +51,16 @@ enum class CgroupMode { Auto, Off, Require };
 // and are measured by ru_maxrss. 50 ms bounds the worst case to ~30 % of a
 // test that ends just after its move.
 inline constexpr int kCgroupJoinDelayMs = 50;
+// Retired scratch directories (scratch_retire.hpp) are removed while a test
+// that has run this long still runs, one at a time until it ends (at most
+// kRetiredPerLaunch). A removal can wait for the device (on ext4 without a
+// journal mounted `discard`, 0.2-0.4 ms and a wakeup each: docs/runtime.md),
+// which a test that ends sooner would wait for too; one that has run 2 ms
+// most likely outlasts it. Only a pool of kRetiredBacklog or more, left by
+// tests that all ended sooner, is trimmed at once, while the test starts.
+inline constexpr int kRetireDelayMs = 2;
+inline constexpr size_t kRetiredPerLaunch = 8;
+inline constexpr size_t kRetiredBacklog = 16;
 // When the scratch directory is kept instead of removed. A run cancelled
 // because its parent (ctest) died never keeps it.
 enum class KeepScratch { Never, Failed, Always };

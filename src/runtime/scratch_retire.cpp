@@ -51,6 +51,20 @@ bool is_empty_dir(int fd) {
     }
 }
 
+// Up to `max` names of the pool open at `fd` (its retired directories), from
+// one getdents64(2) read: a pool holds about as many as tests end at once.
+std::vector<std::string> first_names(int fd, size_t max) {
+    std::vector<std::string> names;
+    alignas(8) char buf[4096];
+    ssize_t n = ::getdents64(fd, buf, sizeof buf);
+    for (ssize_t off = 0; n > 0 && off < n && names.size() < max;) {
+        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+        if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+        off += e->d_reclen;
+    }
+    return names;
+}
+
 }  // namespace
 
 std::string retired_pool(const std::string& root) {
@@ -77,20 +91,19 @@ bool retire(const ScratchDir& d) {
                                     RENAME_NOREPLACE) == 0;
 }
 
-RetiredRemoval remove_retired(const std::string& root, size_t max) {
+size_t retired_count(const std::string& root, size_t limit) {
+    UniqueFd pool(open_pool(retired_pool(root)));
+    return pool.ok() ? first_names(pool.get(), limit).size() : 0;
+}
+
+RetiredRemoval remove_retired(const std::string& root, size_t max,
+                              const std::function<bool()>& go_on) {
     RetiredRemoval out;
     std::string pool_path = retired_pool(root);
     UniqueFd pool(open_pool(pool_path));
     if (!pool.ok()) return out;
-    std::vector<std::string> names;
-    alignas(8) char buf[4096];
-    ssize_t n = ::getdents64(pool.get(), buf, sizeof buf);
-    for (ssize_t off = 0; n > 0 && off < n && names.size() < max;) {
-        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
-        if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-        off += e->d_reclen;
-    }
-    for (const auto& name : names) {
+    for (const auto& name : first_names(pool.get(), max)) {
+        if (go_on && !go_on()) break;
         if (::unlinkat(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
             ++out.removed;
             continue;

@@ -2,11 +2,12 @@
 // the way when its test ends, and removed by a later launcher while that
 // launcher's own test runs, instead of rmdir(2)'d on the way out.
 //
-// Why: on ext4 mounted with `discard` (Ubuntu's cloud images, so hosted CI
-// runners; this project's test machines) every rmdir(2) of a directory waits
-// for the discard of the directory's block: 0.15-0.45 ms at the end of each
-// test launch (bench/run_overhead/README.md, "sixth step"). rename(2) frees
-// nothing; the removal, and its wait, overlap the next test's run.
+// Why: on ext4 without a journal mounted `discard` (this project's test
+// machines) every rmdir(2) of a directory waits for the discard of the
+// directory's block: 0.2-0.4 ms and a wakeup at the end of each test launch
+// (docs/runtime.md; with a journal the discard waits for the commit instead).
+// rename(2) frees nothing; the removal, and its wait, overlap a later test
+// that runs long enough (launcher.hpp kRetireDelayMs).
 //
 // The directories wait in <root>/.corral-retired-<euid>: a real directory
 // (never a symlink, O_NOFOLLOW) owned by the caller with mode 0700, so no
@@ -15,10 +16,11 @@
 // is never handed out again: every test gets a directory made for it by
 // mkdir(2), and whatever a process that still reaches an old one (a working
 // directory, a descriptor, a bind mount) writes there later stays in the pool
-// and is removed with it. The pool holds about as many directories as tests
-// ended at once under the root since the last launch there.
+// and is removed with it. The pool holds up to about kRetiredBacklog (16)
+// directories: those of tests that ended before a later one ran long enough.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,11 +45,18 @@ struct RetiredRemoval {
     std::vector<std::string> errors;          // "path: what failed: strerror"
 };
 
+// How many directories root's pool holds, counted up to `limit` (one
+// getdents64(2) read of 4 KiB: ~100 names). 0 when the pool is missing or not
+// ours alone.
+size_t retired_count(const std::string& root, size_t limit);
+
 // Removes up to `max` directories of root's pool: rmdir(2), or walk() (never
 // following a symlink, never entering another mount) for one that was
 // written into after it was retired. Concurrent callers share the work
 // (ENOENT: another one removed it). Nothing when the pool is missing or not
-// ours alone.
-RetiredRemoval remove_retired(const std::string& root, size_t max);
+// ours alone. When given, `go_on` is asked before each removal and stops them
+// with false (the launcher's test has ended: launch_setup.cpp).
+RetiredRemoval remove_retired(const std::string& root, size_t max,
+                              const std::function<bool()>& go_on = nullptr);
 
 }  // namespace corral::scratch

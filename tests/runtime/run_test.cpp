@@ -23,6 +23,8 @@
 
 #include "kernel/process.hpp"
 #include "run_harness.hpp"
+#include "runtime/launcher.hpp"
+#include "runtime/scratch_retire.hpp"
 
 using testing::HasSubstr;
 
@@ -1161,6 +1163,37 @@ TEST_F(Run, TheStaleSweepRunsWhileTheNextTestStarts) {
     EXPECT_THAT(next.err, HasSubstr("ended 1 process(es)"));
     EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
     EXPECT_TRUE(with_tokens().empty());
+}
+
+// Retired scratch directories (runtime/scratch_retire.hpp) are removed while a
+// test that has run kRetireDelayMs still runs, never after one that ended
+// sooner (a removal can wait for the device: launcher.hpp); a backlog left by
+// short tests only is trimmed by every launch. Before, every launch removed
+// the whole pool right after its test started, and a test that ended sooner
+// waited for it.
+TEST_F(Run, RetiredScratchIsRemovedWhileALongerTestRunsNotAfterAShortOne) {
+    const std::string root = (dir_ / "scratch").string();
+    auto pool = [&] { return corral::scratch::retired_count(root, 100); };
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(corral::scratch::retire(corral::scratch::create(root)));
+    auto r = run({"--", "sleep", "0.3"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(pool(), 1u) << "a 0.3 s test left the pool in place (only its own one is new)";
+
+    // A short test ends long before 2 ms but for a slow machine: of ten, at
+    // least one leaves the pool as it was, plus its own.
+    bool grew = false;
+    for (int i = 0; i < 10 && !grew; ++i) {
+        size_t before = pool();
+        ASSERT_EQ(run({"--", "true"}).code, 0);
+        grew = pool() == before + 1;
+    }
+    EXPECT_TRUE(grew) << "every short test removed the pool; it waited for the removal";
+
+    while (pool() < corral::launcher::kRetiredBacklog + 3)
+        ASSERT_TRUE(corral::scratch::retire(corral::scratch::create(root)));
+    ASSERT_EQ(run({"--", "true"}).code, 0);
+    EXPECT_LE(pool(), corral::launcher::kRetiredBacklog + 2) << "a backlog was not trimmed";
 }
 
 // --- item 4: evidence of a failure is kept ---------------------------------------
