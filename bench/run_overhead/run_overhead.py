@@ -4,7 +4,14 @@
 Also `sleep 0.06`: a test that ends just after the default late cgroup move
 (kCgroupJoinDelayMs = 50 ms), the worst case of `--cgroup auto`; and the CTest
 form of `/bin/true`, as corral_setup() has ctest launch each test (--plan,
---records, a CTest resource grant in the environment).
+--records, a CTest resource grant in the environment). The floor: a 10-line
+static C launcher (floor.c) that posix_spawns `/bin/true`, so corral's own
+work shows apart from what any launcher adds (one more exec, two wakeups:
+this host's state moves that by tenths of a millisecond between runs). And
+`/bin/true` under a scratch root where only short tests run: past a backlog
+of retired scratch directories, each launch there removes one as its test
+starts (launcher.hpp kRetireDelayMs; the other variants share one root, where
+the sleeps remove them while they run).
 
 Runs the variants interleaved, in a new random order each round (so machine
 noise and position hit them alike), N times
@@ -79,6 +86,16 @@ def main() -> int:
             tempfile.TemporaryDirectory(prefix="corral-bench-bin-") as bindir:
         variants = {"/bin/true": ["/bin/true"], "sleep 0.02": ["sleep", "0.02"],
                     "sleep 0.06": ["sleep", "0.06"]}
+        # The floor: a 10-line static C launcher (floor.c). corral's own work is
+        # what it adds over this one; the machine's state moves both alike.
+        floor = os.path.join(bindir, "floor")
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc and subprocess.run([cc, "-O2", "-static-pie", "-o", floor,
+                                  os.path.join(here, "floor.c")]).returncode == 0:
+            variants["floor: posix_spawn launcher -- /bin/true"] = [floor, "/bin/true"]
+        else:
+            print("run_overhead: no C compiler could link floor.c static-pie: no floor variant",
+                  file=sys.stderr)
         builds = [("", corral)]
         if args.baseline:
             builds.append(("before: ", os.path.abspath(args.baseline)))
@@ -110,6 +127,13 @@ def main() -> int:
                 run + ["--cgroup", "off", "--", "sleep", "0.02"])
             # Ends just after the late cgroup move (50 ms): the worst case of auto.
             variants[f"{label}corral run -- sleep 0.06"] = run + ["--", "sleep", "0.06"]
+            # A root where only short tests run: none of them runs long enough
+            # to remove the retired directories (launcher.hpp kRetireDelayMs),
+            # so past the backlog each launch removes one as its test starts.
+            own_root = os.path.join(scratch, f"short-only-{len(variants)}")
+            os.mkdir(own_root)
+            variants[f"{label}corral run -- /bin/true (root of short tests only)"] = [
+                exe, "run", "--scratch-root", own_root, "--", "/bin/true"]
             if shm:
                 variants[f"{label}corral run -- /bin/true (scratch on tmpfs)"] = [
                     exe, "run", "--scratch-root", tmpfs, "--", "/bin/true"]
@@ -141,6 +165,12 @@ def main() -> int:
         p90 = statistics.quantiles(ts, n=10)[-1]
         base = base_of(name)
         print(f"{name:52} {med:10.2f} {p90:8.2f} {med / base:6.2f} {med - base:7.2f}")
+    floor_name = "floor: posix_spawn launcher -- /bin/true"
+    if floor_name in times:
+        for label, _ in builds:
+            name = f"{label}corral run -- /bin/true"
+            print(f"{label}corral's own work over the floor launcher: "
+                  f"{statistics.median(times[name]) - statistics.median(times[floor_name]):+.2f} ms")
     return 0
 
 
