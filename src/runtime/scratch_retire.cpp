@@ -52,7 +52,7 @@ bool is_empty_dir(int fd) {
 }
 
 // Up to `max` names of the pool open at `fd` (its retired directories), from
-// one getdents64(2) read: a pool holds about as many as tests end at once.
+// one getdents64(2) read: a pool holds about kRetiredBacklog (launcher.hpp).
 std::vector<std::string> first_names(int fd, size_t max) {
     std::vector<std::string> names;
     alignas(8) char buf[4096];
