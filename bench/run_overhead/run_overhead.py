@@ -130,8 +130,14 @@ def main() -> int:
             # A root where only short tests run: none of them runs long enough
             # to remove the retired directories (launcher.hpp kRetireDelayMs),
             # so past the backlog each launch removes one as its test starts.
+            # Filled to the backlog (16) beforehand, so every timed launch is in
+            # that steady state.
             own_root = os.path.join(scratch, f"short-only-{len(variants)}")
-            os.mkdir(own_root)
+            pool = os.path.join(own_root, f".corral-retired-{os.geteuid()}")
+            os.makedirs(pool, mode=0o700)
+            os.chmod(pool, 0o700)
+            for i in range(16):
+                os.mkdir(os.path.join(pool, f"r-backlog{i}"))
             variants[f"{label}corral run -- /bin/true (root of short tests only)"] = [
                 exe, "run", "--scratch-root", own_root, "--", "/bin/true"]
             if shm:

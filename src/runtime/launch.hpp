@@ -61,6 +61,11 @@ class Launch {
     int raise_descriptor_limit();
     void sweep_stale();
     void remove_retired_while_running();
+    // When the test's timeout falls due (started_ + timeout_), if it has one.
+    std::optional<Clock::time_point> timeout_deadline() const {
+        if (!timeout_) return std::nullopt;
+        return started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
+    }
     void say_retired(const scratch::RetiredRemoval& r);
     void find_terminal();
     void reclaim_terminal();

@@ -220,9 +220,7 @@ void Launch::handle_signals() {
 }
 
 void Launch::wait_for_main() {
-    std::optional<Clock::time_point> deadline;
-    if (timeout_)
-        deadline = started_ + std::chrono::microseconds(static_cast<long long>(*timeout_ * 1e6));
+    const std::optional<Clock::time_point> deadline = timeout_deadline();
     while (!main_done_) {
         int wait_ms = 1000;  // also: notice the parent's death without a signal
         for (const auto& d : {deadline, stop_deadline_}) {

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -206,7 +207,8 @@ void Launch::sweep_stale() {
         // Over the backlog, one more than this launch retires: it shrinks.
         size_t n = scratch::retired_count(scratch_.root, kRetiredBacklog + 1);
         if (n >= kRetiredBacklog)
-            say_retired(scratch::remove_retired(scratch_.root, n > kRetiredBacklog ? 2 : 1));
+            say_retired(scratch::remove_retired(scratch_.root, n > kRetiredBacklog ? 2 : 1, nullptr,
+                                                /*walk=*/false));
         if (n > 0) retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
     }
     if (registry_.empty()) return;
@@ -244,11 +246,20 @@ void Launch::sweep_stale() {
     }
 }
 
-// One at a time, while the test runs and no signal waits (wait_for_main).
+// One at a time (and a written-into one 64 entries at a time), while the
+// test runs, no signal it would be told of waits and its timeout is not due
+// (wait_for_main acts on them). A child's SIGCHLD does not stop it.
 void Launch::remove_retired_while_running() {
+    auto deadline = timeout_deadline();
     say_retired(scratch::remove_retired(scratch_.root, kRetiredPerLaunch, [&] {
-        struct pollfd fds[2] = {{pidfd_, POLLIN, 0}, {sigfd_, POLLIN, 0}};
-        return ::poll(fds, 2, 0) == 0;
+        struct pollfd ended = {pidfd_, POLLIN, 0};
+        if (::poll(&ended, 1, 0) != 0) return false;
+        sigset_t pending;
+        if (::sigpending(&pending) != 0) return false;
+        for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP})
+            if (sigismember(&pending, sig)) return false;
+        auto now = Clock::now();
+        return (!deadline || now < *deadline) && (!stop_deadline_ || now < *stop_deadline_);
     }));
 }
 

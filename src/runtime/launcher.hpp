@@ -57,7 +57,8 @@ inline constexpr int kCgroupJoinDelayMs = 50;
 // journal mounted `discard`, 0.2-0.4 ms and a wakeup each: docs/runtime.md),
 // which a test that ends sooner would wait for too; one that has run 2 ms
 // most likely outlasts it. Only a pool of kRetiredBacklog or more, left by
-// tests that all ended sooner, is trimmed at once, while the test starts.
+// tests that all ended sooner, is trimmed at once, while the test starts, by
+// empty directories only (launch_setup.cpp sweep_stale).
 inline constexpr int kRetireDelayMs = 2;
 inline constexpr size_t kRetiredPerLaunch = 8;
 inline constexpr size_t kRetiredBacklog = 16;

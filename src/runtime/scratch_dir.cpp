@@ -64,7 +64,8 @@ bool same_mount(const Where& a, const Where& b) {
 
 class Walker {
   public:
-    Walker(bool remove, TreeResult& out) : remove_(remove), out_(out) {}
+    Walker(bool remove, TreeResult& out, const std::function<bool()>& go_on)
+        : remove_(remove), out_(out), go_on_(go_on) {}
 
     // Walks the directory open at `fd` (takes ownership; closed on return),
     // whose path is `path`.
@@ -86,8 +87,10 @@ class Walker {
             error(path, "fstat", errno);
             return true;
         }
-        for (const auto& name : names)
+        for (const auto& name : names) {
+            if (stop()) return true;
             if (!visit(fd, name, path + "/" + name, top, self)) return false;
+        }
         return true;
     }
 
@@ -154,6 +157,7 @@ class Walker {
                 dfd = -1;
             }
             if (dfd < 0) return false;
+            if (out_.stopped) return true;  // not emptied: no rmdir, no error
             if (remove_ && ::unlinkat(dfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
                 error(path, "rmdir", errno);
             return true;
@@ -187,8 +191,16 @@ class Walker {
     }
 
   private:
+    // go_on_ asked every 64 entries; once it says no, stopped for good.
+    bool stop() {
+        if (!out_.stopped && go_on_ && ++asked_ % 64 == 0 && !go_on_()) out_.stopped = true;
+        return out_.stopped;
+    }
+
     bool remove_;
     TreeResult& out_;
+    const std::function<bool()>& go_on_;
+    unsigned asked_ = 0;
 };
 
 }  // namespace
@@ -445,7 +457,7 @@ void note_removal(TreeResult& out, const std::string& path, int rc, const char* 
 }
 }  // namespace
 
-TreeResult walk(const std::string& path, bool remove) {
+TreeResult walk(const std::string& path, bool remove, const std::function<bool()>& go_on) {
     TreeResult out;
     // The common end of a test: it left its scratch empty. rmdir(2) removes
     // only an empty directory and does not follow a final symlink; anything
@@ -504,9 +516,9 @@ TreeResult walk(const std::string& path, bool remove) {
         return out;
     }
     out.bytes += top.bytes;
-    Walker walker(remove, out);
+    Walker walker(remove, out, go_on);
     walker.walk_dir(fd, path, top);
-    if (remove) note_removal(out, path, ::rmdir(path.c_str()), "rmdir");
+    if (remove && !out.stopped) note_removal(out, path, ::rmdir(path.c_str()), "rmdir");
     return out;
 }
 

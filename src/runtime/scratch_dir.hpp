@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,8 @@ struct TreeResult {
     bool removed = false;                     // the top directory itself is gone
     // Set when `path` is no longer a directory (the test replaced it): "a symlink", "a file".
     std::string replaced_by;
-    bool gone = false;  // `path` does not exist (the test removed it): not an error
+    bool gone = false;     // `path` does not exist (the test removed it): not an error
+    bool stopped = false;  // go_on said stop: partly walked, not an error (walk again later)
 };
 
 // Walks `path` with openat / fstatat(AT_SYMLINK_NOFOLLOW) / unlinkat:
@@ -98,6 +100,8 @@ struct TreeResult {
 // included, are not entered. With remove = false it only measures. With
 // remove = true an empty directory is removed by one rmdir(2), unwalked:
 // bytes and entries 0.
-TreeResult walk(const std::string& path, bool remove);
+// When given, `go_on` is asked every 64 entries and stops the walk with false
+// (stopped: what was removed is gone, the rest stays; no error is reported).
+TreeResult walk(const std::string& path, bool remove, const std::function<bool()>& go_on = nullptr);
 
 }  // namespace corral::scratch

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/unique_fd.hpp"
@@ -97,24 +98,31 @@ size_t retired_count(const std::string& root, size_t limit) {
 }
 
 RetiredRemoval remove_retired(const std::string& root, size_t max,
-                              const std::function<bool()>& go_on) {
+                              const std::function<bool()>& go_on, bool walk) {
     RetiredRemoval out;
     std::string pool_path = retired_pool(root);
     UniqueFd pool(open_pool(pool_path));
     if (!pool.ok()) return out;
-    for (const auto& name : first_names(pool.get(), max)) {
-        if (go_on && !go_on()) break;
+    // Empty ones first: one that cannot go (written into, a mount inside) is
+    // passed over, never blocking the rest (the pool would grow behind it).
+    std::vector<std::string> written;
+    for (auto& name : first_names(pool.get(), SIZE_MAX)) {
+        if (out.removed >= max || (go_on && !go_on())) return out;
         if (::unlinkat(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
             ++out.removed;
-            continue;
+        } else if (errno != ENOENT) {  // ENOENT: another launcher removed it
+            written.push_back(std::move(name));
         }
-        if (errno == ENOENT) continue;  // another launcher removed it
-        // Written into after it was retired (or a file, a mount): the walk.
-        auto tree = walk(pool_path + "/" + name, true);
+    }
+    if (!walk) return out;
+    for (const auto& name : written) {
+        if (out.removed >= max || (go_on && !go_on())) break;
+        auto tree = scratch::walk(pool_path + "/" + name, true, go_on);
         if (tree.removed) ++out.removed;
         out.skipped_mounts.insert(out.skipped_mounts.end(), tree.skipped_mounts.begin(),
                                   tree.skipped_mounts.end());
         out.errors.insert(out.errors.end(), tree.errors.begin(), tree.errors.end());
+        if (tree.stopped) break;
     }
     return out;
 }

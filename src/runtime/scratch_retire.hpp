@@ -50,13 +50,16 @@ struct RetiredRemoval {
 // ours alone.
 size_t retired_count(const std::string& root, size_t limit);
 
-// Removes up to `max` directories of root's pool: rmdir(2), or walk() (never
-// following a symlink, never entering another mount) for one that was
-// written into after it was retired. Concurrent callers share the work
-// (ENOENT: another one removed it). Nothing when the pool is missing or not
-// ours alone. When given, `go_on` is asked before each removal and stops them
-// with false (the launcher's test has ended: launch_setup.cpp).
+// Removes up to `max` directories of root's pool, as many as one read of it
+// lists (~100): first every empty one it can (rmdir(2)), past any that fails;
+// then, with `walk`, those written into after they were retired, by walk()
+// (never following a symlink, never entering another mount: said in
+// skipped_mounts). Concurrent callers share the work (ENOENT: another one
+// removed it). Nothing when the pool is missing or not ours alone. When
+// given, `go_on` is asked before each removal, and every 64 entries of a
+// walk, and stops them with false (the launcher's test has ended, a signal
+// or its timeout is due: launch_setup.cpp).
 RetiredRemoval remove_retired(const std::string& root, size_t max,
-                              const std::function<bool()>& go_on = nullptr);
+                              const std::function<bool()>& go_on = nullptr, bool walk = true);
 
 }  // namespace corral::scratch

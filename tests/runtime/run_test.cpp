@@ -1196,6 +1196,29 @@ TEST_F(Run, RetiredScratchIsRemovedWhileALongerTestRunsNotAfterAShortOne) {
     EXPECT_LE(pool(), corral::launcher::kRetiredBacklog + 2) << "a backlog was not trimmed";
 }
 
+// The removal while the test runs gives way to what the launcher must do at
+// once: a retired directory written full after its test ended (a process
+// outside the test's tree) is walked 64 entries at a time, and the test's
+// timeout is not held up by it. Before, the whole walk ran first (30000
+// files: well over a second past a 0.1 s timeout).
+TEST_F(Run, ATimeoutIsNotHeldUpByRemovingAFullRetiredDirectory) {
+    const std::string root = (dir_ / "scratch").string();
+    auto d = corral::scratch::create(root);
+    ASSERT_TRUE(corral::scratch::retire(d));
+    std::string full = corral::scratch::retired_pool(root) + "/r-" + d.id;
+    for (int i = 0; i < 30000; ++i) {
+        int fd =
+            ::open((full + "/f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+    }
+    auto r = run({"--timeout", "0.1", "--", "sleep", token()});
+    EXPECT_EQ(r.code, 124) << r.err;
+    auto rec = last_record();
+    EXPECT_LT(rec["wall_seconds"].get<double>(), 0.6) << "the timeout waited for the removal";
+    EXPECT_TRUE(fs::exists(full)) << "a 30000-file walk finished within the timeout";
+}
+
 // --- item 4: evidence of a failure is kept ---------------------------------------
 
 TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {

@@ -92,6 +92,45 @@ TEST_F(ScratchRetire, ThePoolIsCountedAndARemovalStopsWhenAsked) {
     EXPECT_EQ(scratch::retired_count(root_, 16), 0u);
 }
 
+// Retired directories that cannot go (written into after they were retired,
+// a mount inside) never block the empty ones behind them, and without a
+// walk (the trim as a test starts) only empty ones are removed. Before, only
+// the first names listed were tried: the pool grew behind two stuck ones.
+TEST_F(ScratchRetire, OnesThatCannotGoNeverBlockTheRest) {
+    for (int i = 0; i < 6; ++i) {
+        auto d = scratch::create(root_);
+        ASSERT_TRUE(scratch::retire(d));
+        if (i % 2 == 0)
+            std::ofstream(scratch::retired_pool(root_) + "/r-" + d.id + "/late.txt") << "x";
+    }
+    auto r = scratch::remove_retired(root_, 3, nullptr, /*walk=*/false);
+    EXPECT_EQ(r.removed, 3u) << "an empty one was not reached past the written ones";
+    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+    EXPECT_EQ(retired().size(), 3u);
+    EXPECT_EQ(scratch::remove_retired(root_, 8, nullptr, false).removed, 0u)
+        << "a written-into one was walked without a walk";
+    EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 3u) << "then walked";
+    EXPECT_TRUE(retired().empty());
+}
+
+// A walk asked to stop stops within 64 entries, without an error, and leaves
+// the rest for a later one.
+TEST_F(ScratchRetire, AWalkAskedToStopLeavesTheRestWithoutAnError) {
+    auto d = scratch::create(root_);
+    for (int i = 0; i < 300; ++i)
+        std::ofstream(d.path + "/f" + std::to_string(i)) << "x";
+    int asked = 0;
+    auto tree = scratch::walk(d.path, true, [&] { return ++asked < 2; });
+    EXPECT_TRUE(tree.stopped);
+    EXPECT_FALSE(tree.removed);
+    EXPECT_TRUE(tree.errors.empty()) << tree.errors.front();
+    auto left = std::distance(fs::directory_iterator(d.path), fs::directory_iterator{});
+    EXPECT_GE(left, 300 - 128) << "went on after the answer was no";
+    EXPECT_LT(left, 300) << "removed nothing before it was asked";
+    auto rest = scratch::walk(d.path, true);
+    EXPECT_TRUE(rest.removed && !rest.stopped);
+}
+
 // What still reaches an ended test's directory (a working directory, a
 // descriptor, a bind mount) writes into the pool, never into a later test's
 // $TMPDIR; the pool's removal walks what was written, following no link.
