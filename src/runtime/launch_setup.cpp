@@ -204,12 +204,13 @@ int Launch::raise_descriptor_limit() {
 // the run goes on.
 void Launch::sweep_stale() {
     if (!scratch_.root.empty()) {
-        // Over the backlog, one more than this launch retires: it shrinks.
-        size_t n = scratch::retired_count(scratch_.root, kRetiredBacklog + 1);
-        if (n >= kRetiredBacklog)
-            say_retired(scratch::remove_retired(scratch_.root, n > kRetiredBacklog ? 2 : 1, nullptr,
-                                                /*walk=*/false));
-        if (n > 0) retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
+        // A backlog is trimmed to one less than it, by at most one more than
+        // this launch retires (so it shrinks), and never walked.
+        auto trim = scratch::remove_retired(scratch_.root, 2, nullptr, /*walk=*/false,
+                                            /*keep=*/kRetiredBacklog - 1);
+        say_retired(trim);
+        if (trim.listed > trim.removed)
+            retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
     }
     if (registry_.empty()) return;
     try {

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <cstring>
 
 #include "common/unique_fd.hpp"
@@ -52,13 +51,13 @@ bool is_empty_dir(int fd) {
     }
 }
 
-// Up to `max` names of the pool open at `fd` (its retired directories), from
-// one getdents64(2) read: a pool holds about kRetiredBacklog (launcher.hpp).
-std::vector<std::string> first_names(int fd, size_t max) {
+// The names of the pool open at `fd` (its retired directories) that one
+// getdents64(2) read returns: a pool holds about kRetiredBacklog (launcher.hpp).
+std::vector<std::string> first_names(int fd) {
     std::vector<std::string> names;
     alignas(8) char buf[4096];
     ssize_t n = ::getdents64(fd, buf, sizeof buf);
-    for (ssize_t off = 0; n > 0 && off < n && names.size() < max;) {
+    for (ssize_t off = 0; n > 0 && off < n;) {
         auto* e = reinterpret_cast<struct dirent64*>(buf + off);
         if (e->d_name[0] != '.') names.emplace_back(e->d_name);
         off += e->d_reclen;
@@ -92,13 +91,8 @@ bool retire(const ScratchDir& d) {
                                     RENAME_NOREPLACE) == 0;
 }
 
-size_t retired_count(const std::string& root, size_t limit) {
-    UniqueFd pool(open_pool(retired_pool(root)));
-    return pool.ok() ? first_names(pool.get(), limit).size() : 0;
-}
-
 RetiredRemoval remove_retired(const std::string& root, size_t max,
-                              const std::function<bool()>& go_on, bool walk) {
+                              const std::function<bool()>& go_on, bool walk, size_t keep) {
     RetiredRemoval out;
     std::string pool_path = retired_pool(root);
     UniqueFd pool(open_pool(pool_path));
@@ -106,8 +100,13 @@ RetiredRemoval remove_retired(const std::string& root, size_t max,
     // Empty ones first: one that cannot go (written into, a mount inside) is
     // passed over, never blocking the rest (the pool would grow behind it).
     std::vector<std::string> written;
-    for (auto& name : first_names(pool.get(), SIZE_MAX)) {
-        if (out.removed >= max || (go_on && !go_on())) return out;
+    auto names = first_names(pool.get());
+    out.listed = names.size();
+    auto done = [&] {
+        return out.removed >= max || out.listed - out.removed <= keep || (go_on && !go_on());
+    };
+    for (auto& name : names) {
+        if (done()) return out;
         if (::unlinkat(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
             ++out.removed;
         } else if (errno != ENOENT) {  // ENOENT: another launcher removed it
@@ -116,7 +115,7 @@ RetiredRemoval remove_retired(const std::string& root, size_t max,
     }
     if (!walk) return out;
     for (const auto& name : written) {
-        if (out.removed >= max || (go_on && !go_on())) break;
+        if (done()) break;
         auto tree = scratch::walk(pool_path + "/" + name, true, go_on);
         if (tree.removed) ++out.removed;
         out.skipped_mounts.insert(out.skipped_mounts.end(), tree.skipped_mounts.begin(),

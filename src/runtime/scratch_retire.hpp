@@ -43,12 +43,8 @@ struct RetiredRemoval {
     size_t removed = 0;
     std::vector<std::string> skipped_mounts;  // as TreeResult's: left alone
     std::vector<std::string> errors;          // "path: what failed: strerror"
+    size_t listed = 0;  // directories the pool held, as listed (one 4 KiB read: up to ~100)
 };
-
-// How many directories root's pool holds, counted up to `limit` (one
-// getdents64(2) read of 4 KiB: ~100 names). 0 when the pool is missing or not
-// ours alone.
-size_t retired_count(const std::string& root, size_t limit);
 
 // Removes up to `max` directories of root's pool, as many as one read of it
 // lists (~100): first every empty one it can (rmdir(2)), past any that fails;
@@ -58,8 +54,10 @@ size_t retired_count(const std::string& root, size_t limit);
 // removed it). Nothing when the pool is missing or not ours alone. When
 // given, `go_on` is asked before each removal, and every 64 entries of a
 // walk, and stops them with false (the launcher's test has ended, a signal
-// or its timeout is due: launch_setup.cpp).
+// or its timeout is due: launch_setup.cpp). It leaves at least `keep` of
+// those listed (the trim of a backlog: launch_setup.cpp sweep_stale).
 RetiredRemoval remove_retired(const std::string& root, size_t max,
-                              const std::function<bool()>& go_on = nullptr, bool walk = true);
+                              const std::function<bool()>& go_on = nullptr, bool walk = true,
+                              size_t keep = 0);
 
 }  // namespace corral::scratch

@@ -74,22 +74,24 @@ TEST_F(ScratchRetire, AnEmptiedScratchDirectoryIsRetiredThenRemovedNeverReused) 
     EXPECT_TRUE(fs::is_directory(second.path)) << "only the pool is emptied";
 }
 
-// The launcher counts the pool before it decides to remove any, and stops
-// removing as soon as its test ends (launcher.hpp kRetireDelayMs).
-TEST_F(ScratchRetire, ThePoolIsCountedAndARemovalStopsWhenAsked) {
-    EXPECT_EQ(scratch::retired_count(root_, 16), 0u) << "no pool yet";
-    for (int i = 0; i < 5; ++i)
+// The launcher lists the pool once: it keeps what it is asked to keep (a
+// backlog's trim) and stops removing as soon as its test ends
+// (launcher.hpp kRetireDelayMs).
+TEST_F(ScratchRetire, ARemovalKeepsWhatItIsAskedToAndStopsWhenAsked) {
+    EXPECT_EQ(scratch::remove_retired(root_, 8).listed, 0u) << "no pool yet";
+    for (int i = 0; i < 6; ++i)
         ASSERT_TRUE(scratch::retire(scratch::create(root_)));
-    EXPECT_EQ(scratch::retired_count(root_, 16), 5u);
-    EXPECT_EQ(scratch::retired_count(root_, 3), 3u) << "counted up to the limit";
+    auto kept = scratch::remove_retired(root_, 8, nullptr, true, /*keep=*/4);
+    EXPECT_EQ(kept.listed, 6u);
+    EXPECT_EQ(kept.removed, 2u) << "removed what it was to keep";
     int asked = 0;
     auto r = scratch::remove_retired(root_, 8, [&] { return ++asked == 1; });
     EXPECT_EQ(r.removed, 1u) << "removed after the answer was no";
     EXPECT_EQ(asked, 2);
-    EXPECT_EQ(retired().size(), 4u);
+    EXPECT_EQ(retired().size(), 3u);
     EXPECT_EQ(scratch::remove_retired(root_, 8, [] { return false; }).removed, 0u);
-    EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 4u);
-    EXPECT_EQ(scratch::retired_count(root_, 16), 0u);
+    EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 3u);
+    EXPECT_TRUE(retired().empty());
 }
 
 // Retired directories that cannot go (written into after they were retired,
@@ -208,7 +210,7 @@ TEST_F(ScratchRetire, APoolThatIsNotOursAloneIsNeverUsed) {
     auto d = scratch::create(root_);
     EXPECT_FALSE(scratch::retire(d)) << "retired through a symlink";
     EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 0u);
-    EXPECT_EQ(scratch::retired_count(root_, 16), 0u) << "counted through a symlink";
+    EXPECT_EQ(scratch::remove_retired(root_, 8).listed, 0u) << "listed through a symlink";
     EXPECT_TRUE(fs::exists(elsewhere / "r-planted" / "inside")) << "removed through a symlink";
     EXPECT_EQ(std::distance(fs::directory_iterator(elsewhere), fs::directory_iterator{}), 1);
     scratch::walk(d.path, true);
@@ -220,7 +222,7 @@ TEST_F(ScratchRetire, APoolThatIsNotOursAloneIsNeverUsed) {
     auto e = scratch::create(root_);
     EXPECT_FALSE(scratch::retire(e));
     EXPECT_EQ(scratch::remove_retired(root_, 8).removed, 0u);
-    EXPECT_EQ(scratch::retired_count(root_, 16), 0u) << "counted a pool others can enter";
+    EXPECT_EQ(scratch::remove_retired(root_, 8).listed, 0u) << "listed a pool others can enter";
     EXPECT_EQ(retired().size(), 1u);
 }
 
