@@ -22,7 +22,7 @@
 namespace corral::cli {
 namespace {
 
-struct Options {
+struct ProfileOptions {
     std::vector<std::string> records;
     std::vector<std::string> merge;
     std::string out, cmake;
@@ -42,7 +42,7 @@ std::string read_whole(const std::string& path) {
     return s.str();
 }
 
-int run(const Options& o) {
+int run(const ProfileOptions& o) {
     namespace fs = std::filesystem;
     std::string margin_text = o.margin;
     if (!margin_text.empty() && margin_text.back() == '%') margin_text.pop_back();
@@ -157,7 +157,7 @@ int run(const Options& o) {
 }  // namespace
 
 void add_profile_command(CLI::App& app, int& status) {
-    auto opts = std::make_shared<Options>();
+    auto opts = std::make_shared<ProfileOptions>();
     auto* cmd = app.add_subcommand(
         "profile",
         "Build the per-test profile (corral.profile/1, docs/profile.md) from run records:\n"

@@ -23,7 +23,7 @@ namespace {
 // Where corral_setup() points `corral run --records` by default (docs/cmake.md).
 constexpr const char* kDefaultRecords = "corral-plan/records.jsonl";
 
-struct Options {
+struct ReportOptions {
     std::vector<std::string> records;
     std::string run = "last";
     std::string plan;
@@ -57,7 +57,7 @@ std::vector<std::string> manifest_tests(const std::string& file) {
     return names;
 }
 
-int report(const Options& o) {
+int report(const ReportOptions& o) {
     namespace fs = std::filesystem;
     using namespace corral::report;
     std::vector<std::string> files = o.records;
@@ -158,7 +158,7 @@ void add_report_command(CLI::App& app, int& status) {
         "  corral report --html report.html --junit junit.xml\n"
         "  corral report --markdown \"$GITHUB_STEP_SUMMARY\" --junit junit.xml --html run.html\n"
         "  corral report --records a.jsonl --records b.jsonl --run all --json");
-    auto opts = std::make_shared<Options>();
+    auto opts = std::make_shared<ReportOptions>();
     cmd->add_option("--records", opts->records,
                     std::string("Records files (JSON lines of `corral run --records`), read in "
                                 "order; repeatable. Default: ") +

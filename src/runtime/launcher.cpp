@@ -60,13 +60,6 @@ int Launch::run() {
     } catch (const std::exception& e) {
         return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
     }
-    if (!registry_.empty()) {
-        try {
-            scratch::write_owner(registry_, scratch_);
-        } catch (const std::exception& e) {
-            say(std::string("WARNING: ") + e.what());
-        }
-    }
     rec_.test_id = scratch_.id;
     rec_.scratch_dir = scratch_.path;
 
@@ -95,9 +88,21 @@ int Launch::run() {
             rec_.exit_code = WEXITSTATUS(main_status_);
         return finish(code);
     }
-    // Scratch of launchers killed outright is swept while the test starts (it
-    // needs nothing of it): its listing, and any removal, overlaps the test's
-    // run instead of delaying its exec.
+    // The owner entry (the scratch registry) is written once the test has
+    // started, while its exec runs on another CPU: a launcher killed outright
+    // in the microseconds between its mkdir and this leaves an empty
+    // directory no one sweeps, as it did before between mkdir and the entry
+    // (bench/run_overhead/README.md, ninth step). Then the scratch of
+    // launchers killed outright is swept (it needs nothing of the test): its
+    // listing, and any removal, overlaps the test's run instead of delaying
+    // its exec.
+    if (!registry_.empty()) {
+        try {
+            scratch::write_owner(registry_, scratch_);
+        } catch (const std::exception& e) {
+            say(std::string("WARNING: ") + e.what());
+        }
+    }
     sweep_stale();
     wait_for_main();
     // Ctrl-C / Ctrl-\ reached only the test's group (it had the terminal): as a

@@ -362,11 +362,12 @@ void remove_owner(const std::string& registry, const std::string& id) {
     ::unlink(entry_path(registry, id, ".owner").c_str());
 }
 
-std::vector<OwnerEntry> claim_stale(const std::string& registry) {
+std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_view own_id) {
     std::vector<OwnerEntry> out;
     for (const auto& name : names_ending(registry, ".owner")) {
         OwnerEntry e;
         e.id = name.substr(0, name.size() - 6);
+        if (!own_id.empty() && e.id == own_id) continue;
         // Unparsable: written by something else (write_owner makes a complete
         // entry in one call), never ours to judge.
         if (!parse_owner_entry(read_owner_entry(registry + "/" + name), e)) continue;

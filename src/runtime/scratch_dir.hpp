@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace corral::scratch {
@@ -62,8 +63,9 @@ bool is_registered(const std::string& registry, const std::string& dir);
 void remove_owner(const std::string& registry, const std::string& id);
 // Owner entries whose process is gone (or is another process now), each
 // claimed by an atomic rename so that only one sweeper handles it. Call
-// release_claim() when done.
-std::vector<OwnerEntry> claim_stale(const std::string& registry);
+// release_claim() when done. The entry of `own_id` (the caller's own, alive
+// by definition) is not read.
+std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_view own_id = {});
 void release_claim(const OwnerEntry& e);
 // True when `path` is "<dir>/c-<id>": a sweeper only ever removes that.
 bool is_scratch_path_of(const std::string& path, const std::string& id);
