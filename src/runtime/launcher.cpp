@@ -60,6 +60,13 @@ int Launch::run() {
     } catch (const std::exception& e) {
         return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
     }
+    if (!registry_.empty()) {
+        try {
+            scratch::write_owner(registry_, scratch_);
+        } catch (const std::exception& e) {
+            say(std::string("WARNING: ") + e.what());
+        }
+    }
     rec_.test_id = scratch_.id;
     rec_.scratch_dir = scratch_.path;
 
@@ -88,21 +95,13 @@ int Launch::run() {
             rec_.exit_code = WEXITSTATUS(main_status_);
         return finish(code);
     }
-    // The owner entry (the scratch registry) is written once the test has
-    // started, while its exec runs on another CPU: a launcher killed outright
-    // in the microseconds between its mkdir and this leaves an empty
-    // directory no one sweeps, as it did before between mkdir and the entry
-    // (bench/run_overhead/README.md, ninth step). Then the scratch of
-    // launchers killed outright is swept (it needs nothing of the test): its
-    // listing, and any removal, overlaps the test's run instead of delaying
-    // its exec.
-    if (!registry_.empty()) {
-        try {
-            scratch::write_owner(registry_, scratch_);
-        } catch (const std::exception& e) {
-            say(std::string("WARNING: ") + e.what());
-        }
-    }
+    // Scratch of launchers killed outright is swept while the test starts (it
+    // needs nothing of it), instead of delaying its exec. It overlaps a test
+    // that waits (sleep, I/O) or runs on another CPU; a short busy one often
+    // ends first: the clone's vfork wakes us only as the test's exec starts,
+    // and a busy CPU runs us after it (bench/run_overhead/README.md, ninth
+    // step). The owner entry stays before the clone: a test's first act may
+    // be `corral reap --scope "$CORRAL_SCOPE"`, which needs it.
     sweep_stale();
     wait_for_main();
     // Ctrl-C / Ctrl-\ reached only the test's group (it had the terminal): as a

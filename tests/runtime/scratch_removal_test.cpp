@@ -183,6 +183,29 @@ TEST(ScratchRegistry, OwnerEntriesAreSymlinksAndOlderFilesStillCount) {
     fs::remove_all(root);
 }
 
+// The launcher's sweep passes its own id: its own entry (alive by definition)
+// is neither read nor claimed, whatever it says; any other stale one is.
+TEST(ScratchRegistry, TheCallersOwnEntryIsNeverClaimed) {
+    auto root = fs::temp_directory_path() / ("corral-own-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "registry");
+    std::string registry = (root / "registry").string();
+    pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ::waitpid(gone, nullptr, 0);
+    // Written as a dead launcher's: only the caller's id keeps it from the sweep.
+    auto ours = scratch::create(root.string());
+    fs::create_symlink(std::to_string(gone) + " 1 " + ours.path,
+                       root / "registry" / (ours.id + ".owner"));
+    EXPECT_TRUE(scratch::claim_stale(registry, ours.id).empty());
+    EXPECT_TRUE(fs::is_symlink(root / "registry" / (ours.id + ".owner")));
+    auto stale = scratch::claim_stale(registry);
+    ASSERT_EQ(stale.size(), 1u) << "any other caller sees it stale";
+    EXPECT_EQ(stale[0].id, ours.id);
+    scratch::release_claim(stale[0]);
+    fs::remove_all(root);
+}
+
 // A test that made its scratch directory itself unreadable (chmod 000) as an
 // unprivileged user: the launcher (the same user) makes it its own again and
 // removes it. Before, "open: Permission denied" and the directory stayed.
