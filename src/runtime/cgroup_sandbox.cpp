@@ -12,6 +12,7 @@
 
 #include "common/text.hpp"
 #include "kernel/cgroup_path.hpp"
+#include "kernel/dentry.hpp"
 
 namespace corral::cgroup {
 
@@ -21,7 +22,7 @@ int FsOps::make_dir(const std::string& path) const {
     return ::mkdir(path.c_str(), 0755) == 0 ? 0 : errno;
 }
 int FsOps::remove_dir(const std::string& path) const {
-    return ::rmdir(path.c_str()) == 0 ? 0 : errno;
+    return fs::unlink_uncached(AT_FDCWD, path.c_str(), AT_REMOVEDIR) == 0 ? 0 : errno;
 }
 int FsOps::write(const std::string& path, const std::string& value) const {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);

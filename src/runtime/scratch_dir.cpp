@@ -23,6 +23,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/read_file.hpp"
+#include "kernel/dentry.hpp"
 #include "kernel/paths.hpp"
 #include "kernel/process.hpp"
 
@@ -240,7 +241,7 @@ ScratchDir create(const std::string& root, size_t id_length) {
         if (::mkdir(d.path.c_str(), 0700) == 0) {
             if (root_mode && ::chmod(d.path.c_str(), mode) != 0) {
                 int e = errno;
-                ::rmdir(d.path.c_str());
+                fs::unlink_uncached(AT_FDCWD, d.path.c_str(), AT_REMOVEDIR);
                 throw std::system_error(e, std::generic_category(),
                                         "cannot set the mode of scratch directory " + d.path);
             }
@@ -341,7 +342,7 @@ void write_owner(const std::string& registry, const ScratchDir& d) {
     if (::symlink(text.c_str(), entry.c_str()) == 0) return;
     // An entry of this id left by a launcher killed outright (ids are random):
     // ours now.
-    if (errno == EEXIST && ::unlink(entry.c_str()) == 0 &&
+    if (errno == EEXIST && fs::unlink_uncached(AT_FDCWD, entry.c_str(), 0) == 0 &&
         ::symlink(text.c_str(), entry.c_str()) == 0)
         return;
     throw std::system_error(errno, std::generic_category(),
@@ -359,7 +360,7 @@ bool is_registered(const std::string& registry, const std::string& dir) {
 }
 
 void remove_owner(const std::string& registry, const std::string& id) {
-    ::unlink(entry_path(registry, id, ".owner").c_str());
+    fs::unlink_uncached(AT_FDCWD, entry_path(registry, id, ".owner").c_str(), 0);
 }
 
 std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_view own_id) {
@@ -383,7 +384,7 @@ std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_vie
 }
 
 void release_claim(const OwnerEntry& e) {
-    if (!e.claim.empty()) ::unlink(e.claim.c_str());
+    if (!e.claim.empty()) fs::unlink_uncached(AT_FDCWD, e.claim.c_str(), 0);
 }
 
 KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes, size_t max_count,
@@ -418,7 +419,7 @@ KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes
             struct stat st {};
             if (!is_scratch_path_of(k.path, id) || ::lstat(k.path.c_str(), &st) != 0 ||
                 !S_ISDIR(st.st_mode)) {
-                ::unlink(k.entry.c_str());  // removed by hand, or not ours
+                fs::unlink_uncached(AT_FDCWD, k.entry.c_str(), 0);  // removed by hand, or not ours
                 continue;
             }
             kept.push_back(std::move(k));
@@ -432,7 +433,7 @@ KeepResult keep(const std::string& registry, const ScratchDir& d, uint64_t bytes
         while (i < kept.size() && (kept.size() - i > max_count || total > max_bytes)) {
             if (kept[i].path == d.path) break;  // never the one just kept
             walk(kept[i].path, true);
-            ::unlink(kept[i].entry.c_str());
+            fs::unlink_uncached(AT_FDCWD, kept[i].entry.c_str(), 0);
             total -= kept[i].bytes;
             result.removed.push_back(kept[i].path);
             ++i;
@@ -463,7 +464,7 @@ TreeResult walk(const std::string& path, bool remove, const std::function<bool()
     // The common end of a test: it left its scratch empty. rmdir(2) removes
     // only an empty directory and does not follow a final symlink; anything
     // else (ENOTEMPTY, a mount on it: EBUSY, a symlink: ENOTDIR) takes the walk.
-    if (remove && ::rmdir(path.c_str()) == 0) {
+    if (remove && fs::unlink_uncached(AT_FDCWD, path.c_str(), AT_REMOVEDIR) == 0) {
         out.removed = true;
         return out;
     }
@@ -490,7 +491,8 @@ TreeResult walk(const std::string& path, bool remove, const std::function<bool()
             out.replaced_by = S_ISLNK(st.st_mode) ? "a symlink" : "a file";
             out.bytes = static_cast<uint64_t>(st.st_blocks) * 512;
             out.entries = 1;
-            if (remove) note_removal(out, path, ::unlink(path.c_str()), "unlink");
+            if (remove)
+                note_removal(out, path, fs::unlink_uncached(AT_FDCWD, path.c_str(), 0), "unlink");
             return out;
         }
         if (e == ENOENT) {  // the test removed it itself: nothing to measure or remove
@@ -519,7 +521,8 @@ TreeResult walk(const std::string& path, bool remove, const std::function<bool()
     out.bytes += top.bytes;
     Walker walker(remove, out, go_on);
     walker.walk_dir(fd, path, top);
-    if (remove && !out.stopped) note_removal(out, path, ::rmdir(path.c_str()), "rmdir");
+    if (remove && !out.stopped)
+        note_removal(out, path, fs::unlink_uncached(AT_FDCWD, path.c_str(), AT_REMOVEDIR), "rmdir");
     return out;
 }
 

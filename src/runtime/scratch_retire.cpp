@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/unique_fd.hpp"
+#include "kernel/dentry.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -107,7 +108,7 @@ RetiredRemoval remove_retired(const std::string& root, size_t max,
     };
     for (auto& name : names) {
         if (done()) return out;
-        if (::unlinkat(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
+        if (fs::unlink_uncached(pool.get(), name.c_str(), AT_REMOVEDIR) == 0) {
             ++out.removed;
         } else if (errno != ENOENT) {  // ENOENT: another launcher removed it
             written.push_back(std::move(name));

@@ -25,6 +25,7 @@
 #include "run_harness.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/scratch_retire.hpp"
+#include "tests/support/dentry_probe.hpp"
 
 using testing::HasSubstr;
 
@@ -1198,6 +1199,37 @@ TEST_F(Run, RetiredScratchIsRemovedWhileALongerTestRunsNotAfterAShortOne) {
         ASSERT_TRUE(corral::scratch::retire(corral::scratch::create(root)));
     ASSERT_EQ(run({"--", "true"}).code, 0);
     EXPECT_LE(pool(), corral::launcher::kRetiredBacklog + 2) << "a backlog was not trimmed";
+}
+
+// What a launch removes leaves no negative dentry behind: one per test, kept
+// until memory pressure, piled up by the hundred thousand on a host with
+// memory to spare (kernel/dentry.hpp). Before, each retired directory the
+// launcher removed stayed cached as a name that does not exist.
+TEST_F(Run, WhatALaunchRemovesLeavesNoNegativeDentry) {
+    const std::string root = (dir_ / "scratch").string();
+    std::vector<std::string> retired;
+    for (int i = 0; i < 3; ++i) {
+        auto d = corral::scratch::create(root);
+        ASSERT_TRUE(corral::scratch::retire(d));
+        retired.push_back("r-" + d.id);
+    }
+    const std::string pool = corral::scratch::retired_pool(root);
+    // The control: a plain rmdir in the same directory leaves one.
+    ASSERT_EQ(::mkdir((pool + "/control").c_str(), 0700), 0);
+    ASSERT_EQ(::rmdir((pool + "/control").c_str()), 0);
+    auto control = corral::test::cached(pool, "control");
+    if (control != corral::test::Cached::Negative)
+        GTEST_SKIP() << "a plain rmdir under " << pool << " leaves "
+                     << corral::test::to_string(control)
+                     << " (openat2 RESOLVE_CACHED needs Linux >= 5.12, and tmpfs frees them "
+                        "itself): nothing to compare";
+
+    auto r = run({"--", "sleep", "0.3"});  // long enough to remove the pool's three
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const auto& name : retired) {
+        auto c = corral::test::cached(pool, name);
+        EXPECT_EQ(c, corral::test::Cached::NotCached) << name << ": " << corral::test::to_string(c);
+    }
 }
 
 // The removal while the test runs gives way to what the launcher must do at
