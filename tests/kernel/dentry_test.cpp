@@ -1,9 +1,8 @@
 // kernel/dentry.hpp unlink_uncached(): a removal that leaves no negative
 // dentry behind, for files, symlinks and directories, under the temporary
 // directory (a scratch root's filesystem). The control (plain unlinkat) shows
-// the probe sees what it should on this kernel and filesystem. (tmpfs frees
-// most negative entries itself; openat2's RESOLVE_CACHED cannot see the
-// ones it keeps.)
+// the probe sees what it should on this kernel and filesystem. (On tmpfs,
+// after a plain unlink, the probe finds nothing cached: nothing to compare.)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
