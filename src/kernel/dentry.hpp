@@ -2,18 +2,22 @@
 //
 // unlink(2) or rmdir(2) of a name that nothing else holds turns its dentry
 // negative and keeps it cached until memory pressure (fs/dcache.c, d_delete:
-// "Are we the only user?"). A launcher removes uniquely named entries at
-// every test (its owner entry, a retired scratch directory, a per-test
-// cgroup), so on a host with memory to spare they pile up, about two per test,
-// in the same few directories, and every later create there gets slower: the
-// owner entry's symlink(2) took 11 us on a fresh directory and 0.85 ms after
-// ~400 k launches (Linux 6.18, tmpfs; bench/run_overhead/README.md, ninth
-// step). Held open (O_PATH) across the removal, the dentry is unhashed
-// instead, and freed with the descriptor: nothing is left.
+// "Are we the only user?"), on disk filesystems such as ext4 (tmpfs keeps
+// none). A launcher removes uniquely named entries at every test (a retired
+// scratch directory, its owner entry where the runtime directory is on disk,
+// a scratch directory the walk removes), so on a host with memory to spare
+// they piled up, about two per test: 415 k after a day of launches on a
+// 24 GB machine (bench/run_overhead/README.md, ninth step). Held open
+// (O_PATH) across the removal, the dentry is unhashed instead, and freed
+// with the descriptor: nothing is left.
 //
 // A negative dentry is only cached knowledge that a name does not exist:
 // leaving one is never wrong, only costly. So when the name cannot be held
-// (no descriptor left, or it is gone already) it is removed all the same.
+// (no descriptor left) it is removed all the same; a name another process
+// removed first is looked up, and so cached, by the attempt to hold it (two
+// launchers trimming one pool). On NFS a file held open is renamed
+// (.nfsXXXX) and removed when the descriptor closes: still gone, one more
+// round trip.
 #pragma once
 
 namespace corral::fs {

@@ -19,6 +19,14 @@ namespace corral::cgroup {
 // --- live cgroupfs operations ---
 
 int FsOps::make_dir(const std::string& path) const {
+    // The parent's write permission is checked first (effective ids): a
+    // mkdir(2) refused with EACCES has looked the new name up, and cgroupfs
+    // keeps it as a negative dentry (kernel/dentry.hpp), two a launch for an
+    // unprivileged user whose test runs 50 ms (one per hierarchy tried).
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0 &&
+        ::faccessat(AT_FDCWD, path.substr(0, slash).c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+        return errno;
     return ::mkdir(path.c_str(), 0755) == 0 ? 0 : errno;
 }
 int FsOps::remove_dir(const std::string& path) const {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -124,4 +125,78 @@ INSTANTIATE_TEST_SUITE_P(ThisHost, SandboxOn,
                          });
 
 }  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+long negative_dentries() {
+    auto text = read_file("/proc/sys/fs/dentry-state");
+    long v[5] = {};
+    if (!text ||
+        std::sscanf(text->c_str(), "%ld %ld %ld %ld %ld", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5)
+        return -1;
+    return v[4];
+}
+
+// In a child as nobody: how many negative dentries `tries` refused mkdirs of
+// fresh names under `parent` leave, plain (mkdir(2)) or through FsOps. -1 on
+// a setup failure.
+long left_by(const std::string& parent, int tries, bool plain) {
+    int fds[2];
+    if (::pipe(fds) != 0) return -1;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        long out = -1;
+        if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+            cgroup::FsOps ops;
+            long before = negative_dentries();
+            for (int i = 0; i < tries; ++i) {
+                std::string dir = parent + "/corral-negtest-" + std::to_string(::getpid()) + "-" +
+                                  std::to_string(i) + (plain ? "p" : "o");
+                if (plain ? ::mkdir(dir.c_str(), 0755) == 0 : ops.make_dir(dir) == 0) _exit(3);
+            }
+            out = negative_dentries() - before;
+        }
+        (void)!::write(fds[1], &out, sizeof out);
+        _exit(0);
+    }
+    ::close(fds[1]);
+    long out = -1;
+    if (::read(fds[0], &out, sizeof out) != static_cast<ssize_t>(sizeof out)) out = -1;
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : -1;
+}
+
+}  // namespace
+
+// An unprivileged launcher cannot make its test's cgroup: the refusal comes
+// from the parent's permission, checked first, so no mkdir(2) looks the new
+// name up and leaves it cached as absent. Before, every launch of a test
+// running 50 ms left two such entries in cgroupfs (a fresh tester's count:
+// +200 per 100 launches). Counted host-wide (openat2's RESOLVE_CACHED cannot
+// see cgroupfs entries), against a plain mkdir as the control.
+TEST(FsOps, ARefusedCgroupLeavesNoNegativeDentry) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as nobody (setuid)";
+    std::string parent;
+    for (const char* p : {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+        if (::access(p, F_OK) == 0 && std::filesystem::is_directory(p)) {
+            parent = p;
+            break;
+        }
+    if (parent.empty()) GTEST_SKIP() << "no cgroupfs mounted under /sys/fs/cgroup";
+    const int tries = 400;
+    long control = left_by(parent, tries, true);
+    ASSERT_GE(control, 0) << "the child could not count (setuid, or mkdir as nobody succeeded)";
+    if (control < tries / 2)
+        GTEST_SKIP() << "a refused mkdir left " << control << " negative dentries for " << tries
+                     << " here: nothing to compare";
+    long ours = left_by(parent, tries, false);
+    ASSERT_GE(ours, 0);
+    EXPECT_LT(ours, tries / 4) << "control: " << control;
+}
+
 }  // namespace corral
