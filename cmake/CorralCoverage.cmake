@@ -1,3 +1,5 @@
+# Over ~400 lines on purpose: ctest reads one include file per build tree, and
+# every replaced command (add_test, set_tests_properties, ...) shares its state.
 # CorralCoverage.cmake: read by ctest, not by cmake. corral_setup() puts
 # <OUTPUT_DIR>/coverage.cmake first in the top directory's TEST_INCLUDE_FILES;
 # that file sets _corral_cov_* and includes this one. From then on every

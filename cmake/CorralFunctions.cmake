@@ -1,3 +1,6 @@
+# Over ~400 lines on purpose: this is the one file find_package(Corral) loads
+# and ctest loads again at test time (CorralCoverage.cmake); its private
+# _corral_* helpers are shared by every public function below.
 # Corral's CMake functions: host-bounded tests for a CMake project.
 #
 #   corral_setup([CONFIG file] [OUTPUT_DIR dir] [POOLS] [SPEC_AT_TEST_TIME AUTO|ON|OFF]

@@ -1,3 +1,6 @@
+// Over ~400 lines on purpose: this file is the one home of /proc/<pid>
+// reading, pidfds, signals and the terminate sequence (HACKING.md, the
+// layout table's `src/kernel/` row); split, one interface would have two homes.
 #include "kernel/process.hpp"
 
 #include <dirent.h>

@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: one test per planner decision and warning, on
+// shared hand-built Facts; split, each file would rebuild the same fixtures.
 // The planner on hand-built Facts: every decision and warning with its numbers.
 #include <gtest/gtest.h>
 

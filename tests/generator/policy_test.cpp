@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: every policy error kind and precedence rule,
+// with one set of YAML and environment helpers.
 // Policy: corral.yaml parsing (every error kind with its message), CORRAL_*
 // variables, command-line overrides, precedence and provenance.
 #include <gtest/gtest.h>

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/text.hpp"
 #include "kernel/dentry.hpp"
 #include "tests/support/dentry_probe.hpp"
 
@@ -32,7 +33,7 @@ bool keeps_negatives(const fs::path& dir, std::string& seen) {
     if (d >= 0) ::close(d);
     Cached c = made && ::unlink((dir / "control").c_str()) == 0 ? cached(dir, "control")
                                                                 : Cached::Unsupported;
-    seen += " " + dir.string() + ": " + corral::test::to_string(c) + ";";
+    seen += corral::cat({" ", dir.string(), ": ", corral::test::to_string(c), ";"});
     if (c == Cached::Negative) return true;
     fs::remove_all(dir, ec);
     return false;

@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: the reaper's acceptance tests share one
+// process-starting and pid-recording harness (see below).
 // corral reap: matching rules (pure), and the acceptance tests of issue 5 that
 // start real processes under a unique scope directory and run the real
 // `corral` program (items 1 reap half, 3, 4, 5, 6, 7, 8) or the library with a

@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: the end-to-end tests of `corral run` share one
+// harness of unique-token processes and their teardown (see below).
 // End-to-end tests of `corral run`: the real program, real processes, real
 // cgroups, real ctest. Every process a test starts carries a unique token in
 // its argv (a unique `sleep` duration); teardown kills survivors by pid.
