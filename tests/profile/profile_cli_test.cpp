@@ -116,6 +116,28 @@ TEST_F(ProfileCli, CheckExitsOneOnAnUnderDeclaredTest) {
     EXPECT_NE(r.out.find("\"under_declared\": ["), std::string::npos) << r.out;
 }
 
+// docs/exit-codes.md "corral profile": standard output that cannot be written
+// is 1, said on stderr (as for every command); an --out or --cmake file that
+// cannot be written is 2.
+TEST_F(ProfileCli, AnUnwritableOutputHasTheCodeTheDocsGive) {
+    if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this host";
+    auto ok = write("ok.jsonl", rec("r1", "fits", 100, 10 << 20));
+    for (const std::string extra : {"", " --json", " --check"}) {
+        // stderr to the pipe, stdout to /dev/full; `exit` keeps the helper's
+        // own 2>&1 off this command.
+        auto r = corral("profile --records '" + ok + "'" + extra + " 2>&1 >/dev/full; exit $?");
+        EXPECT_EQ(r.code, 1) << extra << ": " << r.out;
+        EXPECT_NE(r.out.find("cannot write to standard output"), std::string::npos) << r.out;
+    }
+    const std::string out = (dir_ / "no/such/p.json").string();
+    const std::string cmake = (dir_ / "no/such/p.cmake").string();
+    auto r = corral("profile --records '" + ok + "' --out '" + out + "'");
+    EXPECT_EQ(r.code, 2) << r.out;
+    r = corral("profile --records '" + ok + "' --cmake '" + cmake + "'");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_FALSE(fs::exists(dir_ / "no"));
+}
+
 // --check states the "heavy" threshold it used and where it came from: the
 // default (profile::kHeavyBytes, 256 MiB) or --heavy; in text and in --json.
 TEST_F(ProfileCli, CheckStatesTheHeavyThresholdAndItsSource) {
