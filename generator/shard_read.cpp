@@ -213,7 +213,8 @@ Profile parse_profile(std::string_view text, const std::string& origin) {
         return prof;
     }
     // CTestCostData.txt: "<name> <previous runs> <average cost>" per line, then
-    // "---" and the names of the tests that failed last time.
+    // "---" and the names of the tests that failed last time
+    // (cmCTestMultiProcessHandler::UpdateCostData).
     prof.format = "CTestCostData.txt";
     int line_no = 0;
     for (auto line : split_lines(text)) {
@@ -241,6 +242,10 @@ Profile parse_profile(std::string_view text, const std::string& origin) {
             throw ShardError(origin + ":" + std::to_string(line_no) +
                              ": expected \"<test name> <runs> <seconds>\", got \"" +
                              std::string(line) + "\"");
+        // 0 previous runs: CTest averages the durations of passed runs only
+        // (cmCTestRunTest), so a test that never passed is "<name> 0 0" —
+        // unknown, not a measured 0 s.
+        if (*runs == 0) continue;
         ProfileEntry e;
         e.wall_median_seconds = cost;
         prof.tests[std::string(line.substr(0, sp1))] = e;

@@ -138,6 +138,29 @@ TEST(ShardParse, ReadsAProfileAndACostFile) {
     EXPECT_DOUBLE_EQ(c.tests["name with spaces"].wall_median_seconds, 1.25);
 }
 
+// CTest averages only passed runs into CTestCostData.txt; a test that never
+// passed is "<name> 0 0" (field report: a timed-out 7 s test predicted at 0 s,
+// and the zeros pulled the default duration down). Unknown, not 0 s.
+TEST(ShardParse, ACostFileTestThatNeverPassedIsUnknown) {
+    auto c = parse_profile("hang 0 0\nslow 4 7.5\nquick 2 0.5\nmid 1 2\n---\nhang\n",
+                           "CTestCostData.txt");
+    EXPECT_EQ(c.tests.count("hang"), 0u);
+    ASSERT_EQ(c.tests.size(), 3u);
+    std::vector<CTestTest> tests(4);
+    const char* names[] = {"hang", "slow", "quick", "mid"};
+    for (size_t i = 0; i < tests.size(); ++i) {
+        tests[i].name = names[i];
+        tests[i].number = static_cast<int>(i) + 1;
+    }
+    ShardOptions o;
+    o.shards = 2;
+    auto plan = make_shards(tests, &c, runner(1), o);
+    EXPECT_DOUBLE_EQ(plan.default_duration, 2);  // the median of 7.5, 0.5 and 2
+    EXPECT_EQ(plan.tests[0].duration_source, "default");
+    EXPECT_DOUBLE_EQ(plan.tests[0].task.duration, 2);
+    EXPECT_EQ(plan.tests[1].duration_source, "profile");
+}
+
 TEST(ShardParse, BadProfileSaysWhereAndWhat) {
     auto message = [](const char* text) {
         try {
