@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <utility>
+
+#include "common/text.hpp"
 
 namespace corral::reap {
 namespace {
@@ -105,6 +108,36 @@ void add_spared(std::vector<Spared>& all, std::set<std::pair<pid_t, unsigned lon
         if (seen.emplace(s.info.pid, s.info.start_time).second) all.push_back(s);
 }
 
+// A `corral run` launcher: argv[1] is "run" and argv[0]'s basename is
+// "corral" or the reaper's own (an installed copy under another name).
+bool is_launcher(const proc::ProcessInfo& info, std::string_view own_name) {
+    if (info.argv.size() < 2 || info.argv[1] != "run") return false;
+    std::string_view name = info.argv[0];
+    if (auto slash = name.rfind('/'); slash != std::string_view::npos)
+        name.remove_prefix(slash + 1);
+    return name == "corral" || (!own_name.empty() && name == own_name);
+}
+
+// The live launchers that are not the reaper's own ancestors: each reaps its
+// own test when the test ends (runtime.md "Never touched", `launched`), so
+// what runs under one belongs to a test still running, of another ctest run
+// in the same scope or of this run's tests outside the fixture.
+struct OtherLaunchers {
+    std::map<pid_t, pid_t> parent;  // pid -> ppid, every live process scanned
+    std::set<pid_t> launchers;
+
+    // `pid` itself or the nearest of its ancestors that is such a launcher.
+    std::optional<pid_t> owner_of(pid_t pid) const {
+        for (int depth = 0; pid > 1 && depth < 4096; ++depth) {
+            if (launchers.count(pid)) return pid;
+            auto it = parent.find(pid);
+            if (it == parent.end()) return std::nullopt;
+            pid = it->second;
+        }
+        return std::nullopt;
+    }
+};
+
 }  // namespace
 
 ScanResult scan(const ScanOptions& options) {
@@ -113,29 +146,53 @@ ScanResult scan(const ScanOptions& options) {
     const pid_t self = host.self_pid();
     const uid_t me = host.uid();
     const auto ancestors = ancestors_of(self, host);
+    // The whole table first: whether a process runs under a live launcher
+    // depends on processes the pid order puts after it.
+    std::vector<proc::ProcessInfo> table;
     for (pid_t pid : proc::list_pids(host)) {
         auto info = proc::read_process(pid, host);
         if (!info) continue;                                     // vanished mid-scan
         if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
-        auto match = match_process(*info, options);
+        table.push_back(std::move(*info));
+    }
+    std::string own_name;
+    OtherLaunchers others;
+    for (const auto& info : table) {
+        if (info.pid == self && !info.argv.empty()) {
+            own_name = info.argv[0];
+            if (auto slash = own_name.rfind('/'); slash != std::string::npos)
+                own_name.erase(0, slash + 1);
+        }
+        others.parent[info.pid] = info.ppid;
+    }
+    for (const auto& info : table)
+        if (info.pid != self && !ancestors.count(info.pid) && is_launcher(info, own_name))
+            others.launchers.insert(info.pid);
+    for (auto& info : table) {
+        auto match = match_process(info, options);
         if (!match) continue;
         std::optional<SpareReason> reason;
+        const pid_t pid = info.pid;
         if (pid == self)
             reason = SpareReason::Self;
         else if (ancestors.count(pid))
             reason = SpareReason::Ancestor;
         else if (pid == 1)
             reason = SpareReason::Pid1;
-        else if (info->kernel_thread)
+        else if (info.kernel_thread)
             reason = SpareReason::KernelThread;
-        else if (!options.all_users && info->uid != me)
+        else if (!options.all_users && info.uid != me)
             reason = SpareReason::OtherUser;
+        else if (auto owner = others.owner_of(pid)) {
+            reason = SpareReason::Launched;
+            match->detail += cat({" (running under corral run pid ", std::to_string(*owner), ")"});
+        }
         if (reason)
             result.spared.push_back(
-                Spared{std::move(*info), match->by, std::move(match->detail), *reason});
+                Spared{std::move(info), match->by, std::move(match->detail), *reason});
         else
             result.targets.push_back(
-                Candidate{std::move(*info), match->by, std::move(match->detail)});
+                Candidate{std::move(info), match->by, std::move(match->detail)});
     }
     return result;
 }

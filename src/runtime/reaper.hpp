@@ -47,7 +47,7 @@ class ScopeRefused : public std::runtime_error {
 enum class Tie { Argv, Cwd, Exe, Env, Files };
 // Why a process tied to the scope was not signalled (docs/runtime.md "Never
 // touched", the `reason | who` table). Checked in this order: the first wins.
-enum class SpareReason { Self, Ancestor, Pid1, KernelThread, OtherUser };
+enum class SpareReason { Self, Ancestor, Pid1, KernelThread, OtherUser, Launched };
 // How a found process ended, or did not (docs/runtime.md "Output", the
 // `outcome | meaning` table).
 enum class Outcome {
@@ -86,6 +86,10 @@ inline constexpr NameRow<SpareReason> kSpareReasonNames[] = {
     {SpareReason::OtherUser, "other-user",
      "a process whose real uid differs from corral reap's real uid; killed only with "
      "--all-users (a warning on stderr names each one)"},
+    {SpareReason::Launched, "launched",
+     "a live corral run that is not an ancestor of corral reap, and every process under it: that "
+     "launcher ends its own test's processes when the test ends (another ctest run in the same "
+     "scope, or a test outside the cleanup fixture)"},
 };
 
 inline constexpr NameRow<Outcome> kOutcomeNames[] = {

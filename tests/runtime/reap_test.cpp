@@ -375,6 +375,49 @@ TEST_F(ReapProcessTest, DaemonIsFoundAndKilled) {
     EXPECT_TRUE(ended(started_.size() - 1));
 }
 
+// Two ctest runs in one build tree share its scope: the cleanup fixture of the
+// run that ends first must leave the other's live launchers (`corral run`)
+// and their tests alone (field report: it killed them, and that run's test
+// failed with "received SIGTERM"). What a launcher killed outright leaves
+// behind is an orphan, and is reaped.
+TEST_F(ReapProcessTest, ALiveLauncherAndItsTestAreLeftToIt) {
+    auto scope = make_dir("001");
+    auto ready = ctl_ / "background.pid";
+    const std::string script = "sleep 30.4243 & echo $! > '" + ready.string() + ".tmp' && mv '" +
+                               ready.string() + ".tmp' '" + ready.string() +
+                               "'; exec sleep 30.4244";
+    auto launcher = spawn(CORRAL_EXE,
+                          {"corral", "run", "--scratch-root", scope.string(), "--cgroup", "off",
+                           "--", "sh", "-c", script},
+                          base_);
+    ASSERT_TRUE(wait_for_file(ready));
+    auto background = adopt(ready);
+
+    auto r = run_corral({"reap", "--scope", scope.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto j = r.json();
+    EXPECT_TRUE(j["found"].empty()) << j.dump(2);
+    for (pid_t pid : {started_[launcher].pid, background.pid}) {
+        auto* s = find_pid(j["spared"], pid);
+        ASSERT_NE(s, nullptr) << "pid " << pid << " not spared: " << j.dump(2);
+        EXPECT_EQ((*s)["reason"], "launched") << s->dump();
+    }
+    EXPECT_FALSE(ended(launcher));
+    EXPECT_FALSE(ended(started_.size() - 1));
+
+    // The launcher killed outright: nothing reaps its test's background process
+    // but the next reap.
+    ProcessRef::open(started_[launcher].pid, started_[launcher].start_time)->signal(SIGKILL);
+    wait_child(launcher);
+    r = run_corral({"reap", "--scope", scope.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    j = r.json();
+    auto* found = find_pid(j["found"], background.pid);
+    ASSERT_NE(found, nullptr) << j.dump(2);
+    EXPECT_EQ((*found)["outcome"], "terminated");
+    EXPECT_TRUE(ended(started_.size() - 1));
+}
+
 // Item 3: sibling scopes; a trailing slash and a symlinked scope behave the same.
 TEST_F(ReapProcessTest, OnlyTheScopeDiesNotItsSiblings) {
     auto s001 = make_dir("x/001");
