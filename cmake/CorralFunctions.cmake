@@ -31,10 +31,20 @@ endif()
 
 # ---------------------------------------------------------------- helpers
 
-# Test name (or function name) every error message starts with.
-macro(_corral_fail context)
-  message(FATAL_ERROR "${context}: ${ARGN}")
-endmacro()
+# Test name (or function name) every error message starts with, then the
+# other arguments joined as written (one message split over several quoted
+# arguments; a semicolon inside an argument is kept). A function, not a macro:
+# a macro's ${ARGN} would join the parts with ";".
+function(_corral_fail context)
+  set(text "")
+  if(ARGC GREATER 1)
+    math(EXPR last "${ARGC} - 1")
+    foreach(i RANGE 1 ${last})
+      string(APPEND text "${ARGV${i}}")
+    endforeach()
+  endif()
+  message(FATAL_ERROR "${context}: ${text}")
+endfunction()
 
 # The value grammar: the CMake half of src/common/units.{hpp,cpp}. Both are held
 # to the one table tests/data/units-cases.json (tests/common/units_cases.cmake);
@@ -885,7 +895,8 @@ function(corral_setup)
       OUTPUT_VARIABLE gen_out
       ERROR_VARIABLE gen_err)
     if(NOT rc EQUAL 0)
-      _corral_fail("${context}" "\"${corral_path} generate --out ${out} ${options_args}\" "
+      string(REPLACE ";" " " shown_args "${options_args}")
+      _corral_fail("${context}" "\"${corral_path} generate --out ${out} ${shown_args}\" "
                    "failed (exit ${rc}):\n${gen_err}${gen_out}")
     endif()
   else()
