@@ -179,8 +179,18 @@ Profile parse_profile(std::string_view text, const std::string& origin) {
         try {
             doc = json::parse(text);
         } catch (const json::parse_error& e) {
-            throw ShardError(origin + ": not valid JSON: " + e.what());
+            // A records file (one corral.record/1 object per line) is the
+            // usual mistake: it is what the profile is made from.
+            const auto first = trimmed.substr(0, trimmed.find('\n'));
+            doc = json::parse(first, nullptr, /*allow_exceptions=*/false);
+            if (!doc.is_object() || doc.value("schema", "") != "corral.record/1")
+                throw ShardError(origin + ": not valid JSON: " + e.what());
         }
+        if (doc.is_object() && doc.value("schema", "") == "corral.record/1")
+            throw ShardError(origin +
+                             ": a records file (corral.record/1, one JSON object per line), not a "
+                             "profile: make one with `corral profile --records " +
+                             origin + " --out corral-profile.json` and pass that");
         if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != "corral.profile/1")
             throw ShardError(origin +
                              ": expected \"schema\": \"corral.profile/1\" (docs/profile.md)");

@@ -26,6 +26,17 @@ void stdout_failure_said();
 void keep_program_words(int argc, char** argv);
 const std::vector<std::string>& program_words();
 
+// For an option that names a file or directory to write: an empty value is
+// bad usage (exit 2), never "not given" — `--junit "$UNSET"` must not quietly
+// write nothing. A function, not a global: nothing to construct at each start.
+inline CLI::Validator non_empty_path() {
+    return CLI::Validator(
+        [](std::string& v) {
+            return v.empty() ? std::string("expected a path, got an empty string") : std::string();
+        },
+        "");
+}
+
 void add_probe_command(CLI::App& app, int& status);
 // plan (plan_command.cpp); generate, spec, pools, env, ci (generator_commands.cpp)
 void add_plan_command(CLI::App& app, int& status);

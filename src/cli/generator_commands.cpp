@@ -62,7 +62,8 @@ std::shared_ptr<SingleOutput> add_single(CLI::App* cmd) {
     cmd->add_option("-o,--output", opts->output_file,
                     "Write to FILE (atomically: temporary file, fsync, rename) instead of "
                     "standard output")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     return opts;
 }
 
@@ -93,6 +94,7 @@ void add_generate(CLI::App& app, int& status) {
     auto opts = std::make_shared<Options>();
     cmd->add_option("--out", opts->out, "Directory to write into (created if missing)")
         ->type_name("DIR")
+        ->check(non_empty_path())
         ->capture_default_str();
     cmd->add_flag("--json", opts->json,
                   "Print what was written as JSON (corral.generate/1): the directory, each "
@@ -207,7 +209,9 @@ void add_ci(CLI::App& app, int& status) {
     auto opts = add_single(cmd);
     auto forge = std::make_shared<std::string>();
     auto shards = std::make_shared<int>(0);
-    cmd->add_option("--shards", *shards, "Emit the sharded workflow with N shard jobs")
+    cmd->add_option(
+           "--shards", *shards,
+           "Emit the sharded workflow with N shard jobs (1-256: one matrix holds at most 256 jobs)")
         ->type_name("N")
         ->check(CLI::Range(1, 256));
     auto* group = cmd->add_option_group("forge", "CI system (exactly one)");

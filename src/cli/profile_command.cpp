@@ -170,7 +170,8 @@ void add_profile_command(CLI::App& app, int& status) {
         ->type_name("PROFILE");
     cmd->add_option("--out", opts->out,
                     "Write the profile here (merged with what the file already holds)")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_flag("--check", opts->check,
                   "Lint declarations: exit 1 when a test's peak exceeded its declaration; list "
                   "over-declared and heavy undeclared tests");
@@ -178,7 +179,8 @@ void add_profile_command(CLI::App& app, int& status) {
                   "Print the profile (or, with --check, the findings) as JSON on stdout");
     cmd->add_option("--cmake", opts->cmake,
                     "Write the CMake data corral_setup(PROFILE) applies at ctest time")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_option("--margin", opts->margin,
                     "Margin on the measured peak for --cmake's mem_mib, percent")
         ->capture_default_str();

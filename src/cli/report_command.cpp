@@ -175,13 +175,16 @@ void add_report_command(CLI::App& app, int& status) {
                     "Default: plan.json beside the records file, if there is one")
         ->type_name("FILE");
     cmd->add_option("--junit", opts->junit, "Write JUnit XML here (replaced atomically)")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_option("--markdown", opts->markdown,
                     "Append a Markdown summary here (e.g. \"$GITHUB_STEP_SUMMARY\")")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_option("--html", opts->html,
                     "Write a self-contained HTML timeline here (replaced atomically)")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_option("--expect-shards", opts->expect_shards,
                     "A `corral shard` manifest (shards.json): fail (exit 1) and list every "
                     "test in it that has no record in the reported run(s)")

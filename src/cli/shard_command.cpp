@@ -124,7 +124,9 @@ void add_shard_command(CLI::App& app, int& status) {
     cmd->add_option("--profile", opts->profile,
                     "Measured durations/memory: corral.profile/1 JSON (docs/profile.md) or a "
                     "Testing/Temporary/CTestCostData.txt");
-    cmd->add_option("--out", opts->out, "Directory for the shard files (created)")->required();
+    cmd->add_option("--out", opts->out, "Directory for the shard files (created)")
+        ->required()
+        ->check(non_empty_path());
     cmd->add_flag("--json", opts->json, "Print the manifest (corral.shards/1) instead of a table");
     cmd->add_option("--strategy", opts->strategy,
                     "corral (default); greedy, hash, stride only for comparison (they ignore "

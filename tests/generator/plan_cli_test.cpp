@@ -294,6 +294,34 @@ TEST_F(PlanCli, RunRefusesWhatIsNotAPlan) {
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
+// An empty output path is bad usage, not "not given": `--junit "$UNSET"` wrote
+// nothing and exited 0, and `generate --out ''` exited 1 as for a full disk
+// (field report). Every option that names a file or directory to write.
+TEST_F(PlanCli, AnEmptyOutputPathIsBadUsage) {
+    Result rec =
+        run({"run", "--records", (dir_ / "r.jsonl").string(), "--name", "t", "--", "/bin/true"});
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+    const std::string records = (dir_ / "r.jsonl").string();
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"spec", "--facts", facts_.string(), "-o", ""}, "--output"},
+        {{"pools", "--facts", facts_.string(), "--output", ""}, "--output"},
+        {{"generate", "--facts", facts_.string(), "--out", ""}, "--out"},
+        {{"report", "--records", records, "--junit", ""}, "--junit"},
+        {{"report", "--records", records, "--markdown", ""}, "--markdown"},
+        {{"report", "--records", records, "--html", ""}, "--html"},
+        {{"profile", "--records", records, "--out", ""}, "--out"},
+        {{"profile", "--records", records, "--cmake", ""}, "--cmake"},
+        {{"shard", "--tests-json", records, "--shards", "2", "--out", ""}, "--out"},
+    };
+    for (const auto& [args, option] : cases) {
+        Result r = run(args, {}, dir_);
+        EXPECT_EQ(r.exit_code, 2) << args[0] << " " << option << ": " << r.err;
+        EXPECT_NE(r.err.find(option + ": expected a path, got an empty string"), std::string::npos)
+            << r.err;
+        EXPECT_TRUE(r.out.empty()) << args[0] << " " << option << " printed: " << r.out;
+    }
+}
+
 // An unknown CORRAL_* variable gets the did-you-mean an unknown YAML key gets,
 // as a warning (docs/policy.md); known non-policy names pass silently.
 TEST_F(PlanCli, UnknownCorralVariableWarnsWithDidYouMean) {

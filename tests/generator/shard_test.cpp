@@ -176,6 +176,15 @@ TEST(ShardParse, BadProfileSaysWhereAndWhat) {
                   .find("prof: tests[\"a\"]: expected \"wall_seconds\""),
               std::string::npos);
     EXPECT_NE(message("a 1 2\nb x 2\n").find("prof:2:"), std::string::npos);
+    // A records file, one line or several: say what it is and what to run.
+    const std::string record = R"({"schema":"corral.record/1","name":"t","wall_seconds":1})";
+    for (const std::string& text : {record, record + "\n" + record + "\n"})
+        EXPECT_NE(message(text.c_str())
+                      .find("a records file (corral.record/1, one JSON object per "
+                            "line), not a profile: make one with `corral profile "
+                            "--records prof --out corral-profile.json`"),
+                  std::string::npos)
+            << message(text.c_str());
     EXPECT_NE(message("a 1 -2\n").find("prof:1:"), std::string::npos);
 }
 
