@@ -22,7 +22,7 @@ std::string what_happened(const Record& r);
 // The JSON's failed_by_outcome uses outcome_name() (docs/report.md "Counts").
 const char* failed_label(Outcome o);
 
-// "of the failed: exit code 1, timed out 1": the non-zero failed_by counts in
+// "of the failed: 1 non-zero exit, 1 timed out": the non-zero failed_by counts in
 // the order of kAllOutcomes; "" when nothing failed.
 std::string failed_breakdown(const Summary& s);
 

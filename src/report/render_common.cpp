@@ -84,7 +84,7 @@ std::string what_happened(const Record& r) {
 const char* failed_label(Outcome o) {
     switch (o) {
         case Outcome::Failed:
-            return "exit code";
+            return "non-zero exit";
         case Outcome::Leaked:
             return "leaked (--leak fail)";
         default:
@@ -97,8 +97,9 @@ std::string failed_breakdown(const Summary& s) {
     for (auto o : kAllOutcomes) {
         auto it = s.failed_by.find(o);
         if (it == s.failed_by.end() || it->second == 0) continue;
-        out += (out.empty() ? "of the failed: " : ", ") + std::string(failed_label(o)) + " " +
-               std::to_string(it->second);
+        // The count first: "exit code 1" read as the test's exit code.
+        out += cat({out.empty() ? "of the failed: " : ", ", std::to_string(it->second), " ",
+                    failed_label(o)});
     }
     return out;
 }

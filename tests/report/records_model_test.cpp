@@ -183,7 +183,7 @@ TEST(Summary, CountsFailedAsCtestSawItAndLeakedApart) {
     EXPECT_EQ(s.failed_by[Outcome::Failed], 1);
     EXPECT_EQ(s.failed_by[Outcome::TimedOut], 1);
     EXPECT_EQ(failed_breakdown(s),
-              "of the failed: exit code 1, timed out 1, leaked (--leak fail) 1");
+              "of the failed: 1 non-zero exit, 1 timed out, 1 leaked (--leak fail)");
     std::ostringstream text;
     render_text(s, text, false);
     EXPECT_THAT(text.str(), HasSubstr("  passed 2   failed 3   leaked 2\n"));
@@ -191,10 +191,11 @@ TEST(Summary, CountsFailedAsCtestSawItAndLeakedApart) {
     EXPECT_EQ(j["schema"], "corral.report/2");  // counts as CTest saw the tests
     EXPECT_EQ(j["counts"], nlohmann::json({{"passed", 2}, {"failed", 3}, {"leaked", 2}}));
     EXPECT_EQ(j["failed_by_outcome"]["leaked"], 1);
-    EXPECT_THAT(render_markdown(s), HasSubstr("passed **2** · failed **3** (of the failed: exit "
-                                              "code 1, timed out 1, leaked (--leak fail) 1) · "
-                                              "leaked **2**"));
-    EXPECT_THAT(render_html(s), HasSubstr("failed 3 (of the failed: exit code 1"));
+    EXPECT_THAT(render_markdown(s),
+                HasSubstr("passed **2** · failed **3** (of the failed: 1 "
+                          "non-zero exit, 1 timed out, 1 leaked (--leak fail)) · "
+                          "leaked **2**"));
+    EXPECT_THAT(render_html(s), HasSubstr("failed 3 (of the failed: 1 non-zero exit"));
     EXPECT_THAT(render_junit(s), HasSubstr("failures=\"2\" errors=\"1\""));
 }
 
