@@ -120,6 +120,7 @@ class Launch {
     double multiplier_ = 1.0;
     std::optional<double> timeout_;  // effective seconds
     std::string scratch_root_;
+    bool scratch_root_from_tmpdir_ = false;  // only $TMPDIR chose it: /tmp may stand in
     Translation translation_;
     locks::HeldLocks held_;
     scratch::ScratchDir scratch_;

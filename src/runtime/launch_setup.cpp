@@ -111,6 +111,7 @@ int Launch::prepare() {
     } else if (const char* t = std::getenv("TMPDIR"); t && *t) {
         scratch_root_ = t;
         from_tmpdir = true;
+        scratch_root_from_tmpdir_ = true;
     } else {
         scratch_root_ = "/tmp";
     }

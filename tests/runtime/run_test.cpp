@@ -1291,6 +1291,27 @@ TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {
     EXPECT_THAT(big.err, HasSubstr("larger than --keep-scratch-size"));
 }
 
+// A $TMPDIR that names no usable directory must not fail a test that passes
+// without corral run (field report: every test exited 125); /tmp stands in.
+// A root chosen on purpose still fails.
+TEST_F(Run, AnUnusableTmpdirGivesWayToTmp) {
+    std::ofstream(dir_ / "a-file") << "x";
+    for (const fs::path& bad : {dir_ / "gone", dir_ / "a-file"}) {
+        auto env = env_;
+        env["TMPDIR"] = bad.string();
+        auto r = finish(spawn({CORRAL_EXE, "run", "--", "sh", "-c", "echo \"in $TMPDIR\""}, env),
+                        Clock::now());
+        EXPECT_EQ(r.code, 0) << bad << ": " << r.err;
+        EXPECT_THAT(r.out, HasSubstr("in /tmp/c-"));
+        EXPECT_THAT(r.err, HasSubstr("the test's scratch directory goes under /tmp instead"));
+    }
+    auto chosen = finish(
+        spawn({CORRAL_EXE, "run", "--scratch-root", (dir_ / "gone").string(), "--", "true"}, env_),
+        Clock::now());
+    EXPECT_EQ(chosen.code, 125) << chosen.err;
+    EXPECT_THAT(chosen.err, HasSubstr("choose another root with --scratch-root"));
+}
+
 // --- issue 11 item 4: socket-path headroom --------------------------------------
 
 TEST_F(Run, ALongTmpdirGivesWayToAShortRootAndALongChosenRootIsSaid) {
