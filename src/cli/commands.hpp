@@ -4,6 +4,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,30 @@ inline CLI::Validator non_empty_path() {
             return v.empty() ? std::string("expected a path, got an empty string") : std::string();
         },
         "");
+}
+
+// A number from `lo` to `hi` (`whole`: an integer), else bad usage naming the
+// range as the help shows it: "expected a whole number from 1 to 256, got
+// 'abc'". CLI::Range says "Value abc not in range 1 to 256" for a word,
+// prints 0.000000 for a double bound, and lets "nan" through.
+inline CLI::Validator in_range(double lo, double hi, bool whole) {
+    auto num = [](double d) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", d);
+        return std::string(b);
+    };
+    std::string range = num(lo) + " - " + num(hi);
+    return CLI::Validator(
+        [=](std::string& v) {
+            char* end = nullptr;
+            double x = whole ? static_cast<double>(std::strtoll(v.c_str(), &end, 10))
+                             : std::strtod(v.c_str(), &end);
+            if (end != v.c_str() && *end == '\0' && std::isfinite(x) && x >= lo && x <= hi)
+                return std::string();
+            return std::string("expected ") + (whole ? "a whole number" : "a number") + " from " +
+                   num(lo) + " to " + num(hi) + ", got '" + v + "'";
+        },
+        std::string(whole ? "INT" : "FLOAT") + " in [" + range + "]");
 }
 
 void add_probe_command(CLI::App& app, int& status);

@@ -184,21 +184,10 @@ void add_profile_command(CLI::App& app, int& status) {
     cmd->add_option("--margin", opts->margin,
                     "Margin on the measured peak for --cmake's mem_mib, percent")
         ->capture_default_str();
-    auto* over_factor =
-        cmd->add_option("--over-factor", opts->over_factor,
-                        "--check: over-declared when declared > factor x peak")
-            ->check(CLI::Validator(
-                [](std::string& v) {
-                    // CLI::Range lets "nan" through (every comparison is false).
-                    char* end = nullptr;
-                    double x = std::strtod(v.c_str(), &end);
-                    if (end == v.c_str() || *end != '\0' || !std::isfinite(x))
-                        return std::string("expected a number from 1 to 1000, got '") + v + "'";
-                    return std::string();
-                },
-                "NUMBER"))
-            ->check(CLI::Range(1.0, 1000.0))
-            ->capture_default_str();
+    auto* over_factor = cmd->add_option("--over-factor", opts->over_factor,
+                                        "--check: over-declared when declared > factor x peak")
+                            ->check(in_range(1, 1000, false))
+                            ->capture_default_str();
     auto* heavy = cmd->add_option("--heavy", opts->heavy,
                                   "--check: an undeclared test with at least this peak is listed")
                       ->type_name("SIZE")

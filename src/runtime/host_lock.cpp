@@ -188,7 +188,7 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
     for (const auto& name : names) {
         UniqueFd fd(open_lock_file(dir + "/lock." + name));
         if (!flock_retry(fd.get(), LOCK_EX | LOCK_NB)) {
-            if (on_wait) on_wait("lock " + name);
+            if (on_wait) on_wait("the host-wide lock " + name);
             flock_retry(fd.get(), LOCK_EX);
         }
         held.add(fd.release(), "lock:" + name);
@@ -213,7 +213,7 @@ HeldLocks acquire(const std::string& dir, std::vector<std::string> names,
                 if (flock_retry(fds[static_cast<size_t>(i)], LOCK_EX | LOCK_NB)) taken = i;
             }
             if (taken >= 0) break;
-            if (!announced && on_wait) on_wait("a slot of " + s.type);
+            if (!announced && on_wait) on_wait("a host-wide slot of " + s.type);
             announced = true;
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, std::chrono::milliseconds(100));

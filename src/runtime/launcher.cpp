@@ -39,7 +39,7 @@ int Launch::run() {
             auto dir = locks::runtime_dir();
             auto t0 = Clock::now();
             held_ = locks::acquire(dir, o_.locks, o_.slots, [&](const std::string& what) {
-                say("waiting for host-wide " + what + " (" + dir + ")");
+                say("waiting for " + what + " (" + dir + ")");
             });
             rec_.lock_wait_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
             rec_.locks = held_.held();

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -97,6 +98,43 @@ TEST(HostLocks, NoDescriptorLeaksWhenALockFileCannotBeOpened) {
     EXPECT_EQ(open_fds(), before) << "slot files";
     EXPECT_THROW(locks::acquire(dir, {"a", "b"}, {}), std::system_error);
     EXPECT_EQ(open_fds(), before) << "lock files";
+    fs::remove_all(dir);
+}
+
+// What a run says while it waits reads as a sentence: "waiting for the
+// host-wide lock db", "waiting for a host-wide slot of vm" (it said "waiting
+// for host-wide a slot of vm").
+TEST(HostLocks, TheWaitIsNamedInWords) {
+    auto dir = fresh_dir("words");
+    auto held = locks::acquire(dir, {"db"}, {{"vm", 1}});
+    for (const auto& [lock_names, slot] :
+         {std::pair<std::vector<std::string>, std::vector<locks::SlotRequest>>{{"db"}, {}},
+          {{}, {{"vm", 1}}}}) {
+        auto said = dir / "said";
+        fs::remove(said);
+        pid_t pid = ::fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            ::alarm(20);
+            locks::acquire(dir, lock_names, slot, [&](const std::string& what) {
+                std::FILE* f = std::fopen(said.c_str(), "w");
+                if (f) std::fputs(what.c_str(), f);
+                if (f) std::fclose(f);
+                ::_exit(0);  // it would wait here
+            });
+            ::_exit(3);  // acquired: the lock was not held
+        }
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        std::FILE* f = std::fopen(said.c_str(), "r");
+        ASSERT_NE(f, nullptr);
+        char buf[128] = {};
+        size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        EXPECT_EQ(std::string(buf, n),
+                  lock_names.empty() ? "a host-wide slot of vm" : "the host-wide lock db");
+    }
     fs::remove_all(dir);
 }
 

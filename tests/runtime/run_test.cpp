@@ -620,10 +620,17 @@ TEST_F(Run, RunOptionValues) {
         {{"run", "--lock", "a/b"}, "1 to 100 of"},
         {{"run", "--slots", "vm:0"}, "1 to 4096"},
         {{"run", "--leak", "sometimes"}, "fail,warn,ignore"},
-        {{"reap", "--scope", scope, "--grace", "-1"}, "0.000000 to 3600"},
-        {{"reap", "--scope", scope, "--max-rounds", "0"}, "1 to 10000"},
-        {{"report", "--records", records_.string(), "--top", "abc"}, "0 to 1000"},
-        {{"shard", "--out", out, "--shards", "0"}, "1 to 1000"},
+        // The range as the help shows it (CLI::Range printed "0.000000 to 3600"
+        // and "Value abc not in range").
+        {{"reap", "--scope", scope, "--grace", "-1"}, "expected a number from 0 to 3600"},
+        {{"reap", "--scope", scope, "--max-rounds", "0"},
+         "expected a whole number from 1 to 10000"},
+        {{"report", "--records", records_.string(), "--top", "abc"},
+         "expected a whole number from 0 to 1000"},
+        {{"shard", "--out", out, "--shards", "0"}, "expected a whole number from 1 to 1000"},
+        {{"ci", "--github", "--shards", "abc"}, "expected a whole number from 1 to 256"},
+        {{"profile", "--records", records_.string(), "--over-factor", "nan"},
+         "expected a number from 1 to 1000"},
     };
     for (const auto& row : rows) {
         std::vector<std::string> argv = {CORRAL_EXE};
