@@ -6,6 +6,7 @@
 //   3 --fail-if-found and something was found (it was still killed unless --dry-run)
 //   4 the scope is not dedicated to tests (reaper.hpp check_dedicated); nothing signalled
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include "runtime/reaper.hpp"
 
 namespace corral::cli {
+namespace fs = std::filesystem;
 
 inline constexpr int kExitReapFound = 3;
 inline constexpr int kExitReapRefused = 4;
@@ -120,6 +122,12 @@ void add_reap_command(CLI::App& app, int& status) {
             std::optional<std::string> token;
             if (!opts->token.empty()) token = opts->token;
             options.scan.scope = reap::make_scope(opts->scope, token);
+            // A scope that is not there (a typo in a fixture, a removed build
+            // tree) is still scanned: processes may name it, or sit in it
+            // deleted. But "clean" alone would hide the typo.
+            if (std::error_code ec; !opts->scope.empty() && !fs::exists(opts->scope, ec))
+                std::cerr << "corral reap: note: the scope " << opts->scope
+                          << " does not exist; only processes that still name it are found\n";
             reap::check_dedicated(options.scan.scope, reap::HostDirs::from_host(), opts->force);
             options.scan.match = reap::parse_match_set(opts->match);
             options.scan.all_users = opts->all_users;

@@ -418,6 +418,19 @@ TEST_F(ReapProcessTest, ALiveLauncherAndItsTestAreLeftToIt) {
     EXPECT_TRUE(ended(started_.size() - 1));
 }
 
+// A scope that does not exist (a typo in a fixture) is still scanned, and
+// said: "clean" alone hid the typo (field report).
+TEST_F(ReapProcessTest, AScopeThatDoesNotExistIsSaid) {
+    const std::string missing = (base_ / "no-such-scope").string();
+    auto r = run_corral({"reap", "--scope", missing});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("note: the scope " + missing + " does not exist"), std::string::npos)
+        << r.err;
+    auto present = run_corral({"reap", "--scope", make_dir("here").string()});
+    EXPECT_EQ(present.exit_code, 0) << present.err;
+    EXPECT_EQ(present.err.find("does not exist"), std::string::npos) << present.err;
+}
+
 // Item 3: sibling scopes; a trailing slash and a symlinked scope behave the same.
 TEST_F(ReapProcessTest, OnlyTheScopeDiesNotItsSiblings) {
     auto s001 = make_dir("x/001");
