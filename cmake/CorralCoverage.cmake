@@ -185,7 +185,9 @@ macro(_corral_profile_apply name own_processors own_cost)
       string(APPEND pairs " \"COST\" \"${_p_whole}.${_p_frac}\"")
       set(_p_cost_out "${_p_whole}.${_p_frac}")
     endif()
-    if(NOT _p_applied STREQUAL "" OR NOT _p_proc_out STREQUAL "-")
+    # Listed when any measured need was applied: a COST (measured time x its
+    # own mem_mib) alone counts too.
+    if(NOT _p_applied STREQUAL "" OR NOT _p_proc_out STREQUAL "-" OR NOT _p_cost_out STREQUAL "-")
       if(_p_applied STREQUAL "")
         set(_p_applied "-")
       endif()
