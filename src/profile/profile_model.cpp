@@ -184,6 +184,44 @@ struct Reader {
         if (it == o.end() || !it->is_string()) bad(key, "a string");
         return it->get<std::string>();
     }
+    // The summary keys are recomputed from the samples, not read; but a file
+    // whose summaries have the wrong type is not one corral wrote, and other
+    // readers (corral shard --profile) take them: checked as the docs' table
+    // types them, when present.
+    void count(const json& o, const std::string& key) const {
+        if (auto it = o.find(key);
+            it != o.end() &&
+            !(it->is_number_unsigned() || (it->is_number_integer() && it->get<int64_t>() >= 0)))
+            bad(key, "an integer >= 0");
+    }
+    void numbers(const json& o, const std::string& key, bool whole) const {
+        auto it = o.find(key);
+        if (it == o.end()) return;
+        if (!it->is_object()) bad(key, "an object");
+        Reader in{where + "." + key};
+        for (const char* k : {"median", "max", "p90"}) {
+            auto v = it->find(k);
+            if (v == it->end() || v->is_null()) continue;
+            if (whole)
+                in.count(*it, k);
+            else if (!v->is_number() || !(v->get<double>() >= 0))
+                in.bad(k, "a number >= 0 or null");
+        }
+    }
+    void check_summaries(const json& t) const {
+        for (const char* k : {"runs", "timeouts", "oom_kills", "leaks", "failures"})
+            count(t, k);
+        numbers(t, "wall_seconds", false);
+        numbers(t, "cpu_seconds", false);
+        numbers(t, "memory_bytes", true);
+        if (auto it = t.find("memory_source"); it != t.end() && !it->is_string())
+            bad("memory_source", "a string");
+        opt_bytes(t, "declared_memory_bytes");
+        opt_bytes(t, "granted_memory_bytes");
+        if (auto it = t.find("processors");
+            it != t.end() && !it->is_null() && !it->is_number_integer())
+            bad("processors", "an integer or null");
+    }
 };
 
 }  // namespace
@@ -287,6 +325,10 @@ Profile from_json(const std::string& text, const std::string& origin) {
     if (!doc.contains("tests") || !doc["tests"].is_object())
         throw ProfileError(origin + ": expected \"tests\": an object keyed by CTest test name");
     Profile p;
+    for (const char* k : {"history", "keep_runs"})
+        if (auto it = doc.find(k);
+            it != doc.end() && !(it->is_number_integer() && it->get<int64_t>() >= 1))
+            throw ProfileError(origin + ": \"" + k + "\": expected an integer >= 1");
     if (doc.contains("runs")) {
         if (!doc["runs"].is_array()) throw ProfileError(origin + ": \"runs\": expected an array");
         size_t i = 0;
@@ -300,6 +342,7 @@ Profile from_json(const std::string& text, const std::string& origin) {
     for (const auto& [name, t] : doc["tests"].items()) {
         Reader rd{origin + ": tests[\"" + name + "\"]"};
         if (!t.is_object()) throw ProfileError(rd.where + ": expected an object");
+        rd.check_summaries(t);
         if (!t.contains("samples") || !t["samples"].is_array())
             throw ProfileError(rd.where +
                                ".samples: expected an array (a profile written by "

@@ -296,5 +296,38 @@ TEST(ProfileModel, BadProfilesAreErrorsNamingTheFileAndKey) {
     EXPECT_THROW(from_json(R"({"schema":"corral.profile/2","tests":{}})", "p.json"), ProfileError);
 }
 
+// docs/profile.md: a profile is read strictly, the summary keys too (they are
+// recomputed from the samples, but corral shard --profile reads them, and it
+// refused files corral profile --merge took: field report).
+TEST(ProfileModel, SummaryKeysOfTheWrongTypeAreErrors) {
+    const std::string sample = R"("samples":[{"run_id":"r","start_unix":1,"wall_seconds":1,)"
+                               R"("cpu_seconds":1,"memory_bytes":1,"outcome":"passed"}])";
+    auto message = [&](const std::string& top, const std::string& test) {
+        try {
+            from_json(R"({"schema":"corral.profile/1",)" + top + R"("tests":{"t":{)" + test +
+                          sample + "}}}",
+                      "p.json");
+        } catch (const ProfileError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message("", ""), "no error");
+    EXPECT_EQ(message("", R"("runs":5,"wall_seconds":{"median":1,"max":null},)"
+                          R"("memory_bytes":{"max":10,"p90":null},"processors":null,)"),
+              "no error");
+    EXPECT_EQ(message("", R"("runs":"five",)"),
+              "p.json: tests[\"t\"].runs: expected an integer >= 0");
+    EXPECT_EQ(message("", R"("wall_seconds":"x",)"),
+              "p.json: tests[\"t\"].wall_seconds: expected an object");
+    EXPECT_EQ(message("", R"("wall_seconds":{"median":"x"},)"),
+              "p.json: tests[\"t\"].wall_seconds.median: expected a number >= 0 or null");
+    EXPECT_EQ(message("", R"("timeouts":[1],)"),
+              "p.json: tests[\"t\"].timeouts: expected an integer >= 0");
+    EXPECT_EQ(message("", R"("memory_bytes":{"max":"big"},)"),
+              "p.json: tests[\"t\"].memory_bytes.max: expected an integer >= 0");
+    EXPECT_EQ(message(R"("history":"ten",)", ""), "p.json: \"history\": expected an integer >= 1");
+}
+
 }  // namespace
 }  // namespace corral::profile
