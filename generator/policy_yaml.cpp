@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/read_file.hpp"
+#include "common/text.hpp"
 #include "generator/policy.hpp"
 #include "generator/policy_internal.hpp"
 #include "generator/policy_knobs.hpp"
@@ -34,6 +35,24 @@ std::vector<std::string> keys_of_section(const std::string& section) {
     return out;
 }
 
+// The 1-based number of the first line whose leading whitespace holds a tab;
+// 0 when none does.
+size_t first_indenting_tab(std::string_view text) {
+    size_t line = 1;
+    bool leading = true;
+    for (char c : text) {
+        if (c == '\n') {
+            ++line;
+            leading = true;
+        } else if (leading && c == '\t') {
+            return line;
+        } else if (c != ' ') {
+            leading = false;
+        }
+    }
+    return 0;
+}
+
 class YamlLoader {
   public:
     YamlLoader(Policy& policy, std::string file) : policy_(policy), file_(std::move(file)) {}
@@ -43,8 +62,14 @@ class YamlLoader {
         try {
             root = YAML::Load(std::string(text));
         } catch (const YAML::ParserException& e) {
+            // yaml-cpp names a tab in the indentation only by its effect
+            // ("illegal map value"); YAML indents with spaces (YAML 1.2, 6.1).
+            std::string hint;
+            if (const size_t tab = first_indenting_tab(text); tab != 0)
+                hint = cat({" (line ", std::to_string(tab),
+                            " is indented with a tab: YAML indents with spaces only)"});
             throw PolicyError::other(file_, e.mark.line + 1, e.mark.column + 1, "",
-                                     "YAML syntax error: " + e.msg);
+                                     "YAML syntax error: " + e.msg + hint);
         }
         if (!root || root.IsNull()) return;  // an empty file: all defaults
         if (!root.IsMap())

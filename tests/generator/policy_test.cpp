@@ -219,6 +219,11 @@ TEST(PolicyErrors, YamlSyntaxError) {
     EXPECT_EQ(e.rfind("corral.yaml:", 0), 0u) << e;
     EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
     EXPECT_EQ(error_of("cpu:\n\tkeep_free: 1\n").find("corral.yaml:2:"), 0u);
+    // A tab in the indentation is named (yaml-cpp says only "illegal map value").
+    EXPECT_NE(error_of("cpu:\n\tkeep_free: 1\n")
+                  .find("(line 2 is indented with a tab: YAML indents with spaces only)"),
+              std::string::npos);
+    EXPECT_EQ(e.find("tab"), std::string::npos) << e;
 }
 
 TEST(PolicyErrors, PolicyErrorCarriesFields) {
