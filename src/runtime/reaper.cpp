@@ -108,13 +108,24 @@ void add_spared(std::vector<Spared>& all, std::set<std::pair<pid_t, unsigned lon
         if (seen.emplace(s.info.pid, s.info.start_time).second) all.push_back(s);
 }
 
-// A `corral run` launcher: argv[1] is "run" and argv[0]'s basename is
-// "corral" or the reaper's own (an installed copy under another name).
-bool is_launcher(const proc::ProcessInfo& info, std::string_view own_name) {
+// The file name of an executable path ("/usr/bin/corral (deleted)" -> "corral").
+std::string_view exe_name(std::string_view path) {
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (path.size() > kDeleted.size() && path.substr(path.size() - kDeleted.size()) == kDeleted)
+        path.remove_suffix(kDeleted.size());
+    if (auto slash = path.rfind('/'); slash != std::string_view::npos)
+        path.remove_prefix(slash + 1);
+    return path;
+}
+
+// A `corral run` launcher: argv[1] is "run" and the executable (its exe link,
+// which a process cannot rewrite as it can its argv) is named "corral" or as
+// the reaper's own (an installed copy under another name).
+bool is_launcher(const proc::ProcessInfo& info, std::string_view own_name, const Host& host) {
     if (info.argv.size() < 2 || info.argv[1] != "run") return false;
-    std::string_view name = info.argv[0];
-    if (auto slash = name.rfind('/'); slash != std::string_view::npos)
-        name.remove_prefix(slash + 1);
+    auto exe = proc::read_exe(info.pid, host);
+    if (!exe) return false;
+    const auto name = exe_name(*exe);
     return name == "corral" || (!own_name.empty() && name == own_name);
 }
 
@@ -155,18 +166,13 @@ ScanResult scan(const ScanOptions& options) {
         if (info->state == 'Z' || info->state == 'X') continue;  // nothing left to kill
         table.push_back(std::move(*info));
     }
-    std::string own_name;
+    const auto own_exe = proc::read_exe(self, host);
+    const std::string own_name(own_exe ? exe_name(*own_exe) : std::string_view());
     OtherLaunchers others;
-    for (const auto& info : table) {
-        if (info.pid == self && !info.argv.empty()) {
-            own_name = info.argv[0];
-            if (auto slash = own_name.rfind('/'); slash != std::string::npos)
-                own_name.erase(0, slash + 1);
-        }
-        others.parent[info.pid] = info.ppid;
-    }
     for (const auto& info : table)
-        if (info.pid != self && !ancestors.count(info.pid) && is_launcher(info, own_name))
+        others.parent[info.pid] = info.ppid;
+    for (const auto& info : table)
+        if (info.pid != self && !ancestors.count(info.pid) && is_launcher(info, own_name, host))
             others.launchers.insert(info.pid);
     for (auto& info : table) {
         auto match = match_process(info, options);

@@ -392,18 +392,25 @@ TEST_F(ReapProcessTest, ALiveLauncherAndItsTestAreLeftToIt) {
                           base_);
     ASSERT_TRUE(wait_for_file(ready));
     auto background = adopt(ready);
+    const size_t background_index = started_.size() - 1;
+    // A process that only calls itself `corral run` (argv, which any process
+    // can write) is no launcher: the exe decides.
+    std::ofstream(scope / "run") << "import time\ntime.sleep(30.4245)\n";
+    auto disguised = spawn("/usr/bin/python3", {"corral", "run"}, scope);
 
     auto r = run_corral({"reap", "--scope", scope.string(), "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     auto j = r.json();
-    EXPECT_TRUE(j["found"].empty()) << j.dump(2);
+    ASSERT_EQ(j["found"].size(), 1u) << j.dump(2);
+    EXPECT_EQ(j["found"][0]["pid"], started_[disguised].pid) << j.dump(2);
+    EXPECT_TRUE(ended(disguised));
     for (pid_t pid : {started_[launcher].pid, background.pid}) {
         auto* s = find_pid(j["spared"], pid);
         ASSERT_NE(s, nullptr) << "pid " << pid << " not spared: " << j.dump(2);
         EXPECT_EQ((*s)["reason"], "launched") << s->dump();
     }
     EXPECT_FALSE(ended(launcher));
-    EXPECT_FALSE(ended(started_.size() - 1));
+    EXPECT_FALSE(ended(background_index));
 
     // The launcher killed outright: nothing reaps its test's background process
     // but the next reap.
@@ -415,7 +422,7 @@ TEST_F(ReapProcessTest, ALiveLauncherAndItsTestAreLeftToIt) {
     auto* found = find_pid(j["found"], background.pid);
     ASSERT_NE(found, nullptr) << j.dump(2);
     EXPECT_EQ((*found)["outcome"], "terminated");
-    EXPECT_TRUE(ended(started_.size() - 1));
+    EXPECT_TRUE(ended(background_index));
 }
 
 // A scope that does not exist (a typo in a fixture) is still scanned, and
