@@ -118,21 +118,23 @@ std::string_view exe_name(std::string_view path) {
     return path;
 }
 
-// A `corral run` launcher: argv[1] is "run" and the executable (its exe link,
-// which a process cannot rewrite as it can its argv) is named "corral" or as
-// the reaper's own (an installed copy under another name).
-bool is_launcher(const proc::ProcessInfo& info, std::string_view own_name, const Host& host) {
-    if (info.argv.size() < 2 || info.argv[1] != "run") return false;
+// A corral process running `command` ("run", "reap"): argv[1] names the
+// command and the executable (its exe link, which a process cannot rewrite as
+// it can its argv) is named "corral" or as the reaper's own (an installed copy
+// under another name).
+bool is_corral(const proc::ProcessInfo& info, std::string_view command, std::string_view own_name,
+               const Host& host) {
+    if (info.argv.size() < 2 || info.argv[1] != command) return false;
     auto exe = proc::read_exe(info.pid, host);
     if (!exe) return false;
     const auto name = exe_name(*exe);
     return name == "corral" || (!own_name.empty() && name == own_name);
 }
 
-// The live launchers that are not the reaper's own ancestors: each reaps its
-// own test when the test ends (runtime.md "Never touched", `launched`), so
-// what runs under one belongs to a test still running, of another ctest run
-// in the same scope or of this run's tests outside the fixture.
+// The live launchers: each ends its own test's processes when the test ends
+// (runtime.md "Never touched", `launched`), so what runs under one belongs to
+// a test still running — of another ctest run in the same scope, of this
+// run's tests outside the fixture, or the test around a nested ctest.
 struct OtherLaunchers {
     std::map<pid_t, pid_t> parent;  // pid -> ppid, every live process scanned
     std::set<pid_t> launchers;
@@ -171,8 +173,17 @@ ScanResult scan(const ScanOptions& options) {
     OtherLaunchers others;
     for (const auto& info : table)
         others.parent[info.pid] = info.ppid;
+    // A test reaping its own scope ($CORRAL_SCOPE, its scratch directory, or
+    // inside it) ends what it started: its own launcher does not shelter it.
+    bool reaps_own_scope = false;
+    if (const auto own = host.env("CORRAL_SCOPE");
+        own && !own->empty() && own->front() == '/' && !options.scope.paths.empty()) {
+        const Scope own_scope = make_scope(*own, std::nullopt);
+        reaps_own_scope = path_in_scope(options.scope.paths.front(), own_scope);
+    }
     for (const auto& info : table)
-        if (info.pid != self && !ancestors.count(info.pid) && is_launcher(info, own_name, host))
+        if (info.pid != self && (!reaps_own_scope || !ancestors.count(info.pid)) &&
+            is_corral(info, "run", own_name, host))
             others.launchers.insert(info.pid);
     for (auto& info : table) {
         auto match = match_process(info, options);
@@ -189,10 +200,10 @@ ScanResult scan(const ScanOptions& options) {
             reason = SpareReason::KernelThread;
         else if (!options.all_users && info.uid != me)
             reason = SpareReason::OtherUser;
-        else if (auto owner = others.owner_of(pid)) {
+        else if (others.owner_of(pid))
             reason = SpareReason::Launched;
-            match->detail += cat({" (running under corral run pid ", std::to_string(*owner), ")"});
-        }
+        else if (is_corral(info, "reap", own_name, host))
+            reason = SpareReason::Reaper;
         if (reason)
             result.spared.push_back(
                 Spared{std::move(info), match->by, std::move(match->detail), *reason});

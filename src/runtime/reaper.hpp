@@ -47,7 +47,7 @@ class ScopeRefused : public std::runtime_error {
 enum class Tie { Argv, Cwd, Exe, Env, Files };
 // Why a process tied to the scope was not signalled (docs/runtime.md "Never
 // touched", the `reason | who` table). Checked in this order: the first wins.
-enum class SpareReason { Self, Ancestor, Pid1, KernelThread, OtherUser, Launched };
+enum class SpareReason { Self, Ancestor, Pid1, KernelThread, OtherUser, Launched, Reaper };
 // How a found process ended, or did not (docs/runtime.md "Output", the
 // `outcome | meaning` table).
 enum class Outcome {
@@ -87,9 +87,12 @@ inline constexpr NameRow<SpareReason> kSpareReasonNames[] = {
      "a process whose real uid differs from corral reap's real uid; killed only with "
      "--all-users (a warning on stderr names each one)"},
     {SpareReason::Launched, "launched",
-     "a live corral run that is not an ancestor of corral reap, and every process under it: that "
-     "launcher ends its own test's processes when the test ends (another ctest run in the same "
-     "scope, or a test outside the cleanup fixture)"},
+     "a live corral run, and every process under it: that launcher ends its own test's processes "
+     "when the test ends (another ctest run in the same scope, a test outside the cleanup fixture, "
+     "or the test around a nested ctest). Not when the scope lies inside the reaper's own "
+     "$CORRAL_SCOPE: a test reaping its own scope ends what it started"},
+    {SpareReason::Reaper, "reaper",
+     "another corral reap: it is ending the same processes (two ctest runs' cleanup fixtures)"},
 };
 
 inline constexpr NameRow<Outcome> kOutcomeNames[] = {

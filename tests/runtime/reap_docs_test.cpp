@@ -104,7 +104,7 @@ TEST(ReapNames, SpareReasonsAreTheDocumentedNeverTouchedTable) {
     auto rows = docs_table("reason", "who");
     ASSERT_FALSE(rows.empty()) << "docs/runtime.md: no `| reason | who |` table";
     EXPECT_EQ(documented_names(rows), code_names(kSpareReasonNames));
-    expect_complete(kSpareReasonNames, 6);
+    expect_complete(kSpareReasonNames, 7);
     for (size_t i = 0; i < rows.size() && i < std::size(kSpareReasonNames); ++i)
         EXPECT_EQ(without_backticks(rows[i].at(1)), kSpareReasonNames[i].meaning);
 }
@@ -147,7 +147,7 @@ TEST(ReapNames, JsonAndTextPrintTheNames) {
         reasons.push_back(s["reason"]);
     }
     EXPECT_EQ(reasons, (std::vector<std::string>{"self", "ancestor", "pid-1", "kernel-thread",
-                                                 "other-user", "launched"}));
+                                                 "other-user", "launched", "reaper"}));
     std::ostringstream text;
     describe(text, report);
     EXPECT_NE(text.str().find("  killed  pid 4242  round 1  [default]"), std::string::npos)

@@ -425,6 +425,62 @@ TEST_F(ReapProcessTest, ALiveLauncherAndItsTestAreLeftToIt) {
     EXPECT_TRUE(ended(background_index));
 }
 
+// Two ctest runs of one build tree end with two cleanup fixtures at once:
+// neither reap kills the other (field report: the second one's argv names the
+// scope, and it was terminated; that run failed).
+TEST_F(ReapProcessTest, TwoReapersOfOneScopeLeaveEachOtherAlone) {
+    auto scope = make_dir("001");
+    auto stubborn = spawn_helper({"--ignore-term"}, scope);
+    auto first =
+        spawn(CORRAL_EXE, {"corral", "reap", "--scope", scope.string(), "--grace", "30"}, base_);
+    // The first reaper has scanned and sent SIGTERM; it now waits out its grace.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto r = run_corral({"reap", "--scope", scope.string(), "--grace", "1", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto j = r.json();
+    auto* spared = find_pid(j["spared"], started_[first].pid);
+    ASSERT_NE(spared, nullptr) << j.dump(2);
+    EXPECT_EQ((*spared)["reason"], "reaper");
+    EXPECT_NE(find_pid(j["found"], started_[stubborn].pid), nullptr) << j.dump(2);
+    int st = wait_child(first);
+    EXPECT_TRUE(WIFEXITED(st)) << "the first reaper was killed: " << st;
+}
+
+// A reap run inside a test (a nested ctest's cleanup fixture, or the test's
+// own `corral reap --scope "$CORRAL_SCOPE"`): a larger scope leaves what the
+// enclosing test runs to its launcher (field report: a nested ctest's fixture
+// killed the outer test's `tee`); the test's own scope is the test's to clean.
+TEST_F(ReapProcessTest, AReapInsideATestSparesItsTestUnlessItReapsItsOwnScope) {
+    auto scope = make_dir("001");
+    for (bool own : {false, true}) {
+        SCOPED_TRACE(own ? "its own scope" : "the enclosing scope");
+        const auto out = ctl_ / (own ? "own.json" : "outer.json");
+        const auto pidfile = ctl_ / (own ? "own.pid" : "outer.pid");
+        const std::string target = own ? "\"$CORRAL_SCOPE\"" : "'" + scope.string() + "'";
+        const std::string script = "sleep 30.4247 & echo $! > '" + pidfile.string() + "'; '" +
+                                   std::string(CORRAL_EXE) + "' reap --scope " + target +
+                                   " --grace 1 --json > '" + out.string() + "'; exit 0";
+        auto launcher = spawn(CORRAL_EXE,
+                              {"corral", "run", "--scratch-root", scope.string(), "--cgroup", "off",
+                               "--leak", "warn", "--", "sh", "-c", script},
+                              base_);
+        int st = wait_child(launcher);
+        ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+        const auto background = static_cast<pid_t>(std::stol(slurp(pidfile)));
+        auto j = nlohmann::json::parse(slurp(out));
+        if (own) {
+            auto* found = find_pid(j["found"], background);
+            ASSERT_NE(found, nullptr) << j.dump(2);
+            EXPECT_EQ((*found)["outcome"], "terminated");
+        } else {
+            EXPECT_EQ(find_pid(j["found"], background), nullptr) << j.dump(2);
+            auto* spared = find_pid(j["spared"], background);
+            ASSERT_NE(spared, nullptr) << j.dump(2);
+            EXPECT_EQ((*spared)["reason"], "launched");
+        }
+    }
+}
+
 // A scope that does not exist (a typo in a fixture) is still scanned, and
 // said: "clean" alone hid the typo (field report).
 TEST_F(ReapProcessTest, AScopeThatDoesNotExistIsSaid) {
