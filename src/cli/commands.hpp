@@ -43,7 +43,8 @@ inline CLI::Validator non_empty_path() {
 // A number from `lo` to `hi` (`whole`: an integer), else bad usage naming the
 // range as the help shows it: "expected a whole number from 1 to 256, got
 // 'abc'". CLI::Range says "Value abc not in range 1 to 256" for a word,
-// prints 0.000000 for a double bound, and lets "nan" through.
+// prints 0.000000 for a double bound, and lets "nan" through. Use it with
+// ->transform(): a whole number is handed on in decimal ("010" is 10).
 inline CLI::Validator in_range(double lo, double hi, bool whole) {
     auto num = [](double d) {
         char b[32];
@@ -56,8 +57,11 @@ inline CLI::Validator in_range(double lo, double hi, bool whole) {
             char* end = nullptr;
             double x = whole ? static_cast<double>(std::strtoll(v.c_str(), &end, 10))
                              : std::strtod(v.c_str(), &end);
-            if (end != v.c_str() && *end == '\0' && std::isfinite(x) && x >= lo && x <= hi)
+            if (end != v.c_str() && *end == '\0' && std::isfinite(x) && x >= lo && x <= hi) {
+                // Handed on in decimal: CLI11 reads "010" as octal 8.
+                if (whole) v = std::to_string(static_cast<long long>(x));
                 return std::string();
+            }
             return std::string("expected ") + (whole ? "a whole number" : "a number") + " from " +
                    num(lo) + " to " + num(hi) + ", got '" + v + "'";
         },

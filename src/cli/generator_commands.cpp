@@ -213,7 +213,7 @@ void add_ci(CLI::App& app, int& status) {
            "--shards", *shards,
            "Emit the sharded workflow with N shard jobs (1-256: one matrix holds at most 256 jobs)")
         ->type_name("N")
-        ->check(in_range(1, 256, true));
+        ->transform(in_range(1, 256, true));
     auto* group = cmd->add_option_group("forge", "CI system (exactly one)");
     group->add_flag_callback(
         "--github", [forge] { *forge = "github"; }, "GitHub Actions");

@@ -186,7 +186,7 @@ void add_profile_command(CLI::App& app, int& status) {
         ->capture_default_str();
     auto* over_factor = cmd->add_option("--over-factor", opts->over_factor,
                                         "--check: over-declared when declared > factor x peak")
-                            ->check(in_range(1, 1000, false))
+                            ->transform(in_range(1, 1000, false))
                             ->capture_default_str();
     auto* heavy = cmd->add_option("--heavy", opts->heavy,
                                   "--check: an undeclared test with at least this peak is listed")

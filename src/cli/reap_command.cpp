@@ -86,13 +86,13 @@ void add_reap_command(CLI::App& app, int& status) {
     cmd->add_option("--grace", opts->grace_seconds,
                     "Seconds between SIGTERM and SIGKILL for each class")
         ->type_name("SECONDS")
-        ->check(in_range(0, 3600, false))
+        ->transform(in_range(0, 3600, false))
         ->capture_default_str();
     cmd->add_option("--max-rounds", opts->max_rounds,
                     "At most this many scan+kill rounds (one class per round); handles "
                     "SIGTERM handlers that spawn children and bounded fork loops")
         ->type_name("N")
-        ->check(in_range(1, 10000, true))
+        ->transform(in_range(1, 10000, true))
         ->capture_default_str();
     cmd->add_flag("--all-users", opts->all_users,
                   "Also kill other users' processes in scope (default: report them as spared)");

@@ -192,7 +192,7 @@ void add_report_command(CLI::App& app, int& status) {
     cmd->add_flag("--json", opts->json, "Print the summary as JSON (corral.report/2) on stdout");
     cmd->add_option("--top", opts->top, "How many slowest / heaviest tests to list")
         ->type_name("N")
-        ->check(in_range(0, 1000, true))
+        ->transform(in_range(0, 1000, true))
         ->capture_default_str();
     cmd->callback([opts, &status] { status = report(*opts); });
 }

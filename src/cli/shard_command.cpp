@@ -120,7 +120,7 @@ void add_shard_command(CLI::App& app, int& status) {
     bd->excludes(tj);
     cmd->add_option("--shards", opts->shards, "Number of shards (CI machines), >= 1")
         ->required()
-        ->check(in_range(1, 1000, true));
+        ->transform(in_range(1, 1000, true));
     cmd->add_option("--profile", opts->profile,
                     "Measured durations/memory: corral.profile/1 JSON (docs/profile.md) or a "
                     "Testing/Temporary/CTestCostData.txt");

@@ -322,6 +322,17 @@ TEST_F(PlanCli, AnEmptyOutputPathIsBadUsage) {
     }
 }
 
+// A whole-number option is read in decimal: CLI11 alone read "--shards 010" as
+// octal 8 and wrote an 8-job matrix (field report); "08" was "Could not convert".
+TEST_F(PlanCli, AWholeNumberIsReadInDecimal) {
+    Result r = run({"ci", "--github", "--facts", facts_.string(), "--shards", "010"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("corral ci --github --shards 10"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("--shards 8"), std::string::npos) << r.out;
+    r = run({"ci", "--github", "--facts", facts_.string(), "--shards", "08"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 // An unknown CORRAL_* variable gets the did-you-mean an unknown YAML key gets,
 // as a warning (docs/policy.md); known non-policy names pass silently.
 TEST_F(PlanCli, UnknownCorralVariableWarnsWithDidYouMean) {
