@@ -143,7 +143,8 @@ void add_run_command(CLI::App& app, int& status) {
                "--scratch-root", opts->scratch_root,
                "Create the scratch directory under DIR (default: granted heavy_io dir, the "
                "plan's scratch_dir, $TMPDIR, /tmp)")
-            ->type_name("DIR");
+            ->type_name("DIR")
+            ->check(non_empty_path());
     }
     if (want("--plan")) {
         cmd->add_option("--plan", opts->plan_file,
@@ -154,7 +155,8 @@ void add_run_command(CLI::App& app, int& status) {
     if (want("--records")) {
         cmd->add_option("--records", opts->records_file,
                         "Append one JSON line (corral.record/1) per test to FILE, atomically")
-            ->type_name("FILE");
+            ->type_name("FILE")
+            ->check(non_empty_path());
     }
     if (want("--lock")) {
         cmd->add_option("--lock", args->locks,

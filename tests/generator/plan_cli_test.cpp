@@ -312,6 +312,8 @@ TEST_F(PlanCli, AnEmptyOutputPathIsBadUsage) {
         {{"profile", "--records", records, "--out", ""}, "--out"},
         {{"profile", "--records", records, "--cmake", ""}, "--cmake"},
         {{"shard", "--tests-json", records, "--shards", "2", "--out", ""}, "--out"},
+        // It ran the test first, then exited 125: "cannot open records file ".
+        {{"run", "--records", "", "--", "touch", (dir_ / "ran").string()}, "--records"},
     };
     for (const auto& [args, option] : cases) {
         Result r = run(args, {}, dir_);
@@ -320,6 +322,7 @@ TEST_F(PlanCli, AnEmptyOutputPathIsBadUsage) {
             << r.err;
         EXPECT_TRUE(r.out.empty()) << args[0] << " " << option << " printed: " << r.out;
     }
+    EXPECT_FALSE(fs::exists(dir_ / "ran")) << "a bad command line ran the test";
 }
 
 // A whole-number option is read in decimal: CLI11 alone read "--shards 010" as

@@ -620,6 +620,8 @@ TEST_F(Run, RunOptionValues) {
         {{"run", "--lock", "a/b"}, "1 to 100 of"},
         {{"run", "--slots", "vm:0"}, "1 to 4096"},
         {{"run", "--leak", "sometimes"}, "fail,warn,ignore"},
+        // Empty paths: the records one ran the test, then exited 125.
+        {{"run", "--scratch-root", ""}, "expected a path, got an empty string"},
         // The range as the help shows it (CLI::Range printed "0.000000 to 3600"
         // and "Value abc not in range").
         {{"reap", "--scope", scope, "--grace", "-1"}, "expected a number from 0 to 3600"},
