@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,14 +60,11 @@ int Launch::run() {
     try {
         scratch_ = scratch::create(scratch_root_);
     } catch (const std::exception& e) {
-        // A $TMPDIR that names no usable directory (gone, a file, not ours to
-        // write) must not fail a test that passes without corral run, which
-        // may never use $TMPDIR: /tmp stands in, as for a root too long for
-        // sockets (check_socket_headroom). Checked only once creation failed.
-        struct stat st {};
-        const bool usable = ::stat(scratch_root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-                            ::access(scratch_root_.c_str(), W_OK | X_OK) == 0;
-        if (!scratch_root_from_tmpdir_ || usable || scratch_root_ == "/tmp")
+        // A $TMPDIR where no directory can be made (gone, a file, not ours to
+        // write, full, /proc) must not fail a test that passes without corral
+        // run, which may never use $TMPDIR: /tmp stands in, as for a root too
+        // long for sockets (check_socket_headroom).
+        if (!scratch_root_from_tmpdir_ || scratch_root_ == "/tmp")
             return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
         say(cat({"$TMPDIR: ", e.what(),
                  "; the test's scratch directory goes under /tmp instead (--scratch-root DIR "

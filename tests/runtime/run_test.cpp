@@ -1305,7 +1305,8 @@ TEST_F(Run, AFailedTestsScratchIsKeptByDefaultBoundedOldestFirst) {
 // A root chosen on purpose still fails.
 TEST_F(Run, AnUnusableTmpdirGivesWayToTmp) {
     std::ofstream(dir_ / "a-file") << "x";
-    for (const fs::path& bad : {dir_ / "gone", dir_ / "a-file"}) {
+    // /proc: a directory, writable by root, where mkdir fails (ENOENT).
+    for (const fs::path& bad : {dir_ / "gone", dir_ / "a-file", fs::path("/proc")}) {
         auto env = env_;
         env["TMPDIR"] = bad.string();
         auto r = finish(spawn({CORRAL_EXE, "run", "--", "sh", "-c", "echo \"in $TMPDIR\""}, env),
