@@ -35,22 +35,17 @@ std::vector<std::string> keys_of_section(const std::string& section) {
     return out;
 }
 
-// The 1-based number of the first line whose leading whitespace holds a tab;
-// 0 when none does.
-size_t first_indenting_tab(std::string_view text) {
-    size_t line = 1;
-    bool leading = true;
-    for (char c : text) {
-        if (c == '\n') {
-            ++line;
-            leading = true;
-        } else if (leading && c == '\t') {
-            return line;
-        } else if (c != ' ') {
-            leading = false;
-        }
+// Whether the leading whitespace of 1-based line `line` of `text` holds a tab.
+bool indented_with_tab(std::string_view text, size_t line) {
+    size_t at = 0;
+    for (size_t n = 1; n < line && at != std::string_view::npos; ++n) {
+        at = text.find('\n', at);
+        if (at != std::string_view::npos) ++at;
     }
-    return 0;
+    if (at == std::string_view::npos) return false;
+    for (; at < text.size() && (text[at] == ' ' || text[at] == '\t'); ++at)
+        if (text[at] == '\t') return true;
+    return false;
 }
 
 class YamlLoader {
@@ -64,9 +59,11 @@ class YamlLoader {
         } catch (const YAML::ParserException& e) {
             // yaml-cpp names a tab in the indentation only by its effect
             // ("illegal map value"); YAML indents with spaces (YAML 1.2, 6.1).
+            // Said only of the line the error is on.
             std::string hint;
-            if (const size_t tab = first_indenting_tab(text); tab != 0)
-                hint = cat({" (line ", std::to_string(tab),
+            if (const size_t line = static_cast<size_t>(e.mark.line) + 1;
+                e.mark.line >= 0 && indented_with_tab(text, line))
+                hint = cat({" (line ", std::to_string(line),
                             " is indented with a tab: YAML indents with spaces only)"});
             throw PolicyError::other(file_, e.mark.line + 1, e.mark.column + 1, "",
                                      "YAML syntax error: " + e.msg + hint);

@@ -224,6 +224,10 @@ TEST(PolicyErrors, YamlSyntaxError) {
                   .find("(line 2 is indented with a tab: YAML indents with spaces only)"),
               std::string::npos);
     EXPECT_EQ(e.find("tab"), std::string::npos) << e;
+    // A tab on another line (a comment) is not blamed for this error.
+    e = error_of("# c\n\t# tabbed comment\ncpu:\n  keep_free: [1, 2\n");
+    EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+    EXPECT_EQ(e.find("tab"), std::string::npos) << e;
 }
 
 TEST(PolicyErrors, PolicyErrorCarriesFields) {
