@@ -122,13 +122,23 @@ void add_reap_command(CLI::App& app, int& status) {
             std::optional<std::string> token;
             if (!opts->token.empty()) token = opts->token;
             options.scan.scope = reap::make_scope(opts->scope, token);
+            reap::check_dedicated(options.scan.scope, reap::HostDirs::from_host(), opts->force);
             // A scope that is not there (a typo in a fixture, a removed build
             // tree) is still scanned: processes may name it, or sit in it
-            // deleted. But "clean" alone would hide the typo.
-            if (std::error_code ec; !opts->scope.empty() && !fs::exists(opts->scope, ec))
-                std::cerr << "corral reap: note: the scope " << opts->scope
-                          << " does not exist; only processes that still name it are found\n";
-            reap::check_dedicated(options.scan.scope, reap::HostDirs::from_host(), opts->force);
+            // deleted. But "clean" alone would hide the typo. The path as
+            // compared (normalised); a scope that cannot be looked at is not
+            // called missing.
+            if (!options.scan.scope.paths.empty()) {
+                std::error_code ec;
+                const auto& path = options.scan.scope.paths.front();
+                const auto st = fs::status(path, ec);
+                if (st.type() == fs::file_type::not_found)
+                    std::cerr << "corral reap: note: the scope " << path
+                              << " does not exist; only processes that still name it are found\n";
+                else if (!ec && st.type() != fs::file_type::directory)
+                    std::cerr << "corral reap: note: the scope " << path
+                              << " is not a directory; only processes that name it are found\n";
+            }
             options.scan.match = reap::parse_match_set(opts->match);
             options.scan.all_users = opts->all_users;
             options.order = opts->order;

@@ -317,8 +317,18 @@ Profile from_json(const std::string& text, const std::string& origin) {
     try {
         doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        throw ProfileError(origin + ": not valid JSON: " + e.what());
+        // A records file (one corral.record/1 object per line) is the usual
+        // mistake: it is what a profile is made from.
+        doc = json::parse(text.substr(0, text.find('\n')), nullptr, /*allow_exceptions=*/false);
+        if (!doc.is_object() || doc.value("schema", json()) != "corral.record/1")
+            throw ProfileError(origin + ": not valid JSON: " + e.what());
     }
+    if (doc.is_object() && doc.value("schema", json()) == "corral.record/1")
+        throw ProfileError(origin +
+                           ": a records file (corral.record/1, one JSON object per line), not a "
+                           "profile: pass it with --records, or make a profile with `corral "
+                           "profile --records " +
+                           origin + " --out corral-profile.json`");
     if (!doc.is_object() || doc.value("schema", json()) != "corral.profile/1")
         throw ProfileError(origin +
                            ": expected \"schema\": \"corral.profile/1\" (docs/profile.md)");

@@ -329,5 +329,24 @@ TEST(ProfileModel, SummaryKeysOfTheWrongTypeAreErrors) {
     EXPECT_EQ(message(R"("history":"ten",)", ""), "p.json: \"history\": expected an integer >= 1");
 }
 
+// A records file passed where a profile belongs (--merge, corral_setup(PROFILE))
+// is named as such, with what to run; it was a raw JSON parse error.
+TEST(ProfileModel, ARecordsFileIsNamedAsOne) {
+    const std::string record = R"({"schema":"corral.record/1","name":"t","wall_seconds":1})";
+    for (const std::string& text : {record, record + "\n" + record + "\n"}) {
+        try {
+            from_json(text, "r.jsonl");
+            ADD_FAILURE() << "no error";
+        } catch (const ProfileError& e) {
+            EXPECT_NE(
+                std::string(e.what()).find(
+                    "r.jsonl: a records file (corral.record/1, one JSON object per line), not "
+                    "a profile: pass it with --records"),
+                std::string::npos)
+                << e.what();
+        }
+    }
+}
+
 }  // namespace
 }  // namespace corral::profile

@@ -489,6 +489,12 @@ TEST_F(ReapProcessTest, AScopeThatDoesNotExistIsSaid) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("note: the scope " + missing + " does not exist"), std::string::npos)
         << r.err;
+    // As compared: normalised, so "missing/.." is the existing directory.
+    auto dotdot = run_corral({"reap", "--scope", missing + "/.."});
+    EXPECT_EQ(dotdot.err.find("does not exist"), std::string::npos) << dotdot.err;
+    std::ofstream(base_ / "a-file") << "x";
+    auto file = run_corral({"reap", "--scope", (base_ / "a-file").string()});
+    EXPECT_NE(file.err.find("is not a directory"), std::string::npos) << file.err;
     auto present = run_corral({"reap", "--scope", make_dir("here").string()});
     EXPECT_EQ(present.exit_code, 0) << present.err;
     EXPECT_EQ(present.err.find("does not exist"), std::string::npos) << present.err;
