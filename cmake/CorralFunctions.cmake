@@ -734,13 +734,15 @@ function(corral_setup)
     "CONFIG;OUTPUT_DIR;SPEC_AT_TEST_TIME;CPUS;MEMORY;LAUNCHER;CPU_BOUND;GRACE;TIMEOUT_MARGIN;SCOPE_DIR;RECORDS;LEAK;COVER;PROFILE;PROFILE_MARGIN"
     "SANITIZER")
   if(arg_UNPARSED_ARGUMENTS)
-    _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
+    string(REPLACE ";" " " _corral_shown "${arg_UNPARSED_ARGUMENTS}")
+    _corral_fail("${context}" "unknown argument(s) \"${_corral_shown}\"; expected "
                  "CONFIG, OUTPUT_DIR, POOLS, SPEC_AT_TEST_TIME, CPUS, MEMORY, LAUNCHER, "
                  "CPU_BOUND, GRACE, TIMEOUT_MARGIN, SCOPE_DIR, RECORDS, LEAK, COVER, PROFILE, "
                  "PROFILE_MARGIN, ENFORCE_MEMORY or SANITIZER")
   endif()
   if(arg_KEYWORDS_MISSING_VALUES)
-    _corral_fail("${context}" "${arg_KEYWORDS_MISSING_VALUES} needs a value")
+    string(REPLACE ";" ", " _corral_shown "${arg_KEYWORDS_MISSING_VALUES}")
+    _corral_fail("${context}" "no value after ${_corral_shown}")
   endif()
   _corral_get(SETUP_DONE done)
   if(done)
@@ -1136,11 +1138,13 @@ function(corral_test_defaults)
   cmake_parse_arguments(PARSE_ARGV 0 arg "HEAVY_IO;SCRATCH" "MEMORY;CPUS;TIMEOUT;GPUS"
                         "LOCKS;LABELS")
   if(arg_UNPARSED_ARGUMENTS)
-    _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
+    string(REPLACE ";" " " _corral_shown "${arg_UNPARSED_ARGUMENTS}")
+    _corral_fail("${context}" "unknown argument(s) \"${_corral_shown}\"; expected "
                  "MEMORY, CPUS, TIMEOUT, GPUS, HEAVY_IO, SCRATCH, LOCKS or LABELS")
   endif()
   if(arg_KEYWORDS_MISSING_VALUES)
-    _corral_fail("${context}" "${arg_KEYWORDS_MISSING_VALUES} needs a value")
+    string(REPLACE ";" ", " _corral_shown "${arg_KEYWORDS_MISSING_VALUES}")
+    _corral_fail("${context}" "no value after ${_corral_shown}")
   endif()
   if(DEFINED arg_MEMORY)
     _corral_parse_size(_unused "${arg_MEMORY}" "${context}" MEMORY)
@@ -1198,12 +1202,14 @@ endmacro()
 # _c_timeout (the launcher's timeout), _c_scratch, _c_env.
 macro(_corral_resolve context)
   if(arg_UNPARSED_ARGUMENTS)
-    _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
+    string(REPLACE ";" " " _corral_shown "${arg_UNPARSED_ARGUMENTS}")
+    _corral_fail("${context}" "unknown argument(s) \"${_corral_shown}\"; expected "
                  "MEMORY, CPUS, HEAVY_IO, GPUS, LOCKS, TIMEOUT, SCRATCH, LABELS, "
                  "WORKING_DIRECTORY or ENVIRONMENT")
   endif()
   if(arg_KEYWORDS_MISSING_VALUES)
-    _corral_fail("${context}" "${arg_KEYWORDS_MISSING_VALUES} needs a value")
+    string(REPLACE ";" ", " _corral_shown "${arg_KEYWORDS_MISSING_VALUES}")
+    _corral_fail("${context}" "no value after ${_corral_shown}")
   endif()
   foreach(_c_kw MEMORY CPUS GPUS TIMEOUT LOCKS LABELS)
     if(NOT DEFINED arg_${_c_kw} AND DEFINED CORRAL_DEFAULT_${_c_kw})
@@ -1508,7 +1514,8 @@ function(corral_test_launcher target)
   set(context "corral_test_launcher(${target})")
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "TIMEOUT" "LOCKS")
   if(arg_UNPARSED_ARGUMENTS)
-    _corral_fail("${context}" "unknown argument(s) \"${arg_UNPARSED_ARGUMENTS}\"; expected "
+    string(REPLACE ";" " " _corral_shown "${arg_UNPARSED_ARGUMENTS}")
+    _corral_fail("${context}" "unknown argument(s) \"${_corral_shown}\"; expected "
                  "TIMEOUT or LOCKS")
   endif()
   if(NOT TARGET ${target})
