@@ -218,9 +218,9 @@ struct Reader {
             bad("memory_source", "a string");
         opt_bytes(t, "declared_memory_bytes");
         opt_bytes(t, "granted_memory_bytes");
-        if (auto it = t.find("processors");
-            it != t.end() && !it->is_null() && !it->is_number_integer())
-            bad("processors", "an integer or null");
+        if (auto it = t.find("processors"); it != t.end() && !it->is_null() &&
+                                            !(it->is_number_integer() && it->get<int64_t>() >= 1))
+            bad("processors", "an integer >= 1 or null");
     }
 };
 
@@ -316,7 +316,7 @@ Profile from_json(const std::string& text, const std::string& origin) {
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range (1e999)
         // A records file (one corral.record/1 object per line) is the usual
         // mistake: it is what a profile is made from.
         doc = json::parse(text.substr(0, text.find('\n')), nullptr, /*allow_exceptions=*/false);

@@ -172,9 +172,20 @@ TEST(ShardParse, BadProfileSaysWhereAndWhat) {
     };
     EXPECT_NE(message(R"({"schema":"corral.profile/2","tests":{}})").find("corral.profile/1"),
               std::string::npos);
-    EXPECT_NE(message(R"({"schema":"corral.profile/1","tests":{"a":{"wall_seconds":{}}}})")
-                  .find("prof: tests[\"a\"]: expected \"wall_seconds\""),
-              std::string::npos);
+    // Typed as corral profile --merge reads them (field report: the two
+    // disagreed): no median, or a null one, is an unknown test; a string is
+    // an error; an overflowing number names the file.
+    const std::string head = R"({"schema":"corral.profile/1","tests":{"a":)";
+    EXPECT_EQ(message((head + R"({"wall_seconds":{}}}})").c_str()), "no error");
+    EXPECT_EQ(message((head + R"({"wall_seconds":{"median":null}}}})").c_str()), "no error");
+    EXPECT_EQ(message((head + R"({"runs":1}}})").c_str()), "no error");
+    EXPECT_EQ(parse_profile(head + R"({"wall_seconds":{"median":null}}}})", "p").tests.size(), 0u);
+    EXPECT_EQ(message((head + R"({"wall_seconds":{"median":"30"}}}})").c_str()),
+              "prof: tests[\"a\"].wall_seconds.median: expected seconds >= 0");
+    EXPECT_EQ(message((head + R"({"wall_seconds":"x"}}})").c_str()),
+              "prof: tests[\"a\"].wall_seconds: expected an object");
+    EXPECT_EQ(message((head + R"({"wall_seconds":{"median":1e999}}}})").c_str()).rfind("prof: ", 0),
+              0u);
     EXPECT_NE(message("a 1 2\nb x 2\n").find("prof:2:"), std::string::npos);
     // A records file, one line or several: say what it is and what to run.
     const std::string record = R"({"schema":"corral.record/1","name":"t","wall_seconds":1})";

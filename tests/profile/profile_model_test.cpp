@@ -327,6 +327,10 @@ TEST(ProfileModel, SummaryKeysOfTheWrongTypeAreErrors) {
     EXPECT_EQ(message("", R"("memory_bytes":{"max":"big"},)"),
               "p.json: tests[\"t\"].memory_bytes.max: expected an integer >= 0");
     EXPECT_EQ(message(R"("history":"ten",)", ""), "p.json: \"history\": expected an integer >= 1");
+    EXPECT_EQ(message("", R"("processors":-4,)"),
+              "p.json: tests[\"t\"].processors: expected an integer >= 1 or null");
+    // An overflowing number is an error naming the file, not nlohmann's alone.
+    EXPECT_EQ(message("", R"("wall_seconds":{"median":1e999},)").rfind("p.json: ", 0), 0u);
 }
 
 // A records file passed where a profile belongs (--merge, corral_setup(PROFILE))
