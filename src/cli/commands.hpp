@@ -29,9 +29,10 @@ void stdout_failure_said();
 void keep_program_words(int argc, char** argv);
 const std::vector<std::string>& program_words();
 
-// For an option that names a file or directory to write: an empty value is
-// bad usage (exit 2), never "not given" — `--junit "$UNSET"` must not quietly
-// write nothing. A function, not a global: nothing to construct at each start.
+// For an option that names a file or directory (to write, or a policy or
+// facts file to read): an empty value is bad usage (exit 2), never "not
+// given" — `--junit "$UNSET"` must not quietly write nothing. A function, not a global: nothing to
+// construct at each start.
 inline CLI::Validator non_empty_path() {
     return CLI::Validator(
         [](std::string& v) {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/commands.hpp"
 #include "common/read_file.hpp"
 #include "generator/planner.hpp"
 #include "probe/facts_json.hpp"
@@ -34,7 +35,8 @@ void add_plan_input_options(CLI::App* cmd, PlanInputs& in) {
     cmd->add_option("--config", in.config,
                     "Policy file (default: $CORRAL_CONFIG, else ./corral.yaml if present, "
                     "else built-in defaults; see docs/policy.md)")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->check(non_empty_path());
     cmd->add_option("--cpus", in.cpus,
                     "Plan for N CPUs instead of the probed count (also CORRAL_CPUS); the plan "
                     "warns that it overrides the probe")
@@ -50,7 +52,8 @@ void add_plan_input_options(CLI::App* cmd, PlanInputs& in) {
     auto* facts = cmd->add_option("--facts", in.facts_file,
                                   "Plan from a saved facts.json (corral probe --json) instead "
                                   "of probing this host")
-                      ->type_name("FILE");
+                      ->type_name("FILE")
+                      ->check(non_empty_path());
     auto* root = cmd->add_option("--root", in.probe.root,
                                  "Probe /proc, /sys and mounts under DIR instead of / "
                                  "(recorded host trees)")

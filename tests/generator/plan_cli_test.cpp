@@ -312,6 +312,9 @@ TEST_F(PlanCli, AnEmptyOutputPathIsBadUsage) {
         {{"profile", "--records", records, "--out", ""}, "--out"},
         {{"profile", "--records", records, "--cmake", ""}, "--cmake"},
         {{"shard", "--tests-json", records, "--shards", "2", "--out", ""}, "--out"},
+        // Inputs named empty were quietly "not given" too.
+        {{"generate", "--out", (dir_ / "g").string(), "--config", ""}, "--config"},
+        {{"plan", "--facts", ""}, "--facts"},
         // It ran the test first, then exited 125: "cannot open records file ".
         {{"run", "--records", "", "--", "touch", (dir_ / "ran").string()}, "--records"},
     };
