@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/json_fields.hpp"
 #include "common/text.hpp"
 #include "generator/shard_internal.hpp"
 
@@ -175,22 +176,17 @@ Profile parse_profile(std::string_view text, const std::string& origin) {
     Profile prof;
     std::string_view trimmed = trim(text);
     if (!trimmed.empty() && trimmed.front() == '{') {
-        json doc;
-        try {
-            doc = json::parse(text);
-        } catch (const json::exception& e) {  // parse_error, or out_of_range (1e999)
-            // A records file (one corral.record/1 object per line) is the
-            // usual mistake: it is what the profile is made from.
-            const auto first = trimmed.substr(0, trimmed.find('\n'));
-            doc = json::parse(first, nullptr, /*allow_exceptions=*/false);
-            if (!doc.is_object() || doc.value("schema", "") != "corral.record/1")
-                throw ShardError(origin + ": not valid JSON: " + e.what());
-        }
-        if (doc.is_object() && doc.value("schema", "") == "corral.record/1")
+        if (json_fields::is_records_text(trimmed))
             throw ShardError(origin +
                              ": a records file (corral.record/1, one JSON object per line), not a "
                              "profile: make one with `corral profile --records " +
                              origin + " --out corral-profile.json` and pass that");
+        json doc;
+        try {
+            doc = json::parse(text);
+        } catch (const json::exception& e) {  // parse_error, or out_of_range (1e999)
+            throw ShardError(origin + ": not valid JSON: " + e.what());
+        }
         if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != "corral.profile/1")
             throw ShardError(origin +
                              ": expected \"schema\": \"corral.profile/1\" (docs/profile.md)");

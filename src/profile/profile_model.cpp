@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.hpp"
+
 namespace corral::profile {
 namespace {
 
@@ -313,22 +315,18 @@ std::string to_json(const Profile& p) {
 }
 
 Profile from_json(const std::string& text, const std::string& origin) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range (1e999)
-        // A records file (one corral.record/1 object per line) is the usual
-        // mistake: it is what a profile is made from.
-        doc = json::parse(text.substr(0, text.find('\n')), nullptr, /*allow_exceptions=*/false);
-        if (!doc.is_object() || doc.value("schema", json()) != "corral.record/1")
-            throw ProfileError(origin + ": not valid JSON: " + e.what());
-    }
-    if (doc.is_object() && doc.value("schema", json()) == "corral.record/1")
+    if (json_fields::is_records_text(text))
         throw ProfileError(origin +
                            ": a records file (corral.record/1, one JSON object per line), not a "
                            "profile: pass it with --records, or make a profile with `corral "
                            "profile --records " +
                            origin + " --out corral-profile.json`");
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::exception& e) {  // parse_error, or out_of_range (1e999)
+        throw ProfileError(origin + ": not valid JSON: " + e.what());
+    }
     if (!doc.is_object() || doc.value("schema", json()) != "corral.profile/1")
         throw ProfileError(origin +
                            ": expected \"schema\": \"corral.profile/1\" (docs/profile.md)");

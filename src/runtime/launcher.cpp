@@ -57,23 +57,21 @@ int Launch::run() {
         say(std::string("WARNING: no scratch registry (") + e.what() +
             "): scratch of a launcher killed outright is not swept, kept ones are not bounded");
     }
-    try {
-        scratch_ = scratch::create(scratch_root_);
-    } catch (const std::exception& e) {
-        // A $TMPDIR where no directory can be made (gone, a file, not ours to
-        // write, full, /proc) must not fail a test that passes without corral
-        // run, which may never use $TMPDIR: /tmp stands in, as for a root too
-        // long for sockets (check_socket_headroom).
-        if (!scratch_root_from_tmpdir_ || scratch_root_ == "/tmp")
-            return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
-        say(cat({"$TMPDIR: ", e.what(),
-                 "; the test's scratch directory goes under /tmp instead (--scratch-root DIR "
-                 "insists on a root)"}));
-        scratch_root_ = "/tmp";
+    // A $TMPDIR where no directory can be made (gone, a file, not ours to
+    // write, full, /proc) must not fail a test that passes without corral
+    // run, which may never use $TMPDIR: /tmp stands in, once, as for a root
+    // too long for sockets (check_socket_headroom).
+    for (;;) {  // at most twice: the second root is /tmp
         try {
             scratch_ = scratch::create(scratch_root_);
-        } catch (const std::exception& again) {
-            return fail(std::string(again.what()) + " (choose another root with --scratch-root)");
+            break;
+        } catch (const std::exception& e) {
+            if (!scratch_root_from_tmpdir_ || scratch_root_ == "/tmp")
+                return fail(std::string(e.what()) + " (choose another root with --scratch-root)");
+            say(cat({"$TMPDIR: ", e.what(),
+                     "; the test's scratch directory goes under /tmp instead (--scratch-root DIR "
+                     "insists on a root)"}));
+            scratch_root_ = "/tmp";
         }
     }
     if (!registry_.empty()) {

@@ -13,12 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.hpp"
 #include "kernel/host.hpp"
 #include "kernel/process.hpp"
 
 namespace corral::records {
 
-inline constexpr const char* kRecordSchema = "corral.record/1";
+inline constexpr const char* kRecordSchema = json_fields::kRecordSchema;
 
 struct ProcessEntry {
     pid_t pid = 0;
