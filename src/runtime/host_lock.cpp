@@ -18,6 +18,7 @@
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
 #include "common/units.hpp"
+#include "kernel/host.hpp"
 
 namespace corral::locks {
 namespace {
@@ -102,13 +103,27 @@ std::string runtime_dir() {
         std::string dir = std::string(x) + "/corral";
         if (ensure_private_dir(dir, why)) return dir;
     }
-    std::string uid = std::to_string(::geteuid());
-    if (::access("/run", W_OK) == 0) {
-        std::string dir = "/run/corral-" + uid;
+    // A runtime directory belongs on a tmpfs (FHS 3.0 /run; the XDG base
+    // directory spec): every launch writes and removes its scratch owner entry
+    // there. In a container /run is often a directory of the image's disk (an
+    // inode allocated and freed per launch on ext4, a copy-up on overlayfs), so
+    // a /dev/shm on tmpfs comes before a /run that is not one
+    // (bench/run_overhead/README.md, tenth step).
+    const std::string uid = std::to_string(::geteuid());
+    const bool run_writable = ::access("/run", W_OK) == 0;
+    auto on_tmpfs = [](const char* dir) {
+        auto fs = live_host().filesystem(dir);
+        return fs && fs->memory_backed;
+    };
+    const bool run_on_tmpfs = run_writable && on_tmpfs("/run");
+    std::vector<std::string> candidates;
+    if (run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
+    if (!run_on_tmpfs && ::access("/dev/shm", W_OK) == 0 && on_tmpfs("/dev/shm"))
+        candidates.push_back("/dev/shm/corral-" + uid);
+    if (run_writable && !run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
+    candidates.push_back("/tmp/corral-" + uid);
+    for (const auto& dir : candidates)
         if (ensure_private_dir(dir, why)) return dir;
-    }
-    std::string dir = "/tmp/corral-" + uid;
-    if (ensure_private_dir(dir, why)) return dir;
     throw std::runtime_error("no usable runtime directory for host locks (" + why +
                              "); set CORRAL_RUNTIME_DIR");
 }

@@ -1,13 +1,20 @@
 // Host locks and slots (src/runtime/host_lock.cpp): the findings of issue 12 —
 // a type named twice, callers disagreeing on a type's count, and descriptors
-// left open when a lock file cannot be opened.
+// left open when a lock file cannot be opened; and where the runtime directory
+// (locks and the scratch registry) goes.
 #include "runtime/host_lock.hpp"
 
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -136,6 +143,116 @@ TEST(HostLocks, TheWaitIsNamedInWords) {
                   lock_names.empty() ? "a host-wide slot of vm" : "the host-wide lock db");
     }
     fs::remove_all(dir);
+}
+
+
+bool on_tmpfs(const std::string& dir) {
+    struct statfs s {};
+    return ::statfs(dir.c_str(), &s) == 0 && s.f_type == TMPFS_MAGIC;
+}
+
+// locks::runtime_dir() as a launcher without $CORRAL_RUNTIME_DIR or
+// $XDG_RUNTIME_DIR finds it, in a child after `setup` (which returns 0, or the
+// number of the step that failed: the result is then "setup failed at N").
+std::string runtime_dir_in_child(const std::function<int()>& setup = [] { return 0; }) {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    pid_t pid = ::fork();
+    if (pid < 0) return "fork failed";
+    if (pid == 0) {
+        ::close(fds[0]);
+        ::unsetenv("CORRAL_RUNTIME_DIR");
+        ::unsetenv("XDG_RUNTIME_DIR");
+        std::string out;
+        if (int step = setup(); step != 0) {
+            out = "setup failed at " + std::to_string(step);
+        } else {
+            try {
+                out = locks::runtime_dir();
+            } catch (const std::exception& e) {
+                out = std::string("threw: ") + e.what();
+            }
+        }
+        ssize_t n = ::write(fds[1], out.data(), out.size());
+        ::_exit(n == static_cast<ssize_t>(out.size()) ? 0 : 1);
+    }
+    ::close(fds[1]);
+    std::string got;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        got.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return got;
+}
+
+// In a private mount namespace (the host's mounts are untouched): `dir` on a
+// new tmpfs, or on a bind of `disk` (a directory on a disk filesystem).
+int private_namespace() {
+    if (::unshare(CLONE_NEWNS) != 0) return 1;
+    return ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 ? 0 : 2;
+}
+int tmpfs_on(const char* dir) {
+    return ::mount("corral-test", dir, "tmpfs", 0, "mode=1777") == 0 ? 0 : 3;
+}
+int disk_on(const char* dir, const fs::path& disk) {
+    return ::mount(disk.c_str(), dir, nullptr, MS_BIND, nullptr) == 0 ? 0 : 4;
+}
+
+const std::string kUid = std::to_string(::geteuid());
+
+// The scratch registry takes one entry per launch, made and removed: on a
+// directory of a disk filesystem that is an inode allocated and freed each
+// time. A host whose /run is on disk (a container) but has a /dev/shm on
+// tmpfs, as this one, got /run/corral-<uid> before.
+TEST(RuntimeDir, IsOnATmpfsWhenTheHostHasOne) {
+    const bool run_tmpfs = ::access("/run", W_OK) == 0 && on_tmpfs("/run");
+    const bool shm_tmpfs = ::access("/dev/shm", W_OK) == 0 && on_tmpfs("/dev/shm");
+    if (!run_tmpfs && !shm_tmpfs)
+        GTEST_SKIP() << "neither /run nor /dev/shm is a writable tmpfs here";
+    auto dir = runtime_dir_in_child();
+    EXPECT_TRUE(on_tmpfs(dir)) << dir;
+    EXPECT_EQ(dir, (run_tmpfs ? "/run/corral-" : "/dev/shm/corral-") + kUid);
+}
+
+// The order, each case in a private mount namespace: a tmpfs /run first, a
+// tmpfs /dev/shm before a /run on disk, a /run on disk before /tmp.
+TEST(RuntimeDir, ATmpfsComesFirstThenRunThenTmp) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for a private mount namespace";
+    const fs::path disk = fs::path("/var/tmp") / ("corral-rtdir-" + std::to_string(::getpid()));
+    fs::create_directories(disk / "run");
+    fs::create_directories(disk / "shm");
+    if (on_tmpfs(disk)) GTEST_SKIP() << disk << " is a tmpfs here: no disk directory to bind";
+    EXPECT_EQ(runtime_dir_in_child([&] {
+                  if (int e = private_namespace()) return e;
+                  if (int e = disk_on("/dev/shm", disk / "shm")) return e;
+                  return tmpfs_on("/run");
+              }),
+              "/run/corral-" + kUid);
+    EXPECT_EQ(runtime_dir_in_child([&] {
+                  if (int e = private_namespace()) return e;
+                  if (int e = disk_on("/run", disk / "run")) return e;
+                  return tmpfs_on("/dev/shm");
+              }),
+              "/dev/shm/corral-" + kUid);
+    EXPECT_EQ(runtime_dir_in_child([&] {
+                  if (int e = private_namespace()) return e;
+                  if (int e = disk_on("/run", disk / "run")) return e;
+                  return disk_on("/dev/shm", disk / "shm");
+              }),
+              "/run/corral-" + kUid);
+    // Neither writable as this user: a /run made read-only, a /dev/shm on disk.
+    EXPECT_EQ(runtime_dir_in_child([&] {
+                  if (int e = private_namespace()) return e;
+                  if (int e = disk_on("/run", disk / "run")) return e;
+                  if (::mount(nullptr, "/run", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY,
+                              nullptr) != 0)
+                      return 5;
+                  return disk_on("/dev/shm", disk / "shm");
+              }),
+              "/tmp/corral-" + kUid);
+    fs::remove_all(disk);
 }
 
 }  // namespace
