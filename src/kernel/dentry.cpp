@@ -1,7 +1,11 @@
-// Removal without a negative dentry left behind (dentry.hpp).
+// Removal without a negative dentry left behind, and a directory's
+// subdirectories counted without listing it (dentry.hpp).
 #include "kernel/dentry.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +19,22 @@ int unlink_uncached(int dirfd, const char* name, int flags) {
     if (held >= 0) ::close(held);
     errno = err;
     return rc;
+}
+
+std::optional<std::size_t> subdirectories(int dir_fd) {
+    struct stat st {};
+    struct statfs sfs {};
+    if (::fstat(dir_fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_nlink < 2 ||
+        ::fstatfs(dir_fd, &sfs) != 0)
+        return std::nullopt;
+    switch (sfs.f_type) {
+        case EXT4_SUPER_MAGIC:  // ext2 and ext3 too: one magic
+        case XFS_SUPER_MAGIC:
+        case TMPFS_MAGIC:
+            return static_cast<std::size_t>(st.st_nlink - 2);
+        default:
+            return std::nullopt;
+    }
 }
 
 }  // namespace corral::fs

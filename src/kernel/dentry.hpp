@@ -20,6 +20,9 @@
 // round trip.
 #pragma once
 
+#include <cstddef>
+#include <optional>
+
 namespace corral::fs {
 
 // unlinkat(dirfd, name, flags) (flags: 0 or AT_REMOVEDIR), holding an
@@ -27,5 +30,13 @@ namespace corral::fs {
 // symlink: the link itself is held and removed). Returns unlinkat's result,
 // with its errno when it is -1.
 int unlink_uncached(int dirfd, const char* name, int flags);
+
+// How many subdirectories the directory open at `dir_fd` holds, from its link
+// count alone (fstat + fstatfs, no listing): 2 + subdirectories on ext2/3/4
+// (below 65000: the dir_nlink feature then says 1), XFS and tmpfs; GNU fts
+// trusts it on those alone ("leaf optimization"). nullopt on any other
+// filesystem (btrfs and a merged overlayfs directory say 1, a FUSE one what
+// its server says), on a link count below 2, or when a call fails: list it.
+std::optional<std::size_t> subdirectories(int dir_fd);
 
 }  // namespace corral::fs

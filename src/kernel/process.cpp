@@ -78,12 +78,14 @@ std::optional<ProcessStat> read_stat(pid_t pid, const Host& host) {
     auto ppid = parse_i64(fields[1]);
     auto pgid = parse_i64(fields[2]);
     auto sid = parse_i64(fields[3]);
+    auto tpgid = parse_i64(fields[5]);
     auto flags = parse_u64(fields[6]);
     auto start = parse_u64(fields[19]);
-    if (!ppid || !pgid || !sid || !flags || !start) return std::nullopt;
+    if (!ppid || !pgid || !sid || !tpgid || !flags || !start) return std::nullopt;
     p.ppid = static_cast<pid_t>(*ppid);
     p.pgid = static_cast<pid_t>(*pgid);
     p.sid = static_cast<pid_t>(*sid);
+    p.tpgid = static_cast<pid_t>(*tpgid);
     p.start_time = *start;
     constexpr unsigned long long kPfKthread = 0x00200000;  // PF_KTHREAD
     p.kernel_thread = (*flags & kPfKthread) != 0;

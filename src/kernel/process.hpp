@@ -32,6 +32,7 @@ struct ProcessStat {
     pid_t ppid = 0;                     // field 4
     pid_t pgid = 0;                     // field 5
     pid_t sid = 0;                      // field 6
+    pid_t tpgid = -1;                   // field 8: foreground group of its terminal, -1 without one
     char state = '?';                   // field 3: R, S, D, Z, T, ...
     unsigned long long start_time = 0;  // field 22, clock ticks after boot: with pid, the identity
     bool kernel_thread = false;         // field 9 (flags) has PF_KTHREAD

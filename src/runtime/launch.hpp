@@ -60,7 +60,7 @@ class Launch {
     int block_signals();
     int raise_descriptor_limit();
     void sweep_stale();
-    void remove_retired_while_running();
+    void tend_pools_while_running();
     // When the test's timeout falls due (started_ + timeout_), if it has one.
     std::optional<Clock::time_point> timeout_deadline() const {
         if (!timeout_) return std::nullopt;
@@ -136,7 +136,8 @@ class Launch {
     pid_t parent_pid_ = 0;
     bool parent_died_ = false;
     std::string registry_;  // scratch registry (owner / kept entries); empty when unusable
-    int tty_fd_ = -1;       // the controlling terminal, when our group had its foreground
+    std::optional<proc::ProcessStat> self_stat_;  // our own (proc::read_stat), for the owner entry
+    int tty_fd_ = -1;  // the controlling terminal, when our group had its foreground
     bool tty_handed_ = false;
     bool test_stopped_ = false;
     int sigfd_ = -1;

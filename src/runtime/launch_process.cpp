@@ -254,7 +254,7 @@ void Launch::wait_for_main() {
         }
         if (retire_at_ && !main_done_ && Clock::now() >= *retire_at_) {
             retire_at_.reset();
-            remove_retired_while_running();
+            tend_pools_while_running();
         }
         if (sampling() && !main_done_ && Clock::now() >= next_sample_) {
             sampler_.sample();

@@ -201,7 +201,7 @@ int Launch::raise_descriptor_limit() {
 // entry names a process that is gone: end what still runs with their test id,
 // stale_test_processes, sparing our own line), removed. Runs while our test
 // starts. The retired ones are removed only once it has run kRetireDelayMs
-// (remove_retired_while_running), but for a backlog. A failure is said and
+// (tend_pools_while_running), but for a backlog. A failure is said and
 // the run goes on.
 void Launch::sweep_stale() {
     if (!scratch_.root.empty()) {
@@ -210,8 +210,9 @@ void Launch::sweep_stale() {
         auto trim = scratch::remove_retired(scratch_.root, 2, nullptr, /*walk=*/false,
                                             /*keep=*/kRetiredBacklog - 1);
         say_retired(trim);
-        if (trim.listed > trim.removed)
-            retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
+        // Retired ones to remove, spares to make (kSparesPerLaunch): done
+        // once the test has run kRetireDelayMs, if it still runs.
+        retire_at_ = started_ + std::chrono::milliseconds(kRetireDelayMs);
     }
     if (registry_.empty()) return;
     try {
@@ -248,12 +249,13 @@ void Launch::sweep_stale() {
     }
 }
 
-// One at a time (and a written-into one 64 entries at a time), while the
-// test runs, no signal it would be told of waits and its timeout is not due
-// (wait_for_main acts on them). A child's SIGCHLD does not stop it.
-void Launch::remove_retired_while_running() {
+// Spares made, then retired directories removed, one at a time (a
+// written-into one 64 entries at a time), while the test runs, no signal it
+// would be told of waits and its timeout is not due (wait_for_main acts on
+// them). A child's SIGCHLD does not stop it.
+void Launch::tend_pools_while_running() {
     auto deadline = timeout_deadline();
-    say_retired(scratch::remove_retired(scratch_.root, kRetiredPerLaunch, [&] {
+    auto go_on = [&] {
         struct pollfd ended = {pidfd_, POLLIN, 0};
         if (::poll(&ended, 1, 0) != 0) return false;
         sigset_t pending;
@@ -262,7 +264,10 @@ void Launch::remove_retired_while_running() {
             if (sigismember(&pending, sig)) return false;
         auto now = Clock::now();
         return (!deadline || now < *deadline) && (!stop_deadline_ || now < *stop_deadline_);
-    }));
+    };
+    // Spares first: a later test's start waits for a mkdir without one.
+    scratch::make_spares(scratch_.root, kSparesPerLaunch, go_on);
+    say_retired(scratch::remove_retired(scratch_.root, kRetiredPerLaunch, go_on));
 }
 
 void Launch::say_retired(const scratch::RetiredRemoval& r) {

@@ -14,6 +14,9 @@ namespace corral::launcher {
 // The terminal: only when our process group is its foreground (an interactive
 // ctest or shell); in CI there is no controlling terminal and nothing changes.
 void Launch::find_terminal() {
+    // Our stat, when read, says it without opening /dev/tty (tpgid: the
+    // foreground group of our terminal, -1 without one, as in CI).
+    if (self_stat_ && self_stat_->tpgid != self_stat_->pgid) return;
     int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) return;
     if (::tcgetpgrp(fd) != ::getpgrp()) {

@@ -76,7 +76,13 @@ int Launch::run() {
     }
     if (!registry_.empty()) {
         try {
-            scratch::write_owner(registry_, scratch_);
+            // Read once: the owner entry's start time, and the terminal's
+            // foreground group (find_terminal).
+            self_stat_ = proc::read_stat(::getpid());
+            if (self_stat_)
+                scratch::write_owner(registry_, scratch_, *self_stat_);
+            else
+                scratch::write_owner(registry_, scratch_);  // says why it cannot be read
         } catch (const std::exception& e) {
             say(std::string("WARNING: ") + e.what());
         }

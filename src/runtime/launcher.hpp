@@ -62,6 +62,10 @@ inline constexpr int kCgroupJoinDelayMs = 50;
 inline constexpr int kRetireDelayMs = 2;
 inline constexpr size_t kRetiredPerLaunch = 8;
 inline constexpr size_t kRetiredBacklog = 16;
+// Spare scratch directories (scratch_retire.hpp) made in that same time, at
+// most this many a launch, before the retired ones are removed: a launch uses
+// at most one, so the pool stays full while half the tests run 2 ms or more.
+inline constexpr size_t kSparesPerLaunch = 2;
 // When the scratch directory is kept instead of removed. A run cancelled
 // because its parent (ctest) died never keeps it.
 enum class KeepScratch { Never, Failed, Always };

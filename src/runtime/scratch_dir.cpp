@@ -26,6 +26,7 @@
 #include "kernel/dentry.hpp"
 #include "kernel/paths.hpp"
 #include "kernel/process.hpp"
+#include "runtime/scratch_retire.hpp"
 
 namespace corral::scratch {
 namespace {
@@ -238,7 +239,9 @@ ScratchDir create(const std::string& root, size_t id_length) {
         d.id = random_id(id_length);
         d.root = base;
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
-        if (::mkdir(d.path.c_str(), 0700) == 0) {
+        // A spare made earlier (scratch_retire.hpp), else a new one.
+        d.from_spare = take_spare(base, d.path);
+        if (d.from_spare || ::mkdir(d.path.c_str(), 0700) == 0) {
             if (root_mode && ::chmod(d.path.c_str(), mode) != 0) {
                 int e = errno;
                 fs::unlink_uncached(AT_FDCWD, d.path.c_str(), AT_REMOVEDIR);
@@ -325,15 +328,21 @@ bool is_scratch_path_of(const std::string& path, const std::string& id) {
 }
 
 void write_owner(const std::string& registry, const ScratchDir& d) {
-    ensure_registry(registry);
-    pid_t self = ::getpid();
-    auto info = proc::read_stat(self);
+    auto info = proc::read_stat(::getpid());
     if (!info) {
         // Why our own stat could not be read (EMFILE under a low descriptor limit), not ENOENT.
         auto again = read_file(kpath::kSelfStat);
         throw std::system_error(again ? EPROTO : (again.err ? again.err : EIO),
                                 std::generic_category(), kpath::kSelfStat);
     }
+    write_owner(registry, d, *info);
+}
+
+void write_owner(const std::string& registry, const ScratchDir& d,
+                 const proc::ProcessStat& self_stat) {
+    ensure_registry(registry);
+    const pid_t self = self_stat.pid;
+    const proc::ProcessStat* info = &self_stat;
     // The entry is a symlink whose target is the text: symlink(2) makes it
     // whole or not at all, as the rename of a written file did, in one call
     // instead of six (it is written before every test; bench/run_overhead).

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/process.hpp"
+
 namespace corral::scratch {
 
 // n characters of [a-z0-9] from getrandom(): usable in machine names, vsock
@@ -19,12 +21,14 @@ namespace corral::scratch {
 std::string random_id(size_t n);
 
 struct ScratchDir {
-    std::string path;  // <root>/c-<id>
-    std::string id;    // the <id> part; also the test id
-    std::string root;  // <root>, without trailing slashes (its retired pool: scratch_retire.hpp)
+    std::string path;         // <root>/c-<id>
+    std::string id;           // the <id> part; also the test id
+    std::string root;         // <root>, without trailing slashes (its pools: scratch_retire.hpp)
+    bool from_spare = false;  // a spare directory renamed into place, not made by mkdir
 };
 
-// Creates <root>/c-<id> (root must exist) with the permission bits of the
+// Creates <root>/c-<id> (root must exist): a spare of root's pool renamed into
+// place when there is one (scratch_retire.hpp), else by mkdir(2). With the permission bits of the
 // root it stands in for (e.g. 1777 under /tmp, 0700 under a private
 // $XDG_RUNTIME_DIR), regardless of the umask, owned by the caller: whatever a
 // test could do in its $TMPDIR without `corral run`, it can do in this one
@@ -53,6 +57,10 @@ struct OwnerEntry {
 
 // Records the calling process as the owner of `d`. Throws std::system_error.
 void write_owner(const std::string& registry, const ScratchDir& d);
+// The same with the caller's own process stat already read (`self_stat`:
+// its pid and start time), as the launcher has it.
+void write_owner(const std::string& registry, const ScratchDir& d,
+                 const proc::ProcessStat& self_stat);
 // True when `dir` is the scratch directory of a launcher that is registered
 // in `registry` (<registry>/<id>.owner names exactly `dir`): Corral made it,
 // so `corral reap` accepts it as a scope (docs/runtime.md, "Dedicated scopes

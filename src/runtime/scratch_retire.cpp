@@ -1,5 +1,6 @@
-// Retired scratch directories (scratch_retire.hpp): retire an emptied one at
-// the end of its test, remove retired ones while a later test runs.
+// The scratch root's pools (scratch_retire.hpp): retire an emptied scratch
+// directory at the end of its test, remove retired ones while a later test
+// runs; make spare directories then, and take one as a test starts.
 #include "runtime/scratch_retire.hpp"
 
 #include <dirent.h>
@@ -8,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "common/unique_fd.hpp"
 #include "kernel/dentry.hpp"
@@ -33,6 +36,27 @@ int open_pool(const std::string& path) {
         return -1;
     }
     return fd;
+}
+
+// open_pool(path), made (0700) when missing.
+int open_or_make_pool(const std::string& path) {
+    int fd = open_pool(path);
+    if (fd < 0 && errno == ENOENT && (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST))
+        fd = open_pool(path);
+    return fd;
+}
+
+// "<root>/.corral-<kind>-<euid>".
+std::string pool_of(const std::string& root, std::string_view kind) {
+    std::string base = root;
+    while (base.size() > 1 && base.back() == '/')
+        base.pop_back();
+    return (base == "/" ? "" : base) + "/.corral-" + std::string(kind) + "-" +
+           std::to_string(::geteuid());
+}
+
+std::string spare_name(size_t k) {
+    return "s-" + std::to_string(k);
 }
 
 // True when the directory open at `fd` has no entry but "." and "..".
@@ -69,10 +93,11 @@ std::vector<std::string> first_names(int fd) {
 }  // namespace
 
 std::string retired_pool(const std::string& root) {
-    std::string base = root;
-    while (base.size() > 1 && base.back() == '/')
-        base.pop_back();
-    return (base == "/" ? "" : base) + "/.corral-retired-" + std::to_string(::geteuid());
+    return pool_of(root, "retired");
+}
+
+std::string spare_pool(const std::string& root) {
+    return pool_of(root, "spare");
 }
 
 bool retire(const ScratchDir& d) {
@@ -81,12 +106,7 @@ bool retire(const ScratchDir& d) {
         UniqueFd dir(::open(d.path.c_str(), kDirFlags));
         if (!dir.ok() || !is_empty_dir(dir.get())) return false;  // the walk says what it is
     }
-    std::string pool_path = retired_pool(d.root);
-    int pool_fd = open_pool(pool_path);
-    if (pool_fd < 0 && errno == ENOENT &&
-        (::mkdir(pool_path.c_str(), 0700) == 0 || errno == EEXIST))
-        pool_fd = open_pool(pool_path);
-    UniqueFd pool(pool_fd);
+    UniqueFd pool(open_or_make_pool(retired_pool(d.root)));
     // A mount on d.path fails here (EBUSY): the walk leaves it alone and says so.
     return pool.ok() && ::renameat2(AT_FDCWD, d.path.c_str(), pool.get(), ("r-" + d.id).c_str(),
                                     RENAME_NOREPLACE) == 0;
@@ -98,6 +118,12 @@ RetiredRemoval remove_retired(const std::string& root, size_t max,
     std::string pool_path = retired_pool(root);
     UniqueFd pool(open_pool(pool_path));
     if (!pool.ok()) return out;
+    // Counted by the pool's link count where it says (no listing): usually
+    // there is nothing to do.
+    if (auto n = fs::subdirectories(pool.get()); n && (*n == 0 || *n <= keep)) {
+        out.listed = *n;
+        return out;
+    }
     // Empty ones first: one that cannot go (written into, a mount inside) is
     // passed over, never blocking the rest (the pool would grow behind it).
     std::vector<std::string> written;
@@ -125,6 +151,38 @@ RetiredRemoval remove_retired(const std::string& root, size_t max,
         if (tree.stopped) break;
     }
     return out;
+}
+
+bool take_spare(const std::string& root, const std::string& path) {
+    UniqueFd pool(open_pool(spare_pool(root)));
+    if (!pool.ok()) return false;
+    // make_spares fills the lowest free names first: with n there, s-<n-1>
+    // is most likely one. Unknown n: a few from the top.
+    auto n = fs::subdirectories(pool.get());
+    if (n && *n == 0) return false;
+    size_t k = n ? std::min(*n, kSpares) : kSpares;
+    for (size_t tries = 0; k > 0 && tries < 4; --k, ++tries) {
+        if (::renameat2(pool.get(), spare_name(k - 1).c_str(), AT_FDCWD, path.c_str(),
+                        RENAME_NOREPLACE) == 0)
+            return true;
+        if (errno != ENOENT) return false;  // EEXIST at path, no RENAME_NOREPLACE (EINVAL)
+    }
+    return false;
+}
+
+size_t make_spares(const std::string& root, size_t max, const std::function<bool()>& go_on) {
+    size_t made = 0;
+    UniqueFd pool(open_or_make_pool(spare_pool(root)));
+    if (!pool.ok()) return made;
+    if (auto n = fs::subdirectories(pool.get()); n && *n >= kSpares) return made;
+    for (size_t k = 0; k < kSpares && made < max; ++k) {
+        if (go_on && !go_on()) break;
+        if (::mkdirat(pool.get(), spare_name(k).c_str(), 0700) == 0)
+            ++made;
+        else if (errno != EEXIST)
+            break;
+    }
+    return made;
 }
 
 }  // namespace corral::scratch

@@ -1,3 +1,7 @@
+// The scratch root's two pools of directories, both renamed rather than made or
+// removed at a test's start and end: retired scratch directories (below) and
+// spare ones (further below).
+//
 // Retired scratch directories: an emptied scratch directory is renamed out of
 // the way when its test ends, and removed by a later launcher while that
 // launcher's own test runs, instead of rmdir(2)'d on the way out.
@@ -59,5 +63,37 @@ struct RetiredRemoval {
 RetiredRemoval remove_retired(const std::string& root, size_t max,
                               const std::function<bool()>& go_on = nullptr, bool walk = true,
                               size_t keep = 0);
+
+// --- spare directories -------------------------------------------------------
+//
+// Spare directories: made empty by mkdir(2) while a longer test runs, renamed
+// into place as a later test's scratch directory. Why: on ext4 without a
+// journal (this project's machines) mkdir(2) scans past every inode freed in
+// the last minutes (fs/ext4/ialloc.c, recently_deleted()): 110-160 us at a
+// test's start, against 30-40 us for renaming a directory made earlier (with a
+// journal the two cost about the same: bench/run_overhead/README.md, tenth
+// step). A spare is a directory no test has had, never a retired one: made by
+// a launcher of this user in <root>/.corral-spare-<euid>, a real directory
+// owned by the caller with mode 0700 (as the retired pool: no other user can
+// reach a spare by path), named s-0 .. s-<kSpares - 1>.
+
+inline constexpr size_t kSpares = 16;
+
+// "<root>/.corral-spare-<euid>" (root without trailing slashes).
+std::string spare_pool(const std::string& root);
+
+// Renames a spare of root's pool to `path` (RENAME_NOREPLACE; a few names
+// tried, the pool's link count saying how many are there). True when `path`
+// is now that spare (mode 0700, empty); false, with `path` untouched, when the
+// pool is missing, not ours alone, empty, or the names tried were gone (taken
+// by another launcher): make `path` with mkdir(2) instead.
+bool take_spare(const std::string& root, const std::string& path);
+
+// Makes missing spares (the pool too, when missing), at most `max`, asking
+// `go_on` (when given) before each. Returns how many it made; a failure
+// (ENOSPC, EACCES, a pool not ours alone) ends it quietly: a spare only saves
+// time.
+size_t make_spares(const std::string& root, size_t max,
+                   const std::function<bool()>& go_on = nullptr);
 
 }  // namespace corral::scratch

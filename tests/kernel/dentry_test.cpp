@@ -2,7 +2,9 @@
 // dentry behind, for files, symlinks and directories, on a disk filesystem
 // (a scratch root's). The control (plain unlinkat) shows the probe sees what
 // it should on this kernel and filesystem. (On tmpfs, after a plain unlink,
-// the probe finds nothing cached: nothing to compare there.)
+// the probe finds nothing cached: nothing to compare there.) And
+// subdirectories(): a directory's subdirectories from its link count, on the
+// filesystems that keep it (tmpfs, ext4, XFS, each mounted here), none other.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 
 #include "common/text.hpp"
 #include "kernel/dentry.hpp"
+#include "tests/probe/scratch_test_support.hpp"
 #include "tests/support/dentry_probe.hpp"
 
 namespace fs = std::filesystem;
@@ -82,4 +85,60 @@ TEST(Dentry, ARemovalLeavesNoNegativeEntry) {
     GTEST_SKIP() << "a plain unlink leaves no negative entry the probe sees in any of:" << seen
                  << " (openat2 RESOLVE_CACHED needs Linux >= 5.12; fs.dentry-negative=1 "
                     "drops them all): nothing to compare";
+}
+
+namespace {
+
+// Three subdirectories and two files under `dir`: the count says 3 (0 before),
+// or nothing where the filesystem's link count is not trusted. "" when so,
+// else what went wrong.
+std::string counts_subdirectories(const fs::path& dir, bool trusted) {
+    fs::create_directories(dir);
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return "cannot open " + dir.string();
+    auto empty = corral::fs::subdirectories(fd);
+    for (const char* d : {"a", "b", "c"})
+        fs::create_directory(dir / d);
+    for (const char* f : {"x", "y"})
+        ::close(::openat(fd, f, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    fs::create_directory(dir / "a" / "nested");  // not the dir's own
+    auto three = corral::fs::subdirectories(fd);
+    ::close(fd);
+    auto said = [](const std::optional<std::size_t>& n) {
+        return n ? std::to_string(*n) : std::string("nothing");
+    };
+    std::string want_empty = trusted ? "0" : "nothing", want_three = trusted ? "3" : "nothing";
+    if (said(empty) != want_empty || said(three) != want_three)
+        return corral::cat({dir.string(), ": ", said(empty), " then ", said(three), ", expected ",
+                            want_empty, " then ", want_three});
+    return "";
+}
+
+}  // namespace
+
+TEST(Subdirectories, CountedFromTheLinkCountWhereTheFilesystemKeepsIt) {
+    using corral::test::TestMount;
+    if (auto why = TestMount::loop_skip_reason("mkfs.xfs"); !why.empty()) GTEST_SKIP() << why;
+    TestMount tmpfs("size=4m");
+    TestMount ext4("64M", "mkfs.ext4 -q -F");
+    TestMount xfs("320M", "mkfs.xfs -q -f");
+    for (const auto* m : {&tmpfs, &ext4, &xfs})
+        ASSERT_TRUE(m->mounted()) << m->error();
+    EXPECT_EQ(counts_subdirectories(fs::path(tmpfs.path()) / "d", true), "");
+    EXPECT_EQ(counts_subdirectories(fs::path(ext4.path()) / "d", true), "");
+    EXPECT_EQ(counts_subdirectories(fs::path(xfs.path()) / "d", true), "");
+    // ramfs keeps link counts too, but is not on the list: nothing is said.
+    fs::path ramfs = fs::path(tmpfs.path()) / "ramfs";
+    fs::create_directories(ramfs);
+    auto q = corral::test::shell_quote(ramfs.string());
+    auto mounted = corral::test::run_command("mount -t ramfs corral-ramfs " + q);
+    ASSERT_EQ(mounted.status, 0) << mounted.output;
+    EXPECT_EQ(counts_subdirectories(ramfs / "d", false), "");
+    auto unmounted = corral::test::run_command("umount " + q);
+    EXPECT_EQ(unmounted.status, 0) << unmounted.output;
+    // Not a directory: nothing.
+    int file = ::open((fs::path(tmpfs.path()) / "d" / "x").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    EXPECT_EQ(corral::fs::subdirectories(file), std::nullopt);
+    ::close(file);
 }

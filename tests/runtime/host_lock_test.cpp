@@ -145,7 +145,6 @@ TEST(HostLocks, TheWaitIsNamedInWords) {
     fs::remove_all(dir);
 }
 
-
 bool on_tmpfs(const std::string& dir) {
     struct statfs s {};
     return ::statfs(dir.c_str(), &s) == 0 && s.f_type == TMPFS_MAGIC;
@@ -243,15 +242,15 @@ TEST(RuntimeDir, ATmpfsComesFirstThenRunThenTmp) {
               }),
               "/run/corral-" + kUid);
     // Neither writable as this user: a /run made read-only, a /dev/shm on disk.
-    EXPECT_EQ(runtime_dir_in_child([&] {
-                  if (int e = private_namespace()) return e;
-                  if (int e = disk_on("/run", disk / "run")) return e;
-                  if (::mount(nullptr, "/run", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY,
-                              nullptr) != 0)
-                      return 5;
-                  return disk_on("/dev/shm", disk / "shm");
-              }),
-              "/tmp/corral-" + kUid);
+    EXPECT_EQ(
+        runtime_dir_in_child([&] {
+            if (int e = private_namespace()) return e;
+            if (int e = disk_on("/run", disk / "run")) return e;
+            if (::mount(nullptr, "/run", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+                return 5;
+            return disk_on("/dev/shm", disk / "shm");
+        }),
+        "/tmp/corral-" + kUid);
     fs::remove_all(disk);
 }
 

@@ -974,7 +974,7 @@ TEST_F(Run, FromATerminalCtrlZStopsTheJobAndFgContinuesIt) {
 std::vector<std::string> scratch_entries(const fs::path& root) {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(root))
-        if (e.path().filename().string().rfind(".corral-retired-", 0) != 0)
+        if (e.path().filename().string().rfind(".corral-", 0) != 0)  // the pools
             out.push_back(e.path().string());
     return out;
 }

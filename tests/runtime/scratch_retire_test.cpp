@@ -1,15 +1,21 @@
 // Retired scratch directories (runtime/scratch_retire.hpp): an emptied
 // scratch directory is renamed out of the way and removed later, never handed
 // out again; what still reaches it writes into the pool, not into a later
-// test's $TMPDIR; a pool another user could reach is never used.
+// test's $TMPDIR; a pool another user could reach is never used. Spare
+// directories: made while a test runs, renamed into place as a later test's
+// scratch directory, never one a test had.
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -254,6 +260,100 @@ TEST_F(ScratchRetire, LaunchersRunningAtOnceNeverShareADirectory) {
     for (const auto& e : fs::directory_iterator(root_))
         EXPECT_EQ(e.path().filename().string().rfind("c-", 0), std::string::npos)
             << "left behind: " << e.path();
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+TEST_F(ScratchRetire, ASpareIsANewDirectoryRenamedIntoPlace) {
+    auto made = scratch::create(root_);
+    EXPECT_FALSE(made.from_spare) << "no pool: made by mkdir";
+    EXPECT_EQ(scratch::make_spares(root_, 3), 3u);
+    const auto pool = scratch::spare_pool(root_);
+    EXPECT_EQ(names_in(pool), (std::vector<std::string>{"s-0", "s-1", "s-2"}));
+    EXPECT_EQ(stat_of(pool).st_mode & 07777, 0700u) << "no other user reaches a spare";
+    std::set<ino_t> spares;
+    for (const auto& n : names_in(pool))
+        spares.insert(stat_of(pool + "/" + n).st_ino);
+
+    auto d = scratch::create(root_);
+    EXPECT_TRUE(d.from_spare);
+    EXPECT_EQ(spares.count(stat_of(d.path).st_ino), 1u) << "not one of the spares";
+    EXPECT_EQ(stat_of(d.path).st_mode & 07777, 01777u) << "the root's bits, as a made one";
+    EXPECT_TRUE(fs::is_empty(d.path));
+    EXPECT_EQ(names_in(pool).size(), 2u);
+
+    // Up to kSpares, the lowest free names first; then none.
+    EXPECT_EQ(scratch::make_spares(root_, 100), scratch::kSpares - 2);
+    EXPECT_EQ(names_in(pool).size(), scratch::kSpares);
+    EXPECT_EQ(scratch::make_spares(root_, 100), 0u);
+    int asked = 0;
+    for (size_t i = 0; i < scratch::kSpares; ++i)
+        ASSERT_TRUE(scratch::create(root_).from_spare) << i;
+    EXPECT_TRUE(names_in(pool).empty());
+    EXPECT_FALSE(scratch::create(root_).from_spare) << "an empty pool";
+    EXPECT_EQ(scratch::make_spares(root_, 100, [&] { return ++asked <= 2; }), 2u)
+        << "made after the answer was no";
+
+    // A retired directory never becomes a spare, nor a spare a retired one.
+    ASSERT_TRUE(scratch::retire(d));
+    EXPECT_EQ(names_in(pool), (std::vector<std::string>{"s-0", "s-1"}));
+}
+
+TEST_F(ScratchRetire, ASparePoolThatIsNotOursAloneIsNeverUsed) {
+    const auto pool = scratch::spare_pool(root_);
+    auto elsewhere = dir_ / "elsewhere";
+    fs::create_directories(elsewhere / "s-0");
+    ::chmod(elsewhere.c_str(), 0700);
+    fs::create_directory_symlink(elsewhere, pool);  // another user's, in a shared /tmp
+    EXPECT_FALSE(scratch::create(root_).from_spare) << "taken through a symlink";
+    EXPECT_EQ(scratch::make_spares(root_, 4), 0u) << "made through a symlink";
+    EXPECT_EQ(names_in(elsewhere.string()), std::vector<std::string>{"s-0"});
+    fs::remove(pool);
+
+    fs::create_directories(pool + "/s-0");  // a pool others can enter: s-0 may hold anything
+    ::chmod(pool.c_str(), 0755);
+    EXPECT_FALSE(scratch::create(root_).from_spare);
+    EXPECT_EQ(scratch::make_spares(root_, 4), 0u);
+    EXPECT_EQ(names_in(pool), std::vector<std::string>{"s-0"});
+}
+
+// Real launchers: a test that runs 2 ms or more leaves spares behind
+// (launcher.hpp kSparesPerLaunch), and the next test starts in one of them,
+// empty, with the root's bits. Before, every test's directory was made by
+// mkdir as it started.
+TEST_F(ScratchRetire, ATestStartsInASpareMadeWhileAnEarlierOneRan) {
+    fs::create_directories(dir_ / "runtime");
+    std::map<std::string, std::string> env = {{"CORRAL_RUNTIME_DIR", (dir_ / "runtime").string()}};
+    auto t0 = Clock::now();
+    auto first =
+        finish(spawn({CORRAL_EXE, "run", "--scratch-root", root_, "--", "sleep", "0.1"}, env), t0);
+    ASSERT_EQ(first.code, 0) << first.err;
+    const auto pool = scratch::spare_pool(root_);
+    auto names = names_in(pool);
+    ASSERT_FALSE(names.empty()) << "no spare made while a 0.1 s test ran";
+    std::set<std::string> spares;
+    for (const auto& n : names)
+        spares.insert(std::to_string(stat_of(pool + "/" + n).st_ino));
+    auto second = finish(spawn({CORRAL_EXE, "run", "--scratch-root", root_, "--", "sh", "-c",
+                                "stat -c '%i %a' \"$TMPDIR\"; ls -A \"$TMPDIR\" | wc -l"},
+                               env),
+                         t0);
+    ASSERT_EQ(second.code, 0) << second.err;
+    std::istringstream said(second.out);
+    std::string inode, mode, entries;
+    said >> inode >> mode >> entries;
+    EXPECT_EQ(spares.count(inode), 1u) << "the test's $TMPDIR is not a spare: " << second.out;
+    EXPECT_EQ(mode, "1777") << "the root's bits";
+    EXPECT_EQ(entries, "0");
+    for (const auto& n : names_in(pool))  // the second test made spares in turn
+        EXPECT_NE(std::to_string(stat_of(pool + "/" + n).st_ino), inode) << "still a spare";
 }
 
 }  // namespace
