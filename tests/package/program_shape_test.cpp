@@ -1,9 +1,11 @@
 // The shape of the corral program as linked (CMakeLists.txt, "Start-up cost"):
 // with CORRAL_STATIC_RUNTIME it has no program interpreter (no dynamic loader
-// at each of the thousands of `corral run` starts), and it is a static PIE,
-// not a plain -static program: -static links crtbeginT.o, whose registered
-// .eh_frame is sorted at the first exception (+3.5 ms to `corral --version`).
-// Either way the unwinder must find frames through PT_GNU_EH_FRAME.
+// at each of the thousands of `corral run` starts), and it is not a PIE unless
+// CORRAL_PIE asks (a static PIE relocates itself at every start). Either way
+// the unwinder finds frames through PT_GNU_EH_FRAME and the program never
+// registers its .eh_frame: GCC's crtbeginT.o, which plain -static links, does
+// (its symbol __EH_FRAME_BEGIN__ marks it), and the unwinder then sorts every
+// FDE at the first exception (+3.5 ms to `corral --version`).
 // With CORRAL_HOT_PATH_ORDER the functions of src/cli/hot_path.order lie side
 // by side, in one stretch of the text.
 #include <elf.h>
@@ -40,21 +42,12 @@ Shape read_shape(const char* path) {
     return s;
 }
 
-TEST(ProgramShape, FramesAreFoundByHeaderAndStaticMeansStaticPie) {
-    auto s = read_shape(CORRAL_EXE);
-    ASSERT_NE(s.type, 0) << CORRAL_EXE << ": not a 64-bit ELF file";
-    EXPECT_TRUE(s.eh_frame_hdr) << "no PT_GNU_EH_FRAME: each first exception sorts every FDE";
-    if (!s.interp)
-        EXPECT_EQ(s.type, ET_DYN) << "statically linked but not a PIE (-static, not -static-pie)";
-#ifdef CORRAL_STATIC_RUNTIME_ON
-    EXPECT_FALSE(s.interp) << "CORRAL_STATIC_RUNTIME is ON but the program has a dynamic loader";
-#endif
-}
-
-// Function symbols of the program's .symtab: name -> {address, size}. Reads
-// the section headers, the symbol table and its strings, not the whole file
-// (a RelWithDebInfo program is mostly debug information).
-std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* path) {
+// Symbols of the program's .symtab (functions with a size only, or all):
+// name -> {address, size}. Reads the section headers, the symbol table and its
+// strings, not the whole file (a RelWithDebInfo program is mostly debug
+// information).
+std::map<std::string, std::pair<uint64_t, uint64_t>> read_symbols(const char* path,
+                                                                  bool functions_only) {
     std::ifstream in(path, std::ios::binary);
     auto read_at = [&](uint64_t offset, void* to, uint64_t size) {
         in.seekg(static_cast<std::streamoff>(offset));
@@ -74,13 +67,33 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> read_functions(const char* 
             !read_at(sh[s.sh_link].sh_offset, strings.data(), strings.size()))
             return out;
         for (const auto& sym : symbols) {
-            if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0) continue;
+            if (functions_only && (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0))
+                continue;
             if (sym.st_name >= strings.size()) continue;
             out.emplace(std::string(strings.c_str() + sym.st_name),
                         std::make_pair(sym.st_value, sym.st_size));
         }
     }
     return out;
+}
+
+TEST(ProgramShape, FramesAreFoundByHeaderNeverRegisteredAndStaticIsNoPie) {
+    auto s = read_shape(CORRAL_EXE);
+    ASSERT_NE(s.type, 0) << CORRAL_EXE << ": not a 64-bit ELF file";
+    EXPECT_TRUE(s.eh_frame_hdr) << "no PT_GNU_EH_FRAME: each first exception sorts every FDE";
+    auto symbols = read_symbols(CORRAL_EXE, false);
+    ASSERT_FALSE(symbols.empty()) << "no symbol table to check";
+    EXPECT_EQ(symbols.count("__EH_FRAME_BEGIN__"), 0u)
+        << "linked with crtbeginT.o: its .eh_frame is registered and sorted at the first "
+           "exception";
+#ifdef CORRAL_STATIC_RUNTIME_ON
+    EXPECT_FALSE(s.interp) << "CORRAL_STATIC_RUNTIME is ON but the program has a dynamic loader";
+#ifdef CORRAL_PIE_ON
+    EXPECT_EQ(s.type, ET_DYN) << "CORRAL_PIE is ON but the program is not a PIE";
+#else
+    EXPECT_EQ(s.type, ET_EXEC) << "a static PIE: it relocates itself at every start";
+#endif
+#endif
 }
 
 // The launch path is one stretch of the program, not spread over all of its
@@ -93,7 +106,7 @@ TEST(ProgramShape, TheLaunchPathIsLinkedSideBySide) {
     GTEST_SKIP() << "CORRAL_HOT_PATH_ORDER is OFF: a sanitizer build, or lld cannot link here "
                     "(./bootstrap installs it)";
 #endif
-    auto functions = read_functions(CORRAL_EXE);
+    auto functions = read_symbols(CORRAL_EXE, true);
     ASSERT_FALSE(functions.empty()) << CORRAL_EXE << ": no symbol table (stripped?)";
     std::ifstream list(CORRAL_HOT_PATH_ORDER_FILE);
     ASSERT_TRUE(list) << "cannot read " << CORRAL_HOT_PATH_ORDER_FILE;
