@@ -187,6 +187,12 @@ std::string LiveHost::canonical(const std::string& path) const {
     return ec ? path : canon.string();
 }
 
+namespace {
+bool is_memory_fs(const struct statfs& sfs) {
+    return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+}
+}  // namespace
+
 Read<FsStat> LiveHost::filesystem(const std::string& path) const {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0)
@@ -202,8 +208,13 @@ Read<FsStat> LiveHost::filesystem(const std::string& path) const {
         sfs.f_frsize ? static_cast<uint64_t>(sfs.f_frsize) : static_cast<uint64_t>(sfs.f_bsize);
     s.free_bytes = static_cast<uint64_t>(sfs.f_bavail) * unit;
     s.read_only = (sfs.f_flags & ST_RDONLY) != 0;
-    s.memory_backed = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+    s.memory_backed = is_memory_fs(sfs);
     return Read<FsStat>::ok(std::move(s));
+}
+
+bool memory_backed(const std::string& path) {
+    struct statfs sfs;
+    return ::statfs(path.c_str(), &sfs) == 0 && is_memory_fs(sfs);
 }
 
 std::optional<std::string> LiveHost::env(const std::string& name) const {

@@ -78,6 +78,12 @@ class Host {
 // This machine. One instance; never destroyed.
 const Host& live_host();
 
+// Whether the directory at `path` of this machine lies on a tmpfs or ramfs
+// (statfs(2) f_type, as FsStat::memory_backed); false when statfs fails. One
+// call, no stat: a launcher asks it of /run and /dev/shm at every start
+// (runtime/host_lock.hpp runtime_dir).
+bool memory_backed(const std::string& path);
+
 class LiveHost : public Host {
   public:
     Read<std::string> read_text(const std::filesystem::path& host_path) const override;

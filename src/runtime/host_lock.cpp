@@ -111,14 +111,10 @@ std::string runtime_dir() {
     // (bench/run_overhead/README.md, tenth step).
     const std::string uid = std::to_string(::geteuid());
     const bool run_writable = ::access("/run", W_OK) == 0;
-    auto on_tmpfs = [](const char* dir) {
-        auto fs = live_host().filesystem(dir);
-        return fs && fs->memory_backed;
-    };
-    const bool run_on_tmpfs = run_writable && on_tmpfs("/run");
+    const bool run_on_tmpfs = run_writable && memory_backed("/run");
     std::vector<std::string> candidates;
     if (run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
-    if (!run_on_tmpfs && ::access("/dev/shm", W_OK) == 0 && on_tmpfs("/dev/shm"))
+    if (!run_on_tmpfs && ::access("/dev/shm", W_OK) == 0 && memory_backed("/dev/shm"))
         candidates.push_back("/dev/shm/corral-" + uid);
     if (run_writable && !run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
     candidates.push_back("/tmp/corral-" + uid);
