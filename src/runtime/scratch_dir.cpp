@@ -341,13 +341,12 @@ void write_owner(const std::string& registry, const ScratchDir& d) {
 void write_owner(const std::string& registry, const ScratchDir& d,
                  const proc::ProcessStat& self_stat) {
     ensure_registry(registry);
-    const pid_t self = self_stat.pid;
-    const proc::ProcessStat* info = &self_stat;
     // The entry is a symlink whose target is the text: symlink(2) makes it
     // whole or not at all, as the rename of a written file did, in one call
     // instead of six (it is written before every test; bench/run_overhead).
     std::string entry = entry_path(registry, d.id, ".owner");
-    std::string text = std::to_string(self) + " " + std::to_string(info->start_time) + " " + d.path;
+    std::string text =
+        std::to_string(self_stat.pid) + " " + std::to_string(self_stat.start_time) + " " + d.path;
     if (::symlink(text.c_str(), entry.c_str()) == 0) return;
     // An entry of this id left by a launcher killed outright (ids are random):
     // ours now.
