@@ -13,6 +13,7 @@ inline constexpr char kSelfMountinfo[] = "/proc/self/mountinfo";   // proc_pid_m
 inline constexpr char kSelfStatus[] = "/proc/self/status";         // proc_pid_status(5)
 inline constexpr char kSelfStat[] = "/proc/self/stat";             // proc_pid_stat(5)
 inline constexpr char kSelfClearRefs[] = "/proc/self/clear_refs";  // proc_pid_clear_refs(5)
+inline constexpr char kSelfPidNamespace[] = "/proc/self/ns/pid";   // pid_namespaces(7)
 inline constexpr char kInitCgroup[] = "/proc/1/cgroup";            // pid 1's cgroups
 // NVIDIA driver (open-gpu-kernel-modules: nv-procfs.c, nv-caps.c).
 inline constexpr char kNvidiaGpus[] = "/proc/driver/nvidia/gpus";

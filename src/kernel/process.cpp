@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -398,6 +399,12 @@ bool signal_self(int sig) {
 }
 int open_pidfd(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+std::optional<uint64_t> own_pid_namespace() {
+    struct stat st {};
+    if (::stat(kpath::kSelfPidNamespace, &st) != 0) return std::nullopt;
+    return static_cast<uint64_t>(st.st_ino);
 }
 
 bool reset_peak_rss() {

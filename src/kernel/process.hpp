@@ -91,6 +91,13 @@ std::optional<uint64_t> read_resident_nonreclaimable(pid_t pid, const Host& host
 // older kernel, a read-only /proc).
 bool reset_peak_rss();
 
+// This process's PID namespace: the inode number of /proc/self/ns/pid
+// (pid_namespaces(7): two processes are in the same namespace when the inode
+// and device of that link's target match; one device for every namespace on
+// the nsfs). nullopt when it cannot be read. A pid means something only in the
+// namespace that gave it: a scratch owner entry records both.
+std::optional<uint64_t> own_pid_namespace();
+
 // The chain of parents of `pid` (its parent first), up to but not including
 // pid 0 and stopping at the first that cannot be read; at most `max_depth`.
 // With `stop`, the walk also ends after the first ancestor it accepts (that one

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -35,7 +36,17 @@ bool ensure_private_dir(const std::string& path, std::string& why) {
         return false;
     }
     if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
-        why = path + ": not a directory owned by uid " + std::to_string(::geteuid());
+        why = path + ": not a directory owned by uid " + std::to_string(::geteuid()) +
+              (S_ISDIR(st.st_mode) ? " (uid " + std::to_string(st.st_uid) + " made it)" : "");
+        return false;
+    }
+    // Writable by others, anyone could plant lock files and scratch registry
+    // entries (an owner entry names a directory for the next launcher to
+    // remove).
+    if ((st.st_mode & 022) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        why = path + ": writable by group or others (mode " + mode + "; chmod go-w it)";
         return false;
     }
     return true;
@@ -108,20 +119,26 @@ std::string runtime_dir() {
     // there. In a container /run is often a directory of the image's disk (an
     // inode allocated and freed per launch on ext4, a copy-up on overlayfs), so
     // a /dev/shm on tmpfs comes before a /run that is not one
-    // (bench/run_overhead/README.md, tenth step).
+    // (bench/run_overhead/README.md, tenth step). One directory, chosen by
+    // what the filesystems are, never by what exists: one another user made
+    // (in the shared /dev/shm or /tmp) is an error, not passed over, or two
+    // launches would hold their "host-wide" locks in two directories once it
+    // is gone.
     const std::string uid = std::to_string(::geteuid());
     const bool run_writable = ::access("/run", W_OK) == 0;
-    const bool run_on_tmpfs = run_writable && memory_backed("/run");
-    std::vector<std::string> candidates;
-    if (run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
-    if (!run_on_tmpfs && ::access("/dev/shm", W_OK) == 0 && memory_backed("/dev/shm"))
-        candidates.push_back("/dev/shm/corral-" + uid);
-    if (run_writable && !run_on_tmpfs) candidates.push_back("/run/corral-" + uid);
-    candidates.push_back("/tmp/corral-" + uid);
-    for (const auto& dir : candidates)
-        if (ensure_private_dir(dir, why)) return dir;
-    throw std::runtime_error("no usable runtime directory for host locks (" + why +
-                             "); set CORRAL_RUNTIME_DIR");
+    std::string dir;
+    if (run_writable && memory_backed("/run"))
+        dir = "/run/corral-" + uid;
+    else if (::access("/dev/shm", W_OK) == 0 && memory_backed("/dev/shm"))
+        dir = "/dev/shm/corral-" + uid;
+    else if (run_writable)
+        dir = "/run/corral-" + uid;
+    else
+        dir = "/tmp/corral-" + uid;
+    if (ensure_private_dir(dir, why)) return dir;
+    throw std::runtime_error(
+        "no usable runtime directory for host locks and the scratch registry (" + why +
+        "); set CORRAL_RUNTIME_DIR to a directory of your own");
 }
 
 bool valid_name(std::string_view name) {

@@ -13,12 +13,14 @@
 
 namespace corral::locks {
 
-// $CORRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/corral, else the first usable of
-// /run/corral-<uid> when /run is a writable tmpfs, /dev/shm/corral-<uid> when
-// /run is not one and /dev/shm is, /run/corral-<uid> when /run is writable,
-// /tmp/corral-<uid>: a tmpfs first (FHS 3.0: /run is a tmpfs; in a container it
-// is often on disk). Created 0700; an existing one must be a real directory
-// owned by this user (else the next is tried). Throws std::runtime_error.
+// $CORRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/corral when usable, else one
+// directory chosen by what the filesystems are: /run/corral-<uid> when /run is
+// a writable tmpfs, else /dev/shm/corral-<uid> when /dev/shm is a writable
+// tmpfs, else /run/corral-<uid> when /run is writable, else /tmp/corral-<uid>
+// (FHS 3.0: /run is a tmpfs; in a container it is often on disk). Created 0700;
+// an existing one must be a real directory owned by this user that no one else
+// can write to, or this throws std::runtime_error naming it (never another
+// directory: every launch of the user must find the same locks).
 std::string runtime_dir();
 // What runtime_dir() throws for a relative $CORRAL_RUNTIME_DIR: a bad value
 // from the environment (docs/exit-codes.md: 125), not a host without one.

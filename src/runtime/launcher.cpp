@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <system_error>
 
 #include "common/text.hpp"
 
@@ -83,6 +85,13 @@ int Launch::run() {
                 scratch::write_owner(registry_, scratch_, *self_stat_);
             else
                 scratch::write_owner(registry_, scratch_);  // says why it cannot be read
+        } catch (const std::system_error& e) {
+            say(std::string("WARNING: ") + e.what());
+            if (e.code().value() == EPERM) {  // not ours alone: nothing of it is read
+                say("WARNING: scratch of a launcher killed outright is not swept, kept ones are "
+                    "not bounded");
+                registry_.clear();
+            }
         } catch (const std::exception& e) {
             say(std::string("WARNING: ") + e.what());
         }
@@ -108,6 +117,7 @@ int Launch::run() {
         if (started_ == Clock::time_point{}) {  // failed before clone: nothing ran
             rec_.start = rec_.end;
             started_ = Clock::now();
+            never_ran_ = true;  // its scratch is no evidence to keep
         }
         rec_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         // A child that gave up before exec has the launcher's code, not the test's.

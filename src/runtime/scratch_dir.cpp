@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -23,6 +24,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/read_file.hpp"
+#include "common/text.hpp"
 #include "kernel/dentry.hpp"
 #include "kernel/paths.hpp"
 #include "kernel/process.hpp"
@@ -262,10 +264,25 @@ std::string entry_path(const std::string& registry, const std::string& id, const
     return registry + "/" + id + kind;
 }
 
+// A directory of this user that no one else can write to: an entry planted
+// in the registry would name a directory for the next launcher to remove, or
+// a scope for `corral reap` to accept.
+bool is_private_registry(const std::string& registry) {
+    struct stat st {};
+    return ::lstat(registry.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+           (st.st_mode & 022) == 0;
+}
+
+// Made 0700, or an existing private one.
 void ensure_registry(const std::string& registry) {
-    if (::mkdir(registry.c_str(), 0700) != 0 && errno != EEXIST)
+    if (::mkdir(registry.c_str(), 0700) == 0) return;
+    if (errno != EEXIST)
         throw std::system_error(errno, std::generic_category(),
                                 "cannot create the scratch registry " + registry);
+    if (!is_private_registry(registry))
+        throw std::system_error(EPERM, std::generic_category(),
+                                "scratch registry " + registry +
+                                    ": not a directory of this user that only it can write to");
 }
 
 std::vector<std::string> names_ending(const std::string& dir, std::string_view suffix) {
@@ -312,10 +329,20 @@ bool parse_entry(const std::string& text, A& a, B& b, std::string& path) {
     return !path.empty();
 }
 
+// "<pid>:<pid namespace>" (an older corral wrote "<pid>": namespace 0, unknown).
 bool parse_owner_entry(const std::string& text, OwnerEntry& e) {
-    long pid = 0;
-    if (!parse_entry(text, pid, e.start_time, e.path)) return false;
-    e.pid = static_cast<pid_t>(pid);
+    std::string who;
+    if (!parse_entry(text, who, e.start_time, e.path)) return false;
+    auto colon = who.find(':');
+    auto pid = parse_i64(std::string_view(who).substr(0, colon));
+    if (!pid || *pid <= 0 || *pid > INT32_MAX) return false;
+    e.pid = static_cast<pid_t>(*pid);
+    e.pid_namespace = 0;
+    if (colon != std::string::npos) {
+        auto ns = parse_u64(std::string_view(who).substr(colon + 1));
+        if (!ns) return false;
+        e.pid_namespace = *ns;
+    }
     return true;
 }
 
@@ -345,8 +372,9 @@ void write_owner(const std::string& registry, const ScratchDir& d,
     // whole or not at all, as the rename of a written file did, in one call
     // instead of six (it is written before every test; bench/run_overhead).
     std::string entry = entry_path(registry, d.id, ".owner");
-    std::string text =
-        std::to_string(self_stat.pid) + " " + std::to_string(self_stat.start_time) + " " + d.path;
+    std::string text = std::to_string(self_stat.pid) + ":" +
+                       std::to_string(proc::own_pid_namespace().value_or(0)) + " " +
+                       std::to_string(self_stat.start_time) + " " + d.path;
     if (::symlink(text.c_str(), entry.c_str()) == 0) return;
     // An entry of this id left by a launcher killed outright (ids are random):
     // ours now.
@@ -361,7 +389,8 @@ bool is_registered(const std::string& registry, const std::string& dir) {
     auto slash = dir.rfind("/c-");
     if (registry.empty() || slash == std::string::npos) return false;
     std::string id = dir.substr(slash + 3);
-    if (id.empty() || id.find('/') != std::string::npos) return false;
+    if (id.empty() || id.find('/') != std::string::npos || !is_private_registry(registry))
+        return false;
     OwnerEntry e;
     return parse_owner_entry(read_owner_entry(entry_path(registry, id, ".owner")), e) &&
            e.pid > 0 && e.path == dir && is_scratch_path_of(e.path, id);
@@ -373,6 +402,10 @@ void remove_owner(const std::string& registry, const std::string& id) {
 
 std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_view own_id) {
     std::vector<OwnerEntry> out;
+    if (!is_private_registry(registry)) return out;
+    // A pid is only judged in the namespace that gave it: an owner in another
+    // one (a container sharing this runtime directory) is left alone.
+    const uint64_t own_namespace = proc::own_pid_namespace().value_or(0);
     for (const auto& name : names_ending(registry, ".owner")) {
         OwnerEntry e;
         e.id = name.substr(0, name.size() - 6);
@@ -381,6 +414,7 @@ std::vector<OwnerEntry> claim_stale(const std::string& registry, std::string_vie
         // entry in one call), never ours to judge.
         if (!parse_owner_entry(read_owner_entry(registry + "/" + name), e)) continue;
         if (e.pid <= 0 || !is_scratch_path_of(e.path, e.id)) continue;
+        if (e.pid_namespace != 0 && e.pid_namespace != own_namespace) continue;
         if (auto info = proc::read_stat(e.pid); info && info->start_time == e.start_time)
             continue;  // the owner is alive
         e.claim = registry + "/" + e.id + ".sweep-" + std::to_string(::getpid());

@@ -39,9 +39,10 @@ ScratchDir create(const std::string& root, size_t id_length = 8);
 
 // --- the scratch registry --------------------------------------------------
 //
-// <registry>/<id>.owner holds "<pid> <start_time> <path>" of the launcher that
-// owns a live scratch directory (a symlink with that target; a regular file
-// with that content from corral before 2026-12, still read); <registry>/<id>.kept "<unix_ns>
+// <registry>/<id>.owner holds "<pid>:<pid namespace> <start_time> <path>" of
+// the launcher that owns a live scratch directory (a symlink with that target;
+// "<pid> ..." and a regular file from corral before 2026-12, still read; an
+// owner in another PID namespace is never judged gone); <registry>/<id>.kept "<unix_ns>
 // <bytes> <path>" of one kept for evidence. The registry is a private directory (host_lock.hpp
 // runtime_dir() + "/scratch"), so a launcher killed outright (SIGKILL: CTest's TIMEOUT kills the
 // whole tree with SIGSTOP + SIGKILL) is detected by the next one: its pid is gone or carries
@@ -51,6 +52,7 @@ struct OwnerEntry {
     std::string id;
     pid_t pid = 0;
     unsigned long long start_time = 0;  // proc_pid_stat(5) field 22
+    uint64_t pid_namespace = 0;         // proc::own_pid_namespace() of the owner; 0: unknown
     std::string path;
     std::string claim;  // the renamed entry file, while claimed
 };

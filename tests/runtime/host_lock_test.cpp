@@ -251,6 +251,29 @@ TEST(RuntimeDir, ATmpfsComesFirstThenRunThenTmp) {
             return disk_on("/dev/shm", disk / "shm");
         }),
         "/tmp/corral-" + kUid);
+    // One another user made, or one others can write to, in the chosen place:
+    // an error naming it, never another directory (two launches would hold
+    // their locks in two places once it is gone).
+    auto squatted = [&](mode_t mode, uid_t owner) {
+        return runtime_dir_in_child([&] {
+            if (int e = private_namespace()) return e;
+            if (int e = disk_on("/run", disk / "run")) return e;
+            if (int e = tmpfs_on("/dev/shm")) return e;
+            std::string dir = "/dev/shm/corral-" + kUid;
+            if (::mkdir(dir.c_str(), mode) != 0 || ::chmod(dir.c_str(), mode) != 0 ||
+                ::chown(dir.c_str(), owner, owner) != 0)
+                return 6;
+            return 0;
+        });
+    };
+    auto other = squatted(0700, 12345);
+    EXPECT_EQ(other.rfind("threw: ", 0), 0u) << other;
+    EXPECT_NE(other.find("/dev/shm/corral-" + kUid), std::string::npos) << other;
+    EXPECT_NE(other.find("uid 12345 made it"), std::string::npos) << other;
+    auto open_to_all = squatted(0777, ::geteuid());
+    EXPECT_EQ(open_to_all.rfind("threw: ", 0), 0u) << open_to_all;
+    EXPECT_NE(open_to_all.find("writable by group or others (mode 0777"), std::string::npos)
+        << open_to_all;
     fs::remove_all(disk);
 }
 

@@ -767,6 +767,32 @@ TEST_F(Run, AnUnprivilegedUserCanUseTheScratchAsUnderAPlainTmp) {
     EXPECT_EQ(in_scratch.out, "750\n") << in_scratch.err;
 }
 
+// A launch whose test never ran (here: no cgroup for --cgroup require as
+// 'nobody') keeps no scratch, even with --keep-scratch always: it is no
+// evidence, and a kept one would push a real one out of the bound. Before,
+// a failure before the clone kept it as a failed test's.
+TEST_F(Run, ALaunchThatFailedBeforeItsTestRanKeepsNoScratch) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the launcher as 'nobody'";
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    auto root = dir_ / "nobody-tmp";
+    auto runtime = dir_ / "nobody-runtime";
+    fs::create_directories(root);
+    fs::create_directories(runtime);
+    ::chmod(root.c_str(), 01777);
+    ASSERT_EQ(::chown(runtime.c_str(), 65534, 65534), 0);
+    ::chmod(runtime.c_str(), 0700);
+    auto r = finish(spawn({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           CORRAL_EXE, "run", "--cgroup", "require", "--keep-scratch", "always",
+                           "--scratch-root", root.string(), "--", "true"},
+                          {{"CORRAL_RUNTIME_DIR", runtime.string()}}),
+                    Clock::now());
+    if (r.code == 0) GTEST_SKIP() << "'nobody' can make a cgroup here: the test runs";
+    EXPECT_EQ(r.code, 125) << r.err;
+    EXPECT_THAT(r.err, testing::Not(HasSubstr("kept the scratch"))) << r.err;
+    for (const auto& e : fs::directory_iterator(root))
+        EXPECT_NE(e.path().filename().string().rfind("c-", 0), 0u) << "left: " << e.path();
+}
+
 // A child process started with a given world (umask, cwd, stdin, ignored and
 // blocked signals, a resource limit), running `args`; returns its output.
 Result run_in_world(const std::vector<std::string>& args, const fs::path& cwd,
@@ -1050,6 +1076,30 @@ TEST_F(Run, ScratchOfALauncherKilledOutrightIsSweptByTheNextRun) {
     EXPECT_THAT(next.err, HasSubstr("killed outright"));
     EXPECT_TRUE(scratch_entries(dir_ / "scratch").empty());
     EXPECT_TRUE(with_tokens().empty());
+}
+
+// A launcher in another PID namespace (a container sharing the runtime
+// directory) is alive, whatever this namespace's process of its pid is: the
+// next run here leaves its test and scratch alone. Before, its entry (pid 1
+// there) was judged by pid 1 here, its test ended and its scratch removed.
+TEST_F(Run, ALauncherInAnotherPidNamespaceIsNotTakenForKilled) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for a PID namespace (unshare --pid)";
+    auto a = token();
+    std::vector<std::string> args = {"unshare", "--pid", "--fork", "--mount-proc"};
+    for (const auto& w : corral({"--", "sleep", a}))
+        args.push_back(w);
+    auto s = spawn(args, env_);
+    // unshare, the launcher and the test: the token is in each one's argv.
+    ASSERT_TRUE(eventually([&] { return with_tokens().size() == 3; }));
+    ASSERT_TRUE(eventually([&] { return scratch_entries(dir_ / "scratch").size() == 1; }));
+    auto next = run({"--", "true"});
+    EXPECT_EQ(next.code, 0) << next.err;
+    EXPECT_THAT(next.err, testing::Not(HasSubstr("killed outright")));
+    EXPECT_EQ(with_tokens().size(), 3u) << "the other namespace's test was ended";
+    EXPECT_EQ(scratch_entries(dir_ / "scratch").size(), 1u) << "its scratch was removed";
+    for (pid_t p : with_tokens())
+        ::kill(p, SIGKILL);
+    finish(s, Clock::now());
 }
 
 // The same when the killed launcher's test had replaced its $TMPDIR with a

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernel/process.hpp"
 #include "runtime/scratch_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -150,8 +151,6 @@ TEST(ScratchRemoval, AnEmptyDirectoryIsOneRmdirAndASymlinkInItsPlaceIsRemovedAsA
     fs::remove_all(root);
 }
 
-}  // namespace
-
 // The owner entry is one symlink(2) (its target is the text); an entry an
 // older corral wrote as a regular file still registers and is still swept.
 TEST(ScratchRegistry, OwnerEntriesAreSymlinksAndOlderFilesStillCount) {
@@ -281,3 +280,68 @@ TEST(ScratchRegistry, KeptDirectoriesUnderARootWithANewlineStayBounded) {
     EXPECT_TRUE(fs::exists(kept[2].path));
     fs::remove_all(base);
 }
+
+// A pid means something only in its own PID namespace: an owner entry says
+// which, and an owner in another namespace (a container sharing the runtime
+// directory) is never taken for gone. Before, an entry naming pid 1 of a
+// container was judged by this namespace's pid 1 and its test killed.
+TEST(ScratchRegistry, AnOwnerInAnotherPidNamespaceIsNeverJudgedGone) {
+    auto root = fs::temp_directory_path() / ("corral-pidns-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "registry");
+    std::string registry = (root / "registry").string();
+    auto ours = scratch::create(root.string());
+    scratch::write_owner(registry, ours);
+    auto own_ns = proc::own_pid_namespace();
+    ASSERT_TRUE(own_ns) << "no PID namespace to read";
+    auto text = fs::read_symlink(root / "registry" / (ours.id + ".owner")).string();
+    EXPECT_EQ(text, std::to_string(::getpid()) + ":" + std::to_string(*own_ns) +
+                        text.substr(text.find(' ')))
+        << "the entry names the pid with its namespace";
+    scratch::remove_owner(registry, ours.id);
+
+    pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ::waitpid(gone, nullptr, 0);
+    auto elsewhere = scratch::create(root.string());
+    fs::create_symlink(
+        std::to_string(gone) + ":" + std::to_string(*own_ns + 1) + " 1 " + elsewhere.path,
+        root / "registry" / (elsewhere.id + ".owner"));
+    EXPECT_TRUE(scratch::claim_stale(registry).empty()) << "judged in the wrong namespace";
+    EXPECT_TRUE(scratch::is_registered(registry, elsewhere.path));
+    fs::remove(root / "registry" / (elsewhere.id + ".owner"));
+    fs::create_symlink(
+        std::to_string(gone) + ":" + std::to_string(*own_ns) + " 1 " + elsewhere.path,
+        root / "registry" / (elsewhere.id + ".owner"));
+    auto stale = scratch::claim_stale(registry);
+    ASSERT_EQ(stale.size(), 1u) << "gone in our own namespace";
+    scratch::release_claim(stale[0]);
+    fs::remove_all(root);
+}
+
+// A registry others can write to is never read: an entry planted there would
+// name a directory for the next launcher to remove (or a scope for reap).
+TEST(ScratchRegistry, ARegistryOthersCanWriteToIsNeverRead) {
+    auto root = fs::temp_directory_path() / ("corral-planted-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "registry");
+    ::chmod((root / "registry").c_str(), 0777);
+    std::string registry = (root / "registry").string();
+    fs::create_directories(root / "victim" / "c-abcdefgh");
+    std::string victim = (root / "victim" / "c-abcdefgh").string();
+    fs::create_symlink("999999 1 " + victim, root / "registry" / "abcdefgh.owner");
+    EXPECT_TRUE(scratch::claim_stale(registry).empty()) << "a planted entry was claimed";
+    EXPECT_FALSE(scratch::is_registered(registry, victim));
+    auto ours = scratch::create(root.string());
+    try {
+        scratch::write_owner(registry, ours);
+        ADD_FAILURE() << "an owner entry written into a registry others can write to";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), EPERM) << e.what();
+    }
+    ::chmod((root / "registry").c_str(), 0700);
+    EXPECT_EQ(scratch::claim_stale(registry).size(), 1u) << "private again: read";
+    fs::remove_all(root);
+}
+
+}  // namespace
