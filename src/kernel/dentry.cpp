@@ -1,5 +1,6 @@
 // Removal without a negative dentry left behind, and a directory's
-// subdirectories counted without listing it (dentry.hpp).
+// subdirectories counted without listing it, a directory made with exact
+// permission bits (dentry.hpp).
 #include "kernel/dentry.hpp"
 
 #include <fcntl.h>
@@ -17,6 +18,15 @@ int unlink_uncached(int dirfd, const char* name, int flags) {
     int rc = ::unlinkat(dirfd, name, flags);
     int err = errno;
     if (held >= 0) ::close(held);
+    errno = err;
+    return rc;
+}
+
+int mkdir_exact(int dirfd, const char* name, unsigned mode) {
+    mode_t old = ::umask(0);
+    int rc = ::mkdirat(dirfd, name, static_cast<mode_t>(mode & 01777));
+    int err = errno;
+    ::umask(old);
     errno = err;
     return rc;
 }
