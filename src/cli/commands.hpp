@@ -1,5 +1,7 @@
 // Subcommand registration. Each command lives in its own file and stores its
-// process exit status in `status` when it runs. Exit codes are documented in
+// process exit status in `status` when it runs; an adder that finds the command
+// line wrong before parsing (an unknown option) says why and sets `status`,
+// and the program exits with it. Exit codes are documented in
 // docs/exit-codes.md; 2 is always "bad usage or bad input".
 #pragma once
 

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
                 asked = &c;
     if (asked) {
         asked->add(app, status);
+        if (status != corral::cli::kExitOk) return status;  // the adder said why (a usage error)
     } else {
         for (const auto& c : commands)
             c.add(app, status);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "generator/policy.hpp"  // edit_distance
 #include "runtime/run_options.hpp"
 
 namespace corral::cli {
@@ -45,6 +46,19 @@ std::optional<std::set<std::string, std::less<>>> named_options() {
     }
     if (named.count("--help")) return std::nullopt;
     return named;
+}
+
+// The first long option before the test command (words after "run" up to
+// the first "--") that `known` lacks, up to a '='; nullopt when none.
+std::optional<std::string> unknown_option(const std::vector<std::string_view>& known) {
+    const auto& words = program_words();
+    auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
+    for (auto w = run == words.end() ? run : run + 1; w != words.end() && *w != "--"; ++w) {
+        if (w->size() <= 2 || w->rfind("--", 0) != 0) continue;
+        std::string name = w->substr(0, w->find('='));
+        if (std::find(known.begin(), known.end(), name) == known.end()) return name;
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -88,7 +102,11 @@ void add_run_command(CLI::App& app, int& status) {
     // spelling, not by the options registered, so a name none of them has is
     // rejected as before; --help registers and shows them all.
     auto named = named_options();
-    auto want = [&](std::string_view name) { return !named || named->count(name) > 0; };
+    std::vector<std::string_view> known = {"--help"};
+    auto want = [&](std::string_view name) {
+        known.push_back(name);
+        return !named || named->count(name) > 0;
+    };
     if (want("--name")) {
         cmd->add_option("--name", opts->name,
                         "Test name for reports and records (default: command)")
@@ -226,6 +244,21 @@ void add_run_command(CLI::App& app, int& status) {
         cmd->add_flag("--json", opts->json,
                       "Print the record as one JSON line on stdout at the end");
     }
+    // A long option none of these is, before the test command, is said here
+    // by name (CLI11 says "arguments were not expected", listing the "--"
+    // that follows it), with the closest one.
+    if (auto unknown = unknown_option(known)) {
+        std::string guess;
+        std::size_t best = 3;  // at most 2 edits away
+        for (auto k : known)
+            if (auto d = edit_distance(*unknown, k); d < best) best = d, guess = k;
+        std::cerr << "corral run: unknown option '" << *unknown << "'"
+                  << (guess.empty() ? "" : "; did you mean " + guess + "?")
+                  << "\nRun `corral run --help` for the options.\n";
+        status = kExitUsage;
+        return;
+    }
+
     // The test command is not a CLI11 option: CLI11 would reinterpret its
     // arguments ("[a,b]" as a list, "--x" as an option). Everything from the
     // first positional (or after "--") is passed through untouched.

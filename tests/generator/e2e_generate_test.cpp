@@ -360,5 +360,27 @@ TEST(Cli, AnUnknownOptionBeforeTheCommandIsNamed) {
     EXPECT_EQ(run({CORRAL_EXE, "--version"}).exit_code, 0);
 }
 
+// corral run names an unknown option, with the closest one, and runs
+// nothing. Before, CLI11's "The following arguments were not expected:
+// -- --bogus" listed the "--" that separates the test command, as if it too
+// were wrong.
+TEST(Cli, AnUnknownRunOptionIsNamedWithTheClosest) {
+    auto marker = fs::temp_directory_path() / ("corral-bogus-" + std::to_string(::getpid()));
+    fs::remove(marker);
+    auto r = run({CORRAL_EXE, "run", "--bogus", "--", "touch", marker.string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("corral run: unknown option '--bogus'\n"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("not expected"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(marker)) << "the test ran";
+    r = run({CORRAL_EXE, "run", "--scratch-rot=/tmp", "--", "true"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown option '--scratch-rot'; did you mean --scratch-root?"),
+              std::string::npos)
+        << r.err;
+    // After the "--" the words are the test's own.
+    EXPECT_EQ(run({CORRAL_EXE, "run", "--", "true", "--bogus"}).exit_code, 0);
+    fs::remove(marker);
+}
+
 }  // namespace
 }  // namespace corral
