@@ -13,31 +13,54 @@
 
 namespace corral::proc {
 
+namespace {
+
+// The child's stack when it fits: a frame of the caller's own stack. The
+// caller is suspended until the child execs or exits (CLONE_VFORK), so its
+// frames above this one stay intact, and the child writes from the top
+// down, into pages the caller's deeper calls (option parsing) have most
+// likely touched already: no mmap(2)/munmap(2) and no page faults, where a
+// fresh mapping took 2-3 (bench/run_overhead/README.md, eleventh step).
+constexpr std::size_t kFrameStack = 48 * 1024;
+
+pid_t clone_on(int (*child)(void*), void* arg, void* stack, std::size_t size, int* fd) {
+    // The stack grows down on every architecture Linux runs this on but PA-RISC.
+    // With CLONE_PIDFD the descriptor is stored through clone's parent_tid
+    // argument (clone(2)).
+    pid_t pid = ::clone(child, static_cast<char*>(stack) + size,
+                        CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, arg, fd);
+#if defined(__SANITIZE_ADDRESS__)
+    // The child's frames left AddressSanitizer redzones in this stack's
+    // shadow, which we share: clear them before the addresses are reused.
+    const int clone_errno = errno;
+    ASAN_UNPOISON_MEMORY_REGION(stack, size);
+    errno = clone_errno;
+#endif
+    return pid;
+}
+
+}  // namespace
+
 pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* pidfd) {
     // glibc spawni.c: 32 KiB plus the argument vector, rounded to pages.
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     std::size_t size = 32 * 1024 + (argv_words + 2) * sizeof(char*);
     size = (size + page - 1) / page * page;
-    void* stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED) return -1;
-    // The stack grows down on every architecture Linux runs this on but PA-RISC.
-    // With CLONE_PIDFD the descriptor is stored through clone's parent_tid
-    // argument (clone(2)).
     int fd = -1;
-    pid_t pid = ::clone(child, static_cast<char*>(stack) + size,
-                        CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, arg, &fd);
-    const int clone_errno = errno;
-#if defined(__SANITIZE_ADDRESS__)
-    // The child's frames left AddressSanitizer redzones in this stack's
-    // shadow, which we share: clear them before the addresses are reused.
-    ASAN_UNPOISON_MEMORY_REGION(stack, size);
-#endif
-    ::munmap(stack, size);
-    if (pid < 0) {
+    pid_t pid;
+    if (size <= kFrameStack) {
+        alignas(64) unsigned char frame[kFrameStack];
+        pid = clone_on(child, arg, frame, sizeof frame, &fd);
+    } else {
+        void* stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (stack == MAP_FAILED) return -1;
+        pid = clone_on(child, arg, stack, size, &fd);
+        const int clone_errno = errno;
+        ::munmap(stack, size);
         errno = clone_errno;
-        return -1;
     }
+    if (pid < 0) return -1;
     *pidfd = fd;
     return pid;
 }

@@ -132,6 +132,34 @@ TEST(SpawnShared, ManyArgumentsFitOnTheChildsStack) {
     EXPECT_EQ(WEXITSTATUS(status), 20000 % 256);
 }
 
+// The child's stack is a frame of the caller's own when it fits: a child
+// that uses nearly all of it (40 KiB of its 48) leaves the caller's frames
+// above, and what they hold, as they were.
+int fill_stack(void* arg) {
+    volatile unsigned char deep[40 * 1024];
+    for (std::size_t i = 0; i < sizeof deep; ++i)
+        deep[i] = 0xA5;
+    static_cast<Shared*>(arg)->seen_pid = ::getpid() + deep[100] - 0xA5;
+    ::_exit(0);
+}
+
+TEST(SpawnShared, AChildUsingItsWholeStackLeavesTheCallersFramesIntact) {
+    volatile unsigned char canary[4096];
+    for (std::size_t i = 0; i < sizeof canary; ++i)
+        canary[i] = static_cast<unsigned char>(i * 7);
+    Shared s;
+    int pidfd = -1;
+    pid_t pid = corral::proc::spawn_shared(fill_stack, &s, 3, &pidfd);
+    ASSERT_GT(pid, 0) << std::strerror(errno);
+    int status = wait_status(pid, pidfd);
+    EXPECT_EQ(s.seen_pid, pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < sizeof canary; ++i)
+        changed += canary[i] != static_cast<unsigned char>(i * 7);
+    EXPECT_EQ(changed, 0u);
+}
+
 // The pidfd is made with the process (CLONE_PIDFD): without a free
 // descriptor nothing starts, and the caller learns it from spawn_shared.
 TEST(SpawnShared, WithoutAFreeDescriptorNoProcessIsMade) {
