@@ -979,9 +979,15 @@ function(corral_setup)
 # reads the tests, before it reads the resource spec: the spec and the plan the tests
 # use are made by the machine that runs them.
 execute_process(COMMAND ${gen_command}
-                RESULT_VARIABLE corral_rc OUTPUT_VARIABLE corral_out ERROR_VARIABLE corral_out)
+                RESULT_VARIABLE corral_rc OUTPUT_VARIABLE corral_out ERROR_VARIABLE corral_err)
 if(NOT corral_rc EQUAL 0)
-  message(FATAL_ERROR [==[corral: ${gen_display}]==] \" failed (exit \${corral_rc}):\\n\${corral_out}\")
+  message(FATAL_ERROR [==[corral: ${gen_display}]==] \" failed (exit \${corral_rc}):\\n\${corral_out}\${corral_err}\")
+endif()
+# What it warns of on standard error (\"corral: warning: CORRAL_MEMROY: ...; did
+# you mean CORRAL_MEMORY?\", a variable set only for ctest) is passed on as it
+# is, not dropped with the report.
+if(NOT corral_err STREQUAL \"\")
+  message(\"\${corral_err}\")
 endif()
 ")
     set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY TEST_INCLUDE_FILES
