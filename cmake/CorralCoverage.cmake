@@ -383,6 +383,20 @@ macro(_corral_cover_profile_once)
     set_property(GLOBAL PROPERTY "_CORRAL_FIRST_DONE_${name}" ON)
     _corral_profile_apply("${name}" own_processors own_cost)
   endif()
+  # More cpus than this spec's slots (made when ctest starts, on a smaller
+  # machine than the configure-time plan's, or CORRAL_PARALLEL_LEVEL lower):
+  # held as all of them, so the test runs alone, as corral_add_test caps it at
+  # configure time. CTest never runs a test whose group cannot fit ("Not Run").
+  if(NOT _corral_cov_cpu_slots STREQUAL "")
+    string(REGEX MATCHALL "(^|[,;])cpus:[0-9]+" _c_asks "${groups}")
+    foreach(_c_ask IN LISTS _c_asks)
+      string(REGEX REPLACE "^[,;]?cpus:" "" _c_n "${_c_ask}")
+      if(_c_n GREATER _corral_cov_cpu_slots)
+        string(REGEX REPLACE "(^|[,;])cpus:${_c_n}([,;]|$)" "\\1cpus:${_corral_cov_cpu_slots}\\2"
+               groups "${groups}")
+      endif()
+    endforeach()
+  endif()
   if(NOT groups STREQUAL "")
     _corral_quote(v "${groups}")
     string(APPEND pairs " \"RESOURCE_GROUPS\" ${v}")

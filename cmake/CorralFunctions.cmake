@@ -989,6 +989,12 @@ endif()
 if(NOT corral_err STREQUAL \"\")
   message(\"\${corral_err}\")
 endif()
+# This machine's slots and budget, for the tests read below (CorralCoverage.cmake:
+# a test asking more cpus than this spec has holds all of them, as at configure
+# time, instead of never running).
+include([==[${test_time_dir}/plan.cmake]==])
+set(_corral_cov_cpu_slots \"\${CORRAL_PLAN_RESOURCE_cpus_SLOTS}\")
+set(_corral_cov_mem_budget \"\${CORRAL_PLAN_MEM_MIB}\")
 ")
     set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY TEST_INCLUDE_FILES
                                                            "${CMAKE_BINARY_DIR}/CorralTestTime.cmake")

@@ -98,6 +98,34 @@ TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
               << " CPUs at once; with CPU_BOUND OFF: " << free.tests << " tests at once\n";
 }
 
+// The spec made when ctest starts can have fewer cpus slots than the
+// configure-time plan (a smaller machine; here CORRAL_PARALLEL_LEVEL=1 for
+// ctest alone): a test asking more (CPUS 2, CPUS 4) holds all of them and runs
+// alone. Before, its cpus:2 stayed above the spec's 1 slot and ctest never ran
+// it ("Not Run": "Insufficient resources").
+TEST_P(CpuBound, ATestAskingMoreCpusThanTheTestTimeSpecHasRunsAlone) {
+    auto cmakes = test::cmake_releases("cmake");
+    auto ctests = test::cmake_releases("ctest");
+    if (GetParam() >= static_cast<int>(cmakes.size()))
+        GTEST_SKIP() << "CMake release " << GetParam() << " is not installed: run ./bootstrap";
+    const auto cmake = cmakes.at(GetParam()), ctest = ctests.at(GetParam());
+    SCOPED_TRACE(cmake);
+    TempDir dir("cpu-fewer");
+    const auto source = fs::path(CORRAL_SOURCE_DIR) / "tests/generator/data/cpu-bound";
+    const auto corral_dir = fs::path(CORRAL_EXE).parent_path().parent_path();
+    auto build = dir / "b";
+    auto c = run({cmake, "-S", source.string(), "-B", build.string(),
+                  "-DCorral_DIR=" + corral_dir.string()});
+    ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+    auto t = run({ctest, "--test-dir", build.string(), "-j8", "--output-on-failure"}, ".",
+                 {{"CORRAL_PARALLEL_LEVEL", "1"}});
+    EXPECT_EQ(t.exit_code, 0) << t.out << t.err;
+    EXPECT_EQ(t.out.find("Not Run"), std::string::npos) << t.out;
+    auto ran = measure(slurp(build / "times.log"));
+    EXPECT_EQ(ran.ended, 8) << t.out;
+    EXPECT_EQ(ran.tests, 1) << "the test-time spec has 1 cpus slot: one test at a time";
+}
+
 std::string release_name(const ::testing::TestParamInfo<int>& info) {
     static const char* names[] = {"system_cmake", "cmake_3_29", "cmake_4_3"};
     return names[info.param];
