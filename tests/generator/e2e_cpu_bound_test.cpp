@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "generator_test_util.hpp"
@@ -60,16 +61,27 @@ Concurrency measure(const std::string& log) {
 
 class CpuBound : public ::testing::TestWithParam<int> {};
 
-TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
+// The CMake release the test runs on (0: this machine's), the cpu-bound
+// project and Corral's build tree; nullopt when the release is not installed.
+struct Release {
+    std::string cmake, ctest;
+    fs::path source, corral_dir;
+};
+std::optional<Release> release(int index) {
     auto cmakes = test::cmake_releases("cmake");
     auto ctests = test::cmake_releases("ctest");
-    if (GetParam() >= static_cast<int>(cmakes.size()))
-        GTEST_SKIP() << "CMake release " << GetParam() << " is not installed: run ./bootstrap";
-    const auto cmake = cmakes.at(GetParam()), ctest = ctests.at(GetParam());
+    if (index >= static_cast<int>(cmakes.size())) return std::nullopt;
+    return Release{cmakes.at(index), ctests.at(index),
+                   fs::path(CORRAL_SOURCE_DIR) / "tests/generator/data/cpu-bound",
+                   fs::path(CORRAL_EXE).parent_path().parent_path()};
+}
+
+TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
+    auto r = release(GetParam());
+    if (!r) GTEST_SKIP() << "CMake release " << GetParam() << " is not installed: run ./bootstrap";
+    const auto& [cmake, ctest, source, corral_dir] = *r;
     SCOPED_TRACE(cmake);
     TempDir dir("cpu-bound");
-    const auto source = fs::path(CORRAL_SOURCE_DIR) / "tests/generator/data/cpu-bound";
-    const auto corral_dir = fs::path(CORRAL_EXE).parent_path().parent_path();
 
     auto run_suite = [&](const std::string& tag, std::vector<std::string> extra) {
         auto build = dir / tag;
@@ -104,15 +116,11 @@ TEST_P(CpuBound, CtestJ8OnATwoCpuPlanHoldsTwo) {
 // alone. Before, its cpus:2 stayed above the spec's 1 slot and ctest never ran
 // it ("Not Run": "Insufficient resources").
 TEST_P(CpuBound, ATestAskingMoreCpusThanTheTestTimeSpecHasRunsAlone) {
-    auto cmakes = test::cmake_releases("cmake");
-    auto ctests = test::cmake_releases("ctest");
-    if (GetParam() >= static_cast<int>(cmakes.size()))
-        GTEST_SKIP() << "CMake release " << GetParam() << " is not installed: run ./bootstrap";
-    const auto cmake = cmakes.at(GetParam()), ctest = ctests.at(GetParam());
+    auto r = release(GetParam());
+    if (!r) GTEST_SKIP() << "CMake release " << GetParam() << " is not installed: run ./bootstrap";
+    const auto& [cmake, ctest, source, corral_dir] = *r;
     SCOPED_TRACE(cmake);
     TempDir dir("cpu-fewer");
-    const auto source = fs::path(CORRAL_SOURCE_DIR) / "tests/generator/data/cpu-bound";
-    const auto corral_dir = fs::path(CORRAL_EXE).parent_path().parent_path();
     auto build = dir / "b";
     auto c = run({cmake, "-S", source.string(), "-B", build.string(),
                   "-DCorral_DIR=" + corral_dir.string()});
