@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,6 +173,14 @@ bool take_spare(const std::string& root, const std::string& path) {
 
 size_t make_spares(const std::string& root, size_t max, const std::function<bool()>& go_on) {
     size_t made = 0;
+    // Not on a filesystem short of inodes or space: a spare would take what
+    // a test may need (statvfs(3); a filesystem without an inode count, such
+    // as btrfs, says 0 files).
+    struct statvfs room {};
+    if (::statvfs(root.c_str(), &room) != 0 ||
+        (room.f_files > 0 && room.f_favail < kSpareMinFreeInodes) ||
+        static_cast<unsigned long long>(room.f_bavail) * room.f_frsize < kSpareMinFreeBytes)
+        return made;
     UniqueFd pool(open_or_make_pool(spare_pool(root)));
     if (!pool.ok()) return made;
     if (auto n = fs::subdirectories(pool.get()); n && *n >= kSpares) return made;

@@ -23,6 +23,7 @@
 
 #include "runtime/scratch_dir.hpp"
 #include "runtime/scratch_retire.hpp"
+#include "tests/probe/scratch_test_support.hpp"
 #include "tests/support/spawn.hpp"
 
 using namespace corral;
@@ -269,6 +270,24 @@ std::vector<std::string> names_in(const std::string& dir) {
         out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
+}
+
+// No spare on a filesystem short of inodes or space: up to kSpares empty
+// directories would take what a test may need (a tester's 20-inode tmpfs
+// had its test fail with ENOSPC). The control, a roomy tmpfs, gets them.
+TEST(ScratchSpares, NoneOnAFilesystemShortOfInodesOrSpace) {
+    using corral::test::TestMount;
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+    TestMount few_inodes("size=256m,nr_inodes=256");
+    TestMount little_space("size=16m,nr_inodes=100000");
+    TestMount roomy("size=256m,nr_inodes=100000");
+    for (const auto* m : {&few_inodes, &little_space, &roomy})
+        ASSERT_TRUE(m->mounted()) << m->error();
+    EXPECT_EQ(scratch::make_spares(few_inodes.path(), 4), 0u);
+    EXPECT_FALSE(fs::exists(scratch::spare_pool(few_inodes.path()))) << "the pool made anyway";
+    EXPECT_EQ(scratch::make_spares(little_space.path(), 4), 0u);
+    EXPECT_EQ(scratch::make_spares(roomy.path(), 4), 4u);
+    fs::remove_all(scratch::spare_pool(roomy.path()));
 }
 
 TEST_F(ScratchRetire, ASpareIsANewDirectoryRenamedIntoPlace) {
