@@ -986,6 +986,7 @@ endif()
 # What it warns of on standard error (\"corral: warning: CORRAL_MEMROY: ...; did
 # you mean CORRAL_MEMORY?\", a variable set only for ctest) is passed on as it
 # is, not dropped with the report.
+string(STRIP \"\${corral_err}\" corral_err)
 if(NOT corral_err STREQUAL \"\")
   message(\"\${corral_err}\")
 endif()

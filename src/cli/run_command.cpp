@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "common/text.hpp"
 #include "generator/policy.hpp"  // edit_distance
 #include "runtime/run_options.hpp"
 
@@ -48,15 +49,58 @@ std::optional<std::set<std::string, std::less<>>> named_options() {
     return named;
 }
 
-// The first long option before the test command (words after "run" up to
-// the first "--") that `known` lacks, up to a '='; nullopt when none.
-std::optional<std::string> unknown_option(const std::vector<std::string_view>& known) {
+// What is wrong with the options before the test command, as CLI11 would
+// misreport it (the "--" or the test's own words among "arguments not
+// expected"), or nullopt. Words after "run" are read as CLI11 reads them: an
+// option in `takes_value` (not NAME=VALUE) takes the next word whatever it
+// looks like; the first other word that is not an option starts the test
+// command (when no "--" came before); the first "--" that is not a value ends
+// the options. `known` holds every option, -h and --help included; with help
+// asked for nothing is said (CLI11 prints the help).
+std::optional<std::string> misused_option(const std::vector<std::string_view>& known,
+                                          const std::vector<std::string_view>& takes_value) {
     const auto& words = program_words();
     auto run = std::find(words.begin() + (words.empty() ? 0 : 1), words.end(), "run");
-    for (auto w = run == words.end() ? run : run + 1; w != words.end() && *w != "--"; ++w) {
-        if (w->size() <= 2 || w->rfind("--", 0) != 0) continue;
-        std::string name = w->substr(0, w->find('='));
-        if (std::find(known.begin(), known.end(), name) == known.end()) return name;
+    auto first = run == words.end() ? run : run + 1;
+    auto end = std::find(first, words.end(), "--");
+    if (std::find(first, end, "--help") != end || std::find(first, end, "-h") != end)
+        return std::nullopt;
+    auto has = [](const std::vector<std::string_view>& list, std::string_view name) {
+        return std::find(list.begin(), list.end(), name) != list.end();
+    };
+    std::string_view awaiting;  // an option whose value is the next word
+    const std::string* command = nullptr;
+    for (auto w = first; w != words.end(); ++w) {
+        if (!awaiting.empty()) {
+            if (*w == "--")
+                return cat({std::string(awaiting),
+                            " needs a value before the \"--\" that starts the test command"});
+            awaiting = {};
+            continue;
+        }
+        if (*w == "--") break;
+        bool is_long = w->size() > 2 && w->rfind("--", 0) == 0;
+        if (!is_long && (w->size() < 2 || (*w)[0] != '-')) {
+            if (!command) command = &*w;
+            continue;
+        }
+        std::string name = is_long ? w->substr(0, w->find('=')) : *w;
+        if (has(known, name)) {
+            if (is_long && w->find('=') == std::string::npos && has(takes_value, name))
+                awaiting = *std::find(known.begin(), known.end(), name);  // a literal's view
+            continue;
+        }
+        if (command)
+            return cat({"unknown option '", name, "' after the test command '", *command,
+                        "': the command and its arguments go after --: corral run [OPTIONS] -- ",
+                        *command, " ..."});
+        std::string message = "unknown option '" + name + "'";
+        std::string guess;
+        std::size_t best = 3;  // at most 2 edits away
+        for (auto k : known)
+            if (auto d = edit_distance(name, k); d < best && k.size() > 2) best = d, guess = k;
+        if (!guess.empty()) message += "; did you mean " + guess + "?";
+        return message;
     }
     return std::nullopt;
 }
@@ -102,9 +146,13 @@ void add_run_command(CLI::App& app, int& status) {
     // spelling, not by the options registered, so a name none of them has is
     // rejected as before; --help registers and shows them all.
     auto named = named_options();
-    std::vector<std::string_view> known = {"--help"};
+    std::vector<std::string_view> known = {"-h", "--help", "--ctest-resolve", "--json"};
+    std::vector<std::string_view> takes_value;  // every option but the flags above
     auto want = [&](std::string_view name) {
-        known.push_back(name);
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            known.push_back(name);
+            takes_value.push_back(name);
+        }
         return !named || named->count(name) > 0;
     };
     if (want("--name")) {
@@ -244,17 +292,12 @@ void add_run_command(CLI::App& app, int& status) {
         cmd->add_flag("--json", opts->json,
                       "Print the record as one JSON line on stdout at the end");
     }
-    // A long option none of these is, before the test command, is said here
-    // by name (CLI11 says "arguments were not expected", listing the "--"
-    // that follows it), with the closest one.
-    if (auto unknown = unknown_option(known)) {
-        std::string guess;
-        std::size_t best = 3;  // at most 2 edits away
-        for (auto k : known)
-            if (auto d = edit_distance(*unknown, k); d < best) best = d, guess = k;
-        std::cerr << "corral run: unknown option '" << *unknown << "'"
-                  << (guess.empty() ? "" : "; did you mean " + guess + "?")
-                  << "\nRun `corral run --help` for the options.\n";
+    // An option none of these is, before the test command, is said here by
+    // name, with the closest one; so is one after a command given without
+    // "--", and an option left without its value by the "--" (CLI11 says
+    // "arguments were not expected" and lists the "--" or the test's words).
+    if (auto misuse = misused_option(known, takes_value)) {
+        std::cerr << "corral run: " << *misuse << "\nRun `corral run --help` for the options.\n";
         status = kExitUsage;
         return;
     }

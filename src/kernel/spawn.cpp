@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,7 +22,18 @@ namespace {
 // down, into pages the caller's deeper calls (option parsing) have most
 // likely touched already: no mmap(2)/munmap(2) and no page faults, where a
 // fresh mapping took 2-3 (bench/run_overhead/README.md, eleventh step).
+// Under a small stack limit (`ulimit -s`, RLIMIT_STACK) the frame could reach
+// past the stack's end: SIGSEGV at the clone (a 48 KiB limit crashed every
+// launch). Below kFrameStackLimit the child gets a mapping, as before.
 constexpr std::size_t kFrameStack = 48 * 1024;
+constexpr rlim_t kFrameStackLimit = 1024 * 1024;
+
+bool frame_stack_fits(std::size_t size) {
+    if (size > kFrameStack) return false;
+    struct rlimit stack {};
+    return ::getrlimit(RLIMIT_STACK, &stack) == 0 &&
+           (stack.rlim_cur == RLIM_INFINITY || stack.rlim_cur >= kFrameStackLimit);
+}
 
 pid_t clone_on(int (*child)(void*), void* arg, void* stack, std::size_t size, int* fd) {
     // The stack grows down on every architecture Linux runs this on but PA-RISC.
@@ -39,6 +51,13 @@ pid_t clone_on(int (*child)(void*), void* arg, void* stack, std::size_t size, in
     return pid;
 }
 
+// The frame path in a function of its own, entered only once the limit is
+// checked: a frame is reserved at a function's entry, whichever branch runs.
+[[gnu::noinline]] pid_t clone_on_frame(int (*child)(void*), void* arg, int* fd) {
+    alignas(64) unsigned char frame[kFrameStack];
+    return clone_on(child, arg, frame, sizeof frame, fd);
+}
+
 }  // namespace
 
 pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* pidfd) {
@@ -48,9 +67,8 @@ pid_t spawn_shared(int (*child)(void*), void* arg, std::size_t argv_words, int* 
     size = (size + page - 1) / page * page;
     int fd = -1;
     pid_t pid;
-    if (size <= kFrameStack) {
-        alignas(64) unsigned char frame[kFrameStack];
-        pid = clone_on(child, arg, frame, sizeof frame, &fd);
+    if (frame_stack_fits(size)) {
+        pid = clone_on_frame(child, arg, &fd);
     } else {
         void* stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);

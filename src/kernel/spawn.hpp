@@ -22,8 +22,9 @@ namespace corral::proc {
 //
 // `child` runs on a stack of its own of 32 KiB plus `argv_words` pointers (room
 // for execvpe(3)'s copy of the arguments when it falls back to /bin/sh): a
-// 48 KiB frame of the caller's stack when that holds it, else a mapping made
-// for it. It runs in the caller's memory: it must not allocate, lock, throw or return into the
+// 48 KiB frame of the caller's stack when that holds it and the stack limit
+// (RLIMIT_STACK) is at least 1 MiB, else a mapping made for it. It runs in the
+// caller's memory: it must not allocate, lock, throw or return into the
 // caller's frames. Only async-signal-safe calls (signal-safety(7)), ending in
 // an exec or _exit(2); its return value becomes the exit status if it returns.
 // It may write results into `arg`'s memory: the caller reads them after this

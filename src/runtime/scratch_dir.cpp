@@ -230,12 +230,12 @@ ScratchDir create(const std::string& root, size_t id_length) {
     while (base.size() > 1 && base.back() == '/')
         base.pop_back();
     // The permission bits of the root (the directory the test would have used
-    // as $TMPDIR), not the umask's, given at mkdir (fs::mkdir_exact). The
-    // set-group-ID bit too: a directory made under a setgid one inherits it
-    // and the root's group (mkdir(2)), and so the group of what the test
-    // creates; a chmod after it would clear the bit for a user outside that
-    // group, so under a setgid root no spare (made earlier, renamed into
-    // place, given its bits by chmod) is taken.
+    // as $TMPDIR), not the umask's nor a default ACL's: set by chmod after
+    // mkdir, on the directory made. Under a set-group-ID root the directory
+    // inherits the bit and the root's group (mkdir(2)), and so the group of
+    // what the test creates; there a chmod by a user outside that group would
+    // clear the bit, so the bits are given at mkdir instead (fs::mkdir_exact)
+    // and no spare is taken (a spare gets its bits by chmod).
     struct stat st {};
     bool root_mode = ::stat(base.c_str(), &st) == 0;
     mode_t mode = root_mode ? st.st_mode & (S_ISVTX | 0777) : 0700;
@@ -245,18 +245,21 @@ ScratchDir create(const std::string& root, size_t id_length) {
         d.id = random_id(id_length);
         d.root = base;
         d.path = (base == "/" ? "" : base) + "/c-" + d.id;
-        // A spare made earlier (scratch_retire.hpp), else a new one.
-        d.from_spare = !setgid_root && take_spare(base, d.path);
-        if (d.from_spare) {
-            if (::chmod(d.path.c_str(), mode) != 0) {
-                int e = errno;
-                fs::unlink_uncached(AT_FDCWD, d.path.c_str(), AT_REMOVEDIR);
-                throw std::system_error(e, std::generic_category(),
-                                        "cannot set the mode of scratch directory " + d.path);
+        if (setgid_root) {
+            if (fs::mkdir_exact(AT_FDCWD, d.path.c_str(), mode) == 0) return d;
+        } else {
+            // A spare made earlier (scratch_retire.hpp), else a new one.
+            d.from_spare = take_spare(base, d.path);
+            if (d.from_spare || ::mkdir(d.path.c_str(), 0700) == 0) {
+                if (root_mode && ::chmod(d.path.c_str(), mode) != 0) {
+                    int e = errno;
+                    fs::unlink_uncached(AT_FDCWD, d.path.c_str(), AT_REMOVEDIR);
+                    throw std::system_error(e, std::generic_category(),
+                                            "cannot set the mode of scratch directory " + d.path);
+                }
+                return d;
             }
-            return d;
         }
-        if (fs::mkdir_exact(AT_FDCWD, d.path.c_str(), mode) == 0) return d;
         if (errno != EEXIST || attempt > 20)
             throw std::system_error(errno, std::generic_category(),
                                     "cannot create scratch directory " + d.path);

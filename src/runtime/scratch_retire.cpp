@@ -173,11 +173,14 @@ bool take_spare(const std::string& root, const std::string& path) {
 
 size_t make_spares(const std::string& root, size_t max, const std::function<bool()>& go_on) {
     size_t made = 0;
-    // Not on a filesystem short of inodes or space: a spare would take what
+    // Not under a set-group-ID root, where none is taken (scratch::create);
+    // not on a filesystem short of inodes or space: a spare would take what
     // a test may need (statvfs(3); a filesystem without an inode count, such
     // as btrfs, says 0 files).
+    struct stat st {};
     struct statvfs room {};
-    if (::statvfs(root.c_str(), &room) != 0 ||
+    if (::stat(root.c_str(), &st) != 0 || (st.st_mode & S_ISGID) ||
+        ::statvfs(root.c_str(), &room) != 0 ||
         (room.f_files > 0 && room.f_favail < kSpareMinFreeInodes) ||
         static_cast<unsigned long long>(room.f_bavail) * room.f_frsize < kSpareMinFreeBytes)
         return made;

@@ -92,7 +92,8 @@ bool take_spare(const std::string& root, const std::string& path);
 // Makes missing spares (the pool too, when missing), at most `max`, asking
 // `go_on` (when given) before each. Returns how many it made; a failure
 // (ENOSPC, EACCES, a pool not ours alone) ends it quietly: a spare only saves
-// time. None is made where the root's filesystem has fewer than
+// time. None is made under a set-group-ID root (none is taken there,
+// scratch::create), nor where the root's filesystem has fewer than
 // kSpareMinFreeInodes inodes or kSpareMinFreeBytes bytes free for the caller.
 inline constexpr unsigned long long kSpareMinFreeInodes = 4096;
 inline constexpr unsigned long long kSpareMinFreeBytes = 64ull << 20;

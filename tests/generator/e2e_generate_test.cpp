@@ -379,6 +379,27 @@ TEST(Cli, AnUnknownRunOptionIsNamedWithTheClosest) {
         << r.err;
     // After the "--" the words are the test's own.
     EXPECT_EQ(run({CORRAL_EXE, "run", "--", "true", "--bogus"}).exit_code, 0);
+    // A value may look like an option: it is the option's (CLI11 takes it so).
+    EXPECT_EQ(run({CORRAL_EXE, "run", "--name", "--weird", "--", "true"}).exit_code, 0);
+    // --help wins over an unknown option, as for every command.
+    EXPECT_EQ(run({CORRAL_EXE, "run", "--help", "--bogus"}).exit_code, 0);
+    // A short option is named too (CLI11 listed the test's words instead).
+    r = run({CORRAL_EXE, "run", "-n", "x", "--", "echo", "hi"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown option '-n'\n"), std::string::npos) << r.err;
+    // A command given without "--": the option is the command's, not corral's.
+    r = run({CORRAL_EXE, "run", "echo", "--hello"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown option '--hello' after the test command 'echo': the command and "
+                         "its arguments go after --"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("did you mean"), std::string::npos) << r.err;
+    // An option whose value the "--" took.
+    r = run({CORRAL_EXE, "run", "--name", "--", "touch", marker.string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--name needs a value before the \"--\""), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(marker)) << "the test ran";
     fs::remove(marker);
 }
 

@@ -793,6 +793,26 @@ TEST_F(Run, ALaunchThatFailedBeforeItsTestRanKeepsNoScratch) {
         EXPECT_NE(e.path().filename().string().rfind("c-", 0), 0u) << "left: " << e.path();
 }
 
+// A launcher under a small stack limit (`ulimit -s 48`) runs its test: the
+// test's clone gets a stack mapped for it there, not a 48 KiB frame of the
+// launcher's own stack, which crossed the limit and crashed every launch
+// (SIGSEGV, exit 139 as if the test had crashed, its scratch left behind).
+TEST_F(Run, ASmallStackLimitStillLaunchesTheTest) {
+    auto root = dir_ / "small-stack";
+    fs::create_directories(root);
+    for (int i = 0; i < 3; ++i) {
+        auto r = finish(
+            spawn({"sh", "-c", "ulimit -s 48 && exec \"$0\" run --scratch-root \"$1\" -- echo ran",
+                   CORRAL_EXE, root.string()},
+                  {}),
+            Clock::now());
+        ASSERT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.out, "ran\n");
+    }
+    for (const auto& e : fs::directory_iterator(root))
+        EXPECT_NE(e.path().filename().string().rfind("c-", 0), 0u) << "left: " << e.path();
+}
+
 // A child process started with a given world (umask, cwd, stdin, ignored and
 // blocked signals, a resource limit), running `args`; returns its output.
 Result run_in_world(const std::vector<std::string>& args, const fs::path& cwd,

@@ -1,7 +1,6 @@
 // Scratch removal (scratch::walk with remove = true) on trees deeper than the
 // descriptors a launcher may hold: issue 12 found one descriptor held per level.
 #include <fcntl.h>
-#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,7 +16,6 @@
 
 #include "kernel/process.hpp"
 #include "runtime/scratch_dir.hpp"
-#include "runtime/scratch_retire.hpp"
 
 namespace fs = std::filesystem;
 using namespace corral;
@@ -230,59 +228,6 @@ TEST(ScratchRemoval, AScratchTheTestMadeUnreadableIsStillRemoved) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "1 = not removed, 1x = setup";
-    fs::remove_all(root);
-}
-
-// Under a set-group-ID root the scratch directory keeps the bit, as mkdir(2)
-// gives it (files the test makes get the root's group, as without corral).
-TEST(ScratchDir, UnderASetgidRootTheScratchKeepsTheBit) {
-    auto root = fs::temp_directory_path() / ("corral-setgid-" + std::to_string(::getpid()));
-    fs::remove_all(root);
-    fs::create_directories(root);
-    ASSERT_EQ(::chmod(root.c_str(), 02775), 0);
-    auto d = scratch::create(root.string());
-    struct stat st {};
-    ASSERT_EQ(::stat(d.path.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 07777, 02775u);
-    fs::remove_all(root);
-}
-
-// The same for a user outside the root's group (a shared setgid project
-// directory): the bit is given at mkdir, not by a chmod after it, which the
-// kernel makes clear S_ISGID for a non-member; and no spare is taken, since a
-// spare gets its bits by chmod. Before, $TMPDIR lost the bit for such a user,
-// with or without spares.
-TEST(ScratchDir, UnderASetgidRootOfAnotherGroupTheScratchKeepsTheBit) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as a user outside the group (setuid)";
-    auto root = fs::temp_directory_path() / ("corral-setgid-other-" + std::to_string(::getpid()));
-    fs::remove_all(root);
-    fs::create_directories(root);
-    ASSERT_EQ(::chown(root.c_str(), 0, 0), 0);
-    ASSERT_EQ(::chmod(root.c_str(), 03777), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
-            ::_exit(10);
-        ::umask(077);  // the bits are the root's, not the umask's
-        auto fresh = scratch::create(root.string());
-        if (scratch::make_spares(root.string(), 2, {}) == 0) ::_exit(11);
-        auto after_spares = scratch::create(root.string());
-        int bad = 0;
-        for (const auto* d : {&fresh, &after_spares}) {
-            struct stat st {};
-            ++bad;
-            if (::stat(d->path.c_str(), &st) != 0 || (st.st_mode & 07777) != 03777 ||
-                st.st_gid != 0)
-                ::_exit(bad);
-        }
-        ::_exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0)
-        << "1 = the new directory's mode or group, 2 = with spares there, 1x = setup";
     fs::remove_all(root);
 }
 
