@@ -55,8 +55,9 @@ std::optional<std::set<std::string, std::less<>>> named_options() {
 // option in `takes_value` (not NAME=VALUE) takes the next word whatever it
 // looks like; the first other word that is not an option starts the test
 // command (when no "--" came before); the first "--" that is not a value ends
-// the options. `known` holds every option, -h and --help included; with help
-// asked for nothing is said (CLI11 prints the help).
+// the options ("--" as a value is a value, as CLI11 takes it). `known` holds
+// every option, -h and --help included; with help asked for nothing is said
+// (CLI11 prints the help).
 std::optional<std::string> misused_option(const std::vector<std::string_view>& known,
                                           const std::vector<std::string_view>& takes_value) {
     const auto& words = program_words();
@@ -69,12 +70,12 @@ std::optional<std::string> misused_option(const std::vector<std::string_view>& k
         return std::find(list.begin(), list.end(), name) != list.end();
     };
     std::string_view awaiting;  // an option whose value is the next word
+    std::string dash_taken;     // " (--name took the "--" after it as its value)"
     const std::string* command = nullptr;
     for (auto w = first; w != words.end(); ++w) {
         if (!awaiting.empty()) {
-            if (*w == "--")
-                return cat({std::string(awaiting),
-                            " needs a value before the \"--\" that starts the test command"});
+            if (*w == "--")  // a value like any other (--name -- --json -- true)
+                dash_taken = cat({" (", awaiting, " took the \"--\" after it as its value)"});
             awaiting = {};
             continue;
         }
@@ -93,7 +94,7 @@ std::optional<std::string> misused_option(const std::vector<std::string_view>& k
         if (command)
             return cat({"unknown option '", name, "' after the test command '", *command,
                         "': the command and its arguments go after --: corral run [OPTIONS] -- ",
-                        *command, " ..."});
+                        *command, " ...", dash_taken});
         std::string message = "unknown option '" + name + "'";
         std::string guess;
         std::size_t best = 3;  // at most 2 edits away
