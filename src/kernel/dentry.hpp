@@ -40,15 +40,15 @@ int unlink_uncached(int dirfd, const char* name, int flags);
 // its server says), on a link count below 2, or when a call fails: list it.
 std::optional<std::size_t> subdirectories(int dir_fd);
 
-// mkdirat(dirfd, name, mode) with exactly mode's permission and sticky bits
-// (mode & 01777), whatever the process's umask: the umask is
-// cleared around the call and restored (umask(2) is per process: call it
-// where no other thread creates files). The set-group-ID bit is not mode's to
-// give: mkdir(2) gives it, with the parent's group, under a set-group-ID
-// parent. Set at creation, not by a chmod(2) after it: a chmod by a caller
-// outside the directory's group clears S_ISGID (chmod(2), inode_init_owner
-// and setattr_should_drop_sgid in fs/inode.c). Returns mkdirat's result, with
-// its errno when it is -1.
+// mkdirat(dirfd, name, mode) with mode's permission and sticky bits (mode &
+// 01777), whatever the process's umask: the umask is cleared around the call
+// and restored (umask(2) is per process: call it where no other thread
+// creates files). A default ACL on the parent still applies (acl(5)). The
+// set-group-ID bit is not mode's to give: mkdir(2) gives it, with the
+// parent's group, under a set-group-ID parent. Set at creation, not by a
+// chmod(2) after it: a chmod by a caller outside the directory's group
+// clears S_ISGID (chmod(2); setattr_copy in fs/attr.c). Returns mkdirat's
+// result, with its errno when it is -1.
 int mkdir_exact(int dirfd, const char* name, unsigned mode);
 
 }  // namespace corral::fs
