@@ -189,5 +189,10 @@ std::string expand_placeholders(
 
 // Edit distance for did-you-mean suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+// The closest of `candidates` to `word`, ignoring case: within
+// max(2, length / 3) edits, or sharing a long stem (6+ characters, two
+// thirds of the shorter); "" when none is close. The one did-you-mean rule of
+// YAML keys, CORRAL_* variables and corral run's options.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace corral

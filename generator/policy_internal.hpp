@@ -47,9 +47,7 @@ std::vector<std::string> sanitizer_list(const std::vector<std::string>& names, c
 // "a,b" and repeated values -> one list of names.
 std::vector<std::string> split_commas(const std::vector<std::string>& values);
 
-// The closest of `candidates` to `word` (edit distance or a long shared stem),
-// or "" when none is close.
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+using ::corral::did_you_mean;  // policy.hpp
 
 template <typename T>
 void set(Setting<T>& s, T value, const Origin& o) {

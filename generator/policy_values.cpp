@@ -155,30 +155,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& values) {
     return out;
 }
 
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-    std::string best;
-    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-    for (const auto& c : candidates) {
-        auto d = edit_distance(lower(word), lower(c));
-        if (d < best_distance) best_distance = d, best = c;
-    }
-    std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-    if (!best.empty() && best_distance <= limit) return best;
-    // Another form of the same word ("oversubscribe" for "oversubscription"):
-    // a long shared stem is as telling as a small edit distance.
-    for (const auto& c : candidates) {
-        auto a = lower(word), b = lower(c);
-        std::size_t stem = 0;
-        while (stem < a.size() && stem < b.size() && a[stem] == b[stem])
-            ++stem;
-        if (stem >= 6 && stem * 3 >= std::min(a.size(), b.size()) * 2) return c;
-    }
-    return {};
-}
-
 }  // namespace policy_detail
 
-using policy_detail::did_you_mean;
 using policy_detail::format_message;
 
 PolicyError::PolicyError(std::string where, int line, int column, std::string key,
@@ -296,6 +274,27 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         std::swap(prev, cur);
     }
     return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+    for (const auto& c : candidates) {
+        auto d = edit_distance(policy_detail::lower(word), policy_detail::lower(c));
+        if (d < best_distance) best_distance = d, best = c;
+    }
+    std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+    if (!best.empty() && best_distance <= limit) return best;
+    // Another form of the same word ("oversubscribe" for "oversubscription"):
+    // a long shared stem is as telling as a small edit distance.
+    for (const auto& c : candidates) {
+        auto a = policy_detail::lower(word), b = policy_detail::lower(c);
+        std::size_t stem = 0;
+        while (stem < a.size() && stem < b.size() && a[stem] == b[stem])
+            ++stem;
+        if (stem >= 6 && stem * 3 >= std::min(a.size(), b.size()) * 2) return c;
+    }
+    return {};
 }
 
 }  // namespace corral

@@ -10,7 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "common/text.hpp"
-#include "generator/policy.hpp"  // edit_distance
+#include "generator/policy.hpp"  // did_you_mean
 #include "runtime/run_options.hpp"
 
 namespace corral::cli {
@@ -87,8 +87,9 @@ std::optional<std::string> misused_option(const std::vector<std::string_view>& k
         }
         std::string name = is_long ? w->substr(0, w->find('=')) : *w;
         if (has(known, name)) {
-            if (is_long && w->find('=') == std::string::npos && has(takes_value, name))
-                awaiting = *std::find(known.begin(), known.end(), name);  // a literal's view
+            auto valued = std::find(takes_value.begin(), takes_value.end(), name);
+            if (is_long && w->find('=') == std::string::npos && valued != takes_value.end())
+                awaiting = *valued;  // a literal's view: outlives `name`
             continue;
         }
         if (command)
@@ -96,11 +97,11 @@ std::optional<std::string> misused_option(const std::vector<std::string_view>& k
                         "': the command and its arguments go after --: corral run [OPTIONS] -- ",
                         *command, " ...", dash_taken});
         std::string message = "unknown option '" + name + "'";
-        std::string guess;
-        std::size_t best = 3;  // at most 2 edits away
+        std::vector<std::string> long_names;  // not -h: every short one is near it
         for (auto k : known)
-            if (auto d = edit_distance(name, k); d < best && k.size() > 2) best = d, guess = k;
-        if (!guess.empty()) message += "; did you mean " + guess + "?";
+            if (k.size() > 2) long_names.emplace_back(k);
+        if (auto guess = did_you_mean(name, long_names); !guess.empty())
+            message += "; did you mean " + guess + "?";
         return message;
     }
     return std::nullopt;
